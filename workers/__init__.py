@@ -1,0 +1,13 @@
+"""newsflow: streaming ingestion workers for news.
+
+Crawlers publish raw HTML to Kafka; the cleaning stage (:mod:`workers.stages.clean`) turns it
+into article text and metadata; the enrichment stage (:mod:`workers.stages.enrich`) adds
+signals; the faust runtime (:mod:`workers.runtime`) wraps both stages thinly.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("newsflow")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"

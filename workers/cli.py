@@ -1,0 +1,252 @@
+"""``newsflow``: the one command-line entry point.
+
+Small commands that compose in a shell, in the manner of kcat: records go to stdout as JSON
+lines, progress and summaries to stderr, and the exit status says whether everything worked.
+Connection and topic settings come from ``NEWSFLOW_*`` environment variables; ``-b`` overrides
+the bootstrap servers for one command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from workers.settings import Settings, get_settings
+from workers.stages.base import InputMessage
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-b",
+    "--bootstrap-servers",
+    envvar="NEWSFLOW_BOOTSTRAP_SERVERS",
+    help="Kafka bootstrap servers (host:port,...). [env NEWSFLOW_BOOTSTRAP_SERVERS]",
+)
+@click.version_option(package_name="newsflow")
+@click.pass_context
+def main(ctx: click.Context, bootstrap_servers: str | None) -> None:
+    """newsflow: streaming ingestion workers for news (raw HTML → clean → enriched)."""
+    settings = get_settings()
+    if bootstrap_servers:
+        settings = settings.model_copy(update={"bootstrap_servers": bootstrap_servers})
+    ctx.obj = settings
+
+
+# --- workers ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("stage", type=click.Choice(["clean", "enrich"]))
+@pass_settings
+def worker(settings: Settings, stage: str) -> None:
+    """Run a STAGE worker (one consumer-group member) until SIGTERM."""
+    from workers.app import run_worker
+
+    run_worker(stage, settings)  # type: ignore[arg-type]
+
+
+# --- one stage on local files, no broker -----------------------------------------------
+
+
+def _local_messages(files: tuple[Path, ...], url: str | None) -> list[tuple[Path, InputMessage]]:
+    from workers.produce import encode_raw, iter_records
+
+    messages = []
+    for path in files:
+        for record in iter_records([path]):
+            if isinstance(record, ValueError):
+                raise click.ClickException(str(record))
+            if url:
+                record["url"] = url
+            key, value, headers = encode_raw(record, validate=False)
+            messages.append((path, InputMessage(value, key=key, headers=tuple(headers))))
+    return messages
+
+
+def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
+    from workers.processor import StageProcessor
+
+    settings = get_settings()
+    cleaner = StageProcessor("clean", settings)
+    enricher = StageProcessor("enrich", settings) if stage == "enrich" else None
+    failed = 0
+    for path, message in _local_messages(files, url):
+        outgoing = cleaner.process(message)
+        if enricher is not None and outgoing.outcome == "ok":
+            outgoing = enricher.process(InputMessage(outgoing.value, key=outgoing.key))
+        record = orjson.loads(outgoing.value)
+        if outgoing.outcome != "ok":
+            failed += 1
+            click.echo(f"{path}: {outgoing.outcome}: {record['error']['message']}", err=True)
+            if text_only:
+                continue
+        if text_only:
+            click.echo(record["text"] + "\n")
+        else:
+            click.echo(orjson.dumps(record).decode())
+    sys.exit(1 if failed else 0)
+
+
+_URL_OPTION = click.option(
+    "--url", help="URL to record for the page (default: from a manifest.json, else file://)."
+)
+_TEXT_OPTION = click.option("--text", "text_only", is_flag=True, help="Print only the text.")
+_FILES = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+
+
+@main.command()
+@_FILES
+@_URL_OPTION
+@_TEXT_OPTION
+def clean(files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
+    """Run the cleaning stage on local HTML files; print articles-clean.v1 JSON lines."""
+    _run_local("clean", files, url, text_only)
+
+
+@main.command()
+@_FILES
+@_URL_OPTION
+@_TEXT_OPTION
+def enrich(files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
+    """Clean then enrich local HTML files; print articles-enriched.v1 JSON lines."""
+    _run_local("enrich", files, url, text_only)
+
+
+# --- Kafka tools -----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--url-prefix", help="Base URL for HTML files without a manifest entry.")
+@click.option("-t", "--topic", help="Target topic (default: the raw topic).")
+@click.option("--no-validate", is_flag=True, help="Send records even if they break raw-html.v1.")
+@pass_settings
+def produce(
+    settings: Settings,
+    paths: tuple[Path, ...],
+    url_prefix: str | None,
+    topic: str | None,
+    no_validate: bool,
+) -> None:
+    """Publish HTML files, folders of them, or raw-html.v1 JSON-lines files to the raw topic."""
+    from workers.produce import iter_records
+    from workers.produce import produce as produce_records
+
+    summary = asyncio.run(
+        produce_records(
+            settings, iter_records(paths, url_prefix), topic=topic, validate=not no_validate
+        )
+    )
+    for error in summary.errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(
+        f"sent {summary.sent}, failed {summary.failed}, {summary.bytes / 1024:.1f} KiB, "
+        f"{summary.rate:.0f} msg/s",
+        err=True,
+    )
+    sys.exit(1 if summary.failed else 0)
+
+
+@main.command()
+@click.argument("topic")
+@click.option("-e", "--exit", "idle", flag_value=2.0, type=float, help="Exit when idle 2 s.")
+@click.option("--idle", type=float, help="Exit after this many seconds without a record.")
+@click.option("-c", "--count", type=int, help="Exit after this many records.")
+@click.option("--from-end", is_flag=True, help="Only records that arrive from now on.")
+@click.option("--envelope", is_flag=True, help="Wrap each value with topic, offset, key, headers.")
+@pass_settings
+def tail(
+    settings: Settings,
+    topic: str,
+    idle: float | None,
+    count: int | None,
+    from_end: bool,
+    envelope: bool,
+) -> None:
+    """Print a TOPIC's records as JSON lines (aliases: raw, clean, enriched, dead-letter)."""
+    from workers.tail import as_json, resolve_topic
+    from workers.tail import tail as tail_topic
+
+    async def run() -> None:
+        async for record in tail_topic(
+            settings,
+            resolve_topic(settings, topic),
+            from_beginning=not from_end,
+            idle_timeout_s=idle,
+            max_messages=count,
+        ):
+            click.echo(orjson.dumps(as_json(record, envelope)).decode())
+
+    try:
+        asyncio.run(run())
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def topics() -> None:
+    """Create or list the pipeline's topics."""
+
+
+@topics.command("create")
+@click.option("-p", "--partitions", type=int, help="Partitions (default NEWSFLOW_PARTITIONS).")
+@pass_settings
+def topics_create(settings: Settings, partitions: int | None) -> None:
+    """Create the raw, clean, enriched and dead-letter topics (existing ones are kept)."""
+    from workers.topics import create_topics
+
+    for name, state in asyncio.run(create_topics(settings, partitions)).items():
+        click.echo(f"{name}\t{state}")
+
+
+@topics.command("list")
+@pass_settings
+def topics_list(settings: Settings) -> None:
+    """List the broker's topics."""
+    from workers.topics import list_topics
+
+    for name in asyncio.run(list_topics(settings)):
+        click.echo(name)
+
+
+# --- local development -----------------------------------------------------------------
+
+
+@main.command()
+@click.option("-p", "--port", type=int, default=9092, show_default=True)
+def broker(port: int) -> None:
+    """Run the embedded Kafka-protocol broker (Tansu, memory storage) on 127.0.0.1:PORT."""
+    import signal
+
+    from workers.localbroker import BrokerUnavailable, LocalBroker
+
+    try:
+        local = LocalBroker(port).start()
+    except BrokerUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"broker listening on {local.bootstrap}; Ctrl-C stops it", err=True)
+    click.echo(f"export NEWSFLOW_BOOTSTRAP_SERVERS={local.bootstrap}", err=True)
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    try:
+        signal.sigwait(stop_signals)
+    finally:
+        local.stop()
+
+
+@main.command()
+@click.option("--timeout", type=float, default=120.0, show_default=True)
+@click.option("-p", "--partitions", type=int, default=3, show_default=True)
+def demo(timeout: float, partitions: int) -> None:
+    """Run the whole pipeline on an embedded broker with the bundled sample pages."""
+    from workers.demo import run_demo
+
+    sys.exit(run_demo(timeout, partitions))

@@ -1,0 +1,83 @@
+"""Dead-letter records (dead-letter.v1): the failed message, why, and where it came from."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import socket
+from typing import Any
+
+import orjson
+
+from workers import __version__
+from workers.cloudevents import event_id, now_rfc3339
+from workers.errors import StageError
+from workers.ids import document_id
+from workers.settings import Stage
+from workers.stages.base import InputMessage
+
+MAX_ERROR_MESSAGE = 2000
+HOST = socket.gethostname()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _url_of(value: bytes | None) -> str | None:
+    """The document URL, when the failed value is JSON that names one."""
+    try:
+        url = orjson.loads(value or b"").get("url")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return url if isinstance(url, str) and url else None
+
+
+def dead_letter_id(stage: Stage, message: InputMessage) -> str:
+    return event_id("dead-letter", stage, message.topic, message.partition, message.offset)
+
+
+def build_dead_letter(
+    stage: Stage,
+    message: InputMessage,
+    error: StageError,
+    *,
+    attempts: int,
+    max_original_bytes: int,
+) -> dict[str, Any]:
+    value = message.value or b""
+    url = _url_of(value) if len(value) <= max_original_bytes else None
+    return {
+        "id": dead_letter_id(stage, message),
+        "stage": stage,
+        "reason": error.reason,
+        "error": {"class": error.error_class, "message": error.message[:MAX_ERROR_MESSAGE]},
+        "attempts": attempts,
+        "failed_at": now_rfc3339(),
+        "document_id": document_id(url) if url else None,
+        "url": url,
+        "source": {
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "timestamp": message.timestamp_rfc3339,
+            "key_base64": _b64(message.key) if message.key is not None else None,
+        },
+        "original": {
+            "value_base64": _b64(value[:max_original_bytes]),
+            "size": len(value),
+            "sha256": hashlib.sha256(value).hexdigest(),
+            "truncated": len(value) > max_original_bytes,
+            "headers": [{"key": k, "value_base64": _b64(v or b"")} for k, v in message.headers],
+        },
+        "worker": {"host": HOST, "newsflow": __version__},
+    }
+
+
+def dead_letter_key(record: dict[str, Any], message: InputMessage) -> bytes:
+    """The document id when known, else the original key, else the original value's hash."""
+    if record["document_id"]:
+        return record["document_id"].encode("ascii")
+    if message.key:
+        return message.key
+    return record["original"]["sha256"].encode("ascii")

@@ -1,0 +1,176 @@
+"""``newsflow demo``: the whole pipeline on one machine, fed with the bundled sample pages.
+
+Starts the embedded broker on a free loopback port, creates the topics, starts one clean and
+one enrich worker as real processes, produces ``workers/samples/``, prints every enriched
+article as it reaches the sink topic and exits 0 once all of them came through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from workers.localbroker import DEMO_GROUP_TIMING, LocalBroker, free_port
+from workers.produce import iter_records, produce
+from workers.settings import Settings, Stage
+from workers.tail import tail
+from workers.topics import create_topics
+
+
+def samples_dir() -> Path:
+    return Path(str(resources.files("workers") / "samples"))
+
+
+def spawn_worker(stage: Stage, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A worker as its own process, exactly as `newsflow worker STAGE` runs it."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "workers", "worker", stage],
+            env={**env, "NEWSFLOW_WEB_PORT": str(free_port())},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def stop_workers(processes: list[subprocess.Popen[bytes]], timeout_s: float = 15.0) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def describe(record: dict[str, Any], latency_s: float | None) -> str:
+    """Two lines about one enriched article, for people watching the demo."""
+    stats = record["enrichment"].get("stats", {})
+    lang = record["enrichment"].get("language", {})
+    byline = ", ".join(record["authors"]) or "no byline"
+    head = click.style(record["title"] or "(untitled)", bold=True)
+    facts = [
+        f"[{record['language'] or '?'}]",
+        f"{stats.get('word_count', '?')} words",
+        f"{round(stats.get('reading_time_s', 0) / 60, 1)} min read",
+        record["site_name"] or "?",
+        record["published_at"] or "undated",
+        byline,
+    ]
+    detail = [
+        f"lang {lang.get('code')} p={lang.get('confidence')}",
+        f"charset {record['encoding']['name']} ({record['encoding']['source']})",
+        record["enrichment"].get("fingerprint", {}).get("content_hash", "")[:19] + "…",
+    ]
+    if latency_s is not None:
+        detail.append(f"{latency_s:.2f} s produce→sink")
+    return f"  {head}\n    {' · '.join(facts)}\n    {' · '.join(detail)}"
+
+
+async def _watch(
+    settings: Settings,
+    expected: set[str],
+    sent_at: float,
+    timeout_s: float,
+    alive: Callable[[], bool],
+) -> tuple[set[str], list[dict[str, Any]]]:
+    """Print sink records of ``expected`` keys until all arrived (or were dead-lettered)."""
+    arrived: set[str] = set()
+    dead: list[dict[str, Any]] = []
+
+    async def sink() -> None:
+        async for message in tail(settings, settings.topic_enriched):
+            key = message.key.decode()
+            if key in expected and key not in arrived:
+                arrived.add(key)
+                latency = message.timestamp / 1000 - sent_at if message.timestamp else None
+                click.echo(describe(orjson.loads(message.value), latency))
+            if arrived | {d["document_id"] for d in dead} >= expected:
+                return
+
+    async def dead_letters() -> None:
+        async for message in tail(settings, settings.topic_dead_letter):
+            record = orjson.loads(message.value)
+            dead.append(record)
+            click.secho(
+                f"  dead letter: {record['reason']}: {record['error']['message']}", fg="red"
+            )
+
+    async def watchdog() -> None:
+        while alive():
+            await asyncio.sleep(0.5)
+        raise RuntimeError("a worker process exited; see its log")
+
+    sink_task, dead_task, watchdog_task = (
+        asyncio.create_task(c) for c in (sink(), dead_letters(), watchdog())
+    )
+    done, _ = await asyncio.wait(
+        {sink_task, watchdog_task}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+    )
+    for task in (sink_task, dead_task, watchdog_task):
+        task.cancel()
+    await asyncio.gather(sink_task, dead_task, watchdog_task, return_exceptions=True)
+    if watchdog_task in done:
+        raise watchdog_task.exception()
+    return arrived, dead
+
+
+def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="newsflow-demo-"))
+    started = time.perf_counter()
+    click.echo(f"newsflow demo · logs in {workdir}")
+    with LocalBroker(log_path=workdir / "broker.log") as broker:
+        settings = Settings(bootstrap_servers=broker.bootstrap, partitions=partitions)
+        env = {
+            **os.environ,
+            **DEMO_GROUP_TIMING,
+            "NEWSFLOW_BOOTSTRAP_SERVERS": broker.bootstrap,
+            "NEWSFLOW_PARTITIONS": str(partitions),
+        }
+        click.echo(f"· broker on {broker.bootstrap}")
+        asyncio.run(create_topics(settings))
+        click.echo(f"· topics: {', '.join(settings.all_topics())} ({partitions} partitions)")
+        processes = [spawn_worker(s, env, workdir / f"{s}-worker.log") for s in ("clean", "enrich")]
+        try:
+            records = list(iter_records([samples_dir()]))
+            sent_at = time.time()
+            summary = asyncio.run(produce(settings, records))
+            click.echo(
+                f"· produced {summary.sent} sample pages ({summary.bytes / 1024:.0f} KiB); "
+                "waiting for the workers to join and process them\n"
+            )
+            expected = set(summary.keys)
+            arrived, dead = asyncio.run(
+                _watch(
+                    settings,
+                    expected,
+                    sent_at,
+                    timeout_s,
+                    alive=lambda: all(p.poll() is None for p in processes),
+                )
+            )
+        finally:
+            stop_workers(processes)
+    elapsed = time.perf_counter() - started
+    missing = expected - arrived
+    click.echo(
+        f"\n{len(arrived)}/{len(expected)} articles enriched, {len(dead)} dead letters, "
+        f"in {elapsed:.1f} s."
+    )
+    if missing or summary.failed:
+        click.secho(f"missing: {sorted(missing)}; produce errors: {summary.errors}", fg="red")
+        return 1
+    return 0

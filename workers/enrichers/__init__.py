@@ -1,0 +1,41 @@
+"""Enrichers: small plug-ins of the enrichment stage, each owning one member of
+``enrichment`` in the sink record, with its own version and a setting to switch it off
+(``NEWSFLOW_ENRICHERS``).
+
+An enricher is any object with ``name``, ``version`` and ``__call__(article) -> dict``; the
+article is the articles-clean.v1 record. Register new ones in :data:`REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from workers.enrichers.fingerprint import FingerprintEnricher
+from workers.enrichers.language import LanguageEnricher
+from workers.enrichers.stats import StatsEnricher
+from workers.settings import Settings
+
+
+class Enricher(Protocol):
+    name: str
+    version: str
+
+    def __call__(self, article: dict[str, Any]) -> dict[str, Any]: ...
+
+
+REGISTRY: dict[str, Callable[[Settings], Enricher]] = {
+    StatsEnricher.name: StatsEnricher,
+    LanguageEnricher.name: LanguageEnricher,
+    FingerprintEnricher.name: FingerprintEnricher,
+}
+
+
+def build_enrichers(settings: Settings) -> list[Enricher]:
+    """The configured enrichers, in configured order; unknown names fail at start-up."""
+    unknown = [name for name in settings.enrichers if name not in REGISTRY]
+    if unknown:
+        raise ValueError(
+            f"unknown enrichers {unknown} in NEWSFLOW_ENRICHERS; known: {sorted(REGISTRY)}"
+        )
+    return [REGISTRY[name](settings) for name in settings.enrichers]

@@ -1,0 +1,57 @@
+"""Exact (SHA-256) and near-duplicate (MinHash) signatures of the article text."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import Any
+
+from datasketch import MinHash
+
+from workers.settings import Settings
+
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+MINHASH_SEED = 1
+
+
+def normalised_text(text: str) -> str:
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def content_hash(text: str) -> str:
+    return "sha256:" + hashlib.sha256(normalised_text(text).encode("utf-8")).hexdigest()
+
+
+def shingles(text: str, size: int) -> set[bytes]:
+    words = _WORD.findall(normalised_text(text).lower())
+    if len(words) <= size:
+        return {" ".join(words).encode("utf-8")}
+    return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+
+
+class FingerprintEnricher:
+    name = "fingerprint"
+    version = "1.0"
+
+    def __init__(self, settings: Settings):
+        self.num_perm = settings.minhash_permutations
+        self.shingle_words = settings.shingle_words
+
+    def signature(self, text: str) -> MinHash:
+        minhash = MinHash(num_perm=self.num_perm, seed=MINHASH_SEED)
+        minhash.update_batch(list(shingles(text, self.shingle_words)))
+        return minhash
+
+    def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
+        text = article["text"]
+        return {
+            "content_hash": content_hash(text),
+            "minhash": {
+                "num_perm": self.num_perm,
+                "seed": MINHASH_SEED,
+                "shingle_words": self.shingle_words,
+                "hashvalues": [int(v) for v in self.signature(text).hashvalues],
+            },
+        }

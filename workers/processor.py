@@ -1,0 +1,129 @@
+"""One message through one stage: the record for the output topic or a dead letter.
+
+This is everything a worker does per message except talking to Kafka, so the faust agent
+(:mod:`workers.app`) stays a thin loop: read, ``process``, send, wait for the broker, ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from workers import contracts
+from workers.cloudevents import event_id, make_headers
+from workers.deadletter import build_dead_letter, dead_letter_key
+from workers.enrichers import build_enrichers
+from workers.errors import StageError
+from workers.settings import Settings, Stage
+from workers.stages.base import InputMessage
+from workers.stages.clean import clean_message
+from workers.stages.clean import warm_up as warm_up_clean
+from workers.stages.enrich import enrich_message
+
+log = logging.getLogger("newsflow.processor")
+
+OUTPUT_SCHEMA: dict[Stage, contracts.SchemaName] = {
+    "clean": "articles-clean.v1",
+    "enrich": "articles-enriched.v1",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A record ready to send, and what became of the input ("ok" or a dead-letter reason)."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    outcome: str
+    document_id: str | None
+    elapsed_ms: float
+
+
+class StageProcessor:
+    """Runs one stage's function on input messages and routes the result."""
+
+    def __init__(self, stage: Stage, settings: Settings):
+        self.stage: Stage = stage
+        self.settings = settings
+        self.output_topic = settings.output_topic(stage)
+        self.output_schema = OUTPUT_SCHEMA[stage]
+        self.source = f"/newsflow/{stage}"
+        self.enrichers = build_enrichers(settings) if stage == "enrich" else []
+
+    def warm_up(self) -> None:
+        if self.stage == "clean":
+            warm_up_clean(self.settings)
+
+    def run_stage(self, message: InputMessage) -> dict[str, Any]:
+        """The stage function itself: the output record, or StageError."""
+        if self.stage == "clean":
+            return clean_message(message, self.settings)
+        return enrich_message(message, self.settings, self.enrichers)
+
+    def process(self, message: InputMessage, attempts: int = 1) -> Outgoing:
+        started = time.perf_counter()
+        try:
+            record = self.run_stage(message)
+            if self.settings.validate_output:
+                errors = contracts.schema_errors(record, self.output_schema)
+                if errors:
+                    raise StageError(
+                        "output_contract_violation",
+                        f"{self.output_schema}: " + "; ".join(errors[:5]),
+                    )
+        except StageError as error:
+            return self._dead_letter(message, error, attempts, started)
+        except Exception as exc:  # a bug: never kill the worker or lose the message over it
+            log.exception("unexpected error in stage %s", self.stage)
+            error = StageError(
+                "internal_error", f"{type(exc).__name__}: {exc}", error_class=type(exc).__name__
+            )
+            return self._dead_letter(message, error, attempts, started)
+        doc_id = record["document_id"]
+        headers = make_headers(
+            schema=self.output_schema,
+            source=self.source,
+            event_id=event_id(self.stage, message.topic, message.partition, message.offset),
+            subject=doc_id,
+            parent=message.headers,
+        )
+        return Outgoing(
+            topic=self.output_topic,
+            key=doc_id.encode("ascii"),
+            value=contracts.encode(record),
+            headers=headers,
+            outcome="ok",
+            document_id=doc_id,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _dead_letter(
+        self, message: InputMessage, error: StageError, attempts: int, started: float
+    ) -> Outgoing:
+        record = build_dead_letter(
+            self.stage,
+            message,
+            error,
+            attempts=attempts,
+            max_original_bytes=self.settings.dead_letter_max_original_bytes,
+        )
+        headers = make_headers(
+            schema="dead-letter.v1",
+            source=self.source,
+            event_id=record["id"],
+            subject=record["document_id"],
+            parent=message.headers,
+        )
+        return Outgoing(
+            topic=self.settings.topic_dead_letter,
+            key=dead_letter_key(record, message),
+            value=contracts.encode(record),
+            headers=headers,
+            outcome=error.reason,
+            document_id=record["document_id"],
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )

@@ -1,0 +1,98 @@
+"""Reading a topic from outside any consumer group (``newsflow tail``, the demo, the tests)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from workers.settings import Settings
+
+ALIASES = ("raw", "clean", "enriched", "dead-letter")
+
+
+def resolve_topic(settings: Settings, name: str) -> str:
+    """'raw', 'clean', 'enriched' and 'dead-letter' name the configured topics."""
+    return {
+        "raw": settings.topic_raw,
+        "clean": settings.topic_clean,
+        "enriched": settings.topic_enriched,
+        "dead-letter": settings.topic_dead_letter,
+    }.get(name, name)
+
+
+def as_json(record: ConsumerRecord, envelope: bool) -> dict[str, Any]:
+    """The record's value as JSON (or as base64 when it is not JSON); with its Kafka
+    coordinates, key and headers when ``envelope``."""
+    try:
+        value: Any = orjson.loads(record.value) if record.value is not None else None
+    except orjson.JSONDecodeError:
+        value = {"value_base64": base64.b64encode(record.value).decode("ascii")}
+    if not envelope:
+        return value
+    return {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "timestamp": record.timestamp,
+        "key": record.key.decode("utf-8", "replace") if record.key is not None else None,
+        "headers": {k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
+        "value": value,
+    }
+
+
+async def tail(
+    settings: Settings,
+    topic: str,
+    *,
+    from_beginning: bool = True,
+    idle_timeout_s: float | None = None,
+    max_messages: int | None = None,
+) -> AsyncIterator[ConsumerRecord]:
+    """Records of every partition of ``topic``, as they arrive.
+
+    Stops after ``max_messages`` records, or once no record arrived for ``idle_timeout_s``
+    seconds (None: follow forever).
+    """
+    consumer = AIOKafkaConsumer(
+        **settings.kafka_client_kwargs(),
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=settings.max_message_bytes + 1024 * 1024,
+        fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
+    )
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, topic)
+        consumer.assign(partitions)
+        if from_beginning:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            await consumer.seek_to_end(*partitions)
+        seen = 0
+        while max_messages is None or seen < max_messages:
+            timeout_ms = int(idle_timeout_s * 1000) if idle_timeout_s is not None else 1000
+            batches = await consumer.getmany(timeout_ms=timeout_ms)
+            if not batches and idle_timeout_s is not None:
+                return
+            for batch in batches.values():
+                for record in batch:
+                    yield record
+                    seen += 1
+                    if max_messages is not None and seen >= max_messages:
+                        return
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    if topic not in await consumer.topics():  # also loads the topic's metadata
+        raise LookupError(f"topic {topic!r} does not exist")
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        raise LookupError(f"topic {topic!r} does not exist")
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
