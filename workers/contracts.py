@@ -47,11 +47,18 @@ def _validator(name: SchemaName) -> jsonschema_rs.Validator:
 
 
 def schema_errors(record: Any, name: SchemaName) -> list[str]:
-    """Every violation of schema ``name`` by ``record``, as 'path: message' strings."""
+    """Every violation of schema ``name`` by ``record``, as 'path: message' strings.
+
+    Messages quote the offending value; a whole page does not belong in an error message.
+    """
     return [
-        f"{'/'.join(map(str, err.instance_path)) or '(root)'}: {err.message}"
+        f"{'/'.join(map(str, err.instance_path)) or '(root)'}: {_shorten(err.message)}"
         for err in _validator(name).iter_errors(record)
     ]
+
+
+def _shorten(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else f"{text[: limit // 2]} … {text[-limit // 2 :]}"
 
 
 def validate(record: Any, name: SchemaName) -> None:

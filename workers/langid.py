@@ -14,7 +14,8 @@ _SAMPLE_CHARS = 2000  # fastText reads one line; the opening of a text decides w
 
 @cache
 def _detector() -> LangDetector:
-    return LangDetector(LangDetectConfig(model="lite"))
+    # The library truncates to 80 characters unless told otherwise; we pass our own sample.
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None))
 
 
 def detect(text: str | None) -> tuple[str | None, float]:

@@ -7,11 +7,12 @@ working directory. Nothing else in the code spells a topic name, a limit or an a
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Stage = Literal["clean", "enrich"]
 
@@ -27,28 +28,44 @@ class Settings(BaseSettings):
     bootstrap_servers: str = Field(
         "localhost:9092", description="Comma-separated host:port list of Kafka brokers."
     )
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: str | None = Field(None, repr=False)
-    ssl_cafile: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism, with the SASL_* protocols."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: str | None = Field(None, repr=False, description="SASL password (never logged).")
+    ssl_cafile: str | None = Field(None, description="CA bundle for TLS; system CAs if unset.")
 
     # --- Topics -----------------------------------------------------------------------
-    topic_raw: str = "newsflow.raw-html.v1"
-    topic_clean: str = "newsflow.articles-clean.v1"
-    topic_enriched: str = "newsflow.articles-enriched.v1"
-    topic_dead_letter: str = "newsflow.dead-letter.v1"
+    topic_raw: str = Field("newsflow.raw-html.v1", description="Raw pages from crawlers.")
+    topic_clean: str = Field("newsflow.articles-clean.v1", description="Cleaned articles.")
+    topic_enriched: str = Field(
+        "newsflow.articles-enriched.v1", description="Sink: enriched articles."
+    )
+    topic_dead_letter: str = Field(
+        "newsflow.dead-letter.v1", description="Failures of every stage."
+    )
     partitions: int = Field(6, ge=1, description="Partitions of each topic at creation.")
-    replication_factor: int = Field(1, ge=1)
+    replication_factor: int = Field(1, ge=1, description="Replicas of each topic at creation.")
 
     # --- Consumer groups (one faust app id per worker kind) ----------------------------
-    clean_group: str = "newsflow-clean"
-    enrich_group: str = "newsflow-enrich"
+    clean_group: str = Field(
+        "newsflow-clean", description="faust app id and consumer group of clean workers."
+    )
+    enrich_group: str = Field(
+        "newsflow-enrich", description="faust app id and consumer group of enrich workers."
+    )
     session_timeout_s: float = Field(30.0, gt=0, description="Consumer group session timeout.")
-    heartbeat_interval_s: float = Field(3.0, gt=0)
-    rebalance_timeout_s: float = Field(60.0, gt=0)
+    heartbeat_interval_s: float = Field(3.0, gt=0, description="Consumer heartbeat interval.")
+    rebalance_timeout_s: float = Field(
+        60.0, gt=0, description="How long a rebalance waits for members to rejoin."
+    )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
-    compression: Literal["none", "gzip"] = "none"
+    compression: Literal["none", "gzip"] = Field(
+        "none", description="Compression of produced batches."
+    )
 
     # --- Limits (bounded work per message) ---------------------------------------------
     max_message_bytes: int = Field(
@@ -71,28 +88,38 @@ class Settings(BaseSettings):
     )
 
     # --- Enrichment --------------------------------------------------------------------
-    enrichers: list[str] = Field(
+    enrichers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["stats", "language", "fingerprint"],
         description="Enrichers to run, in order (comma-separated in the environment).",
     )
-    reading_words_per_minute: int = Field(230, gt=0)
-    minhash_permutations: int = Field(64, ge=16, le=512)
-    shingle_words: int = Field(3, ge=1, le=10)
+    reading_words_per_minute: int = Field(230, gt=0, description="For reading_time_s.")
+    minhash_permutations: int = Field(
+        64, ge=16, le=512, description="Length of the MinHash signature."
+    )
+    shingle_words: int = Field(3, ge=1, le=10, description="Words per MinHash shingle.")
 
     # --- Shared state and web ----------------------------------------------------------
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    web_host: str = "0.0.0.0"
-    web_port: int = Field(6066, ge=0, le=65535, description="Port of /metrics and probes.")
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis for state shared by replicas (not used yet)."
+    )
+    web_host: str = Field("0.0.0.0", description="Address the worker's web server binds.")
+    web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server.")
 
     # --- Logging -----------------------------------------------------------------------
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
+    log_format: Literal["json", "console"] = Field(
+        "json", description="json: one event a line; console: for people."
+    )
 
     @field_validator("enrichers", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
-        # Environment variables give "a,b,c"; JSON lists are accepted as well.
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        # Environment variables give "a,b,c"; a JSON list is accepted as well.
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
@@ -111,6 +138,15 @@ class Settings(BaseSettings):
 
     def all_topics(self) -> list[str]:
         return [self.topic_raw, self.topic_clean, self.topic_enriched, self.topic_dead_letter]
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as NEWSFLOW_* environment variables (to start a worker process
+        with exactly this configuration)."""
+        env = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            text = ",".join(value) if isinstance(value, list) else str(value)
+            env[f"NEWSFLOW_{name.upper()}"] = text
+        return env
 
     def kafka_client_kwargs(self) -> dict[str, object]:
         """Connection arguments shared by every aiokafka client (producer, consumer, admin)."""
