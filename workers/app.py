@@ -3,19 +3,24 @@
 Per message: run the stage, send the output (or the dead letter), wait until the broker
 acknowledged it, then ack the input. faust commits only acked offsets, so a worker killed at
 any moment re-reads, from the last commit, exactly the inputs whose output may be missing.
+The app also serves ``/metrics``, ``/healthz`` and ``/readyz`` (:mod:`workers.web`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import faust
 from faust.types import EventT, StreamT
 
-from workers import logs
-from workers.processor import StageProcessor
+from workers import __version__, logs, metrics
+from workers.health import WorkerHealth
+from workers.monitor import Monitor
+from workers.processor import Outgoing, StageProcessor
 from workers.settings import Settings, Stage
 from workers.stages.base import InputMessage
+from workers.web import add_routes
 
 log = logging.getLogger("newsflow.worker")
 # Headroom for the envelope around the largest accepted page (JSON, base64, headers).
@@ -36,118 +41,166 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     return None
 
 
-def create_app(stage: Stage, settings: Settings) -> tuple[faust.App, StageProcessor]:
-    """The faust app (id = consumer group) of ``stage`` and the processor its agent runs."""
-    app = faust.App(
-        settings.group_for(stage),
-        broker=[f"kafka://{server}" for server in settings.bootstrap_list],
-        broker_credentials=_credentials(settings),
-        autodiscover=False,
-        store="memory://",
-        # Topics are created with their partitions and configs by `newsflow topics create`;
-        # the worker must not invent them with broker defaults.
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=settings.heartbeat_interval_s,
-        broker_rebalance_timeout=settings.rebalance_timeout_s,
-        broker_commit_interval=settings.commit_interval_s,
-        producer_acks=-1,
-        producer_compression_type=None if settings.compression == "none" else settings.compression,
-        producer_max_request_size=settings.max_message_bytes + _ENVELOPE_SLACK,
-        consumer_max_fetch_size=settings.max_message_bytes + _ENVELOPE_SLACK,
-        web_enabled=True,
-        web_bind=settings.web_host,
-        web_port=settings.web_port,
-        web_in_thread=False,
-    )
-    processor = StageProcessor(stage, settings)
-    raw_bytes = {"key_serializer": "raw", "value_serializer": "raw"}
-    source = app.topic(settings.input_topic(stage), **raw_bytes)
-    sinks = {
-        name: app.topic(name, **raw_bytes)
-        for name in (settings.output_topic(stage), settings.topic_dead_letter)
-    }
+class StageWorker:
+    """One worker kind: its faust app, its stage processor and its health."""
 
-    async def run_stage(stream: StreamT) -> None:
+    def __init__(self, stage: Stage, settings: Settings):
+        self.stage: Stage = stage
+        self.settings = settings
+        self.processor = StageProcessor(stage, settings)
+        self.health = WorkerHealth(stage, settings.stall_after_s)
+        self.app = self._create_app()
+        raw_bytes = {"key_serializer": "raw", "value_serializer": "raw"}
+        self.source = self.app.topic(settings.input_topic(stage), **raw_bytes)
+        self.sinks = {
+            name: self.app.topic(name, **raw_bytes)
+            for name in (settings.output_topic(stage), settings.topic_dead_letter)
+        }
+        self.app.agent(self.source, name=f"newsflow.{stage}")(self._run)
+        self.app.on_partitions_assigned.connect(self._on_assigned)
+        self.monitor = Monitor(self.app, self.health, settings)
+        self.app.timer(settings.health_interval_s)(self.monitor.refresh)
+        add_routes(self.app, self.health)
+        metrics.WORKER.info({"stage": stage, "version": __version__, "group": self.app.conf.id})
+
+    def _create_app(self) -> faust.App:
+        settings = self.settings
+        return faust.App(
+            settings.group_for(self.stage),
+            broker=[f"kafka://{server}" for server in settings.bootstrap_list],
+            broker_credentials=_credentials(settings),
+            autodiscover=False,
+            store="memory://",
+            # Topics are created with their partitions and configs by `newsflow topics
+            # create`; a worker must not invent them with broker defaults.
+            topic_allow_declare=False,
+            topic_disable_leader=True,
+            consumer_auto_offset_reset="earliest",
+            broker_session_timeout=settings.session_timeout_s,
+            broker_heartbeat_interval=settings.heartbeat_interval_s,
+            broker_rebalance_timeout=settings.rebalance_timeout_s,
+            broker_commit_interval=settings.commit_interval_s,
+            producer_acks=-1,
+            producer_compression_type=(
+                None if settings.compression == "none" else settings.compression
+            ),
+            producer_max_request_size=settings.max_message_bytes + _ENVELOPE_SLACK,
+            consumer_max_fetch_size=settings.max_message_bytes + _ENVELOPE_SLACK,
+            web_enabled=True,
+            web_bind=settings.web_host,
+            web_port=settings.web_port,
+            web_in_thread=False,
+        )
+
+    async def _run(self, stream: StreamT) -> None:
         manual = stream.noack()
         async for event in manual.events():
-            await _handle(app, processor, sinks, event)
+            await self._handle(event)
             await manual.ack(event)
 
-    app.agent(source, name=f"newsflow.{stage}")(run_stage)
+    async def _handle(self, event: EventT) -> None:
+        message = event.message
+        incoming = InputMessage(
+            value=message.value,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+            key=message.key,
+            headers=tuple(message.headers or ()),
+        )
+        metrics.MESSAGES_IN.labels(self.stage).inc()
+        in_flight = metrics.IN_FLIGHT.labels(self.stage)
+        in_flight.inc()
+        try:
+            outgoing = self.processor.process(incoming)
+            await self._deliver(outgoing, message)
+        finally:
+            in_flight.dec()
+        self._count(outgoing)
+        self.health.on_processed(
+            (message.topic, message.partition), message.offset, message.timestamp
+        )
 
-    @app.on_partitions_assigned.connect
-    async def log_assignment(sender: faust.App, assigned: set, **kwargs: object) -> None:
+    async def _deliver(self, outgoing: Outgoing, message: faust.types.Message) -> None:
+        fields = {
+            "stage": self.stage,
+            "document_id": outgoing.document_id,
+            "tpo": f"{message.topic}/{message.partition}/{message.offset}",
+            "outcome": outgoing.outcome,
+            "ms": round(outgoing.elapsed_ms, 1),
+        }
+        started = time.perf_counter()
+        try:
+            delivery = await self.sinks[outgoing.topic].send(
+                key=outgoing.key, value=outgoing.value, headers=outgoing.headers
+            )
+            await delivery
+        except Exception as exc:
+            # The broker did not take the output after the producer's own retries. The
+            # input stays unacked and the worker stops; its replacement re-reads it.
+            log.error("output not acknowledged; stopping the worker", extra=fields, exc_info=exc)
+            await self.app.crash(exc)
+            raise
+        metrics.DELIVERY_SECONDS.labels(self.stage).observe(time.perf_counter() - started)
+        log.log(
+            logging.INFO if outgoing.outcome == "ok" else logging.WARNING,
+            "processed" if outgoing.outcome == "ok" else "dead-lettered",
+            extra=fields,
+        )
+
+    def _count(self, outgoing: Outgoing) -> None:
+        metrics.STAGE_SECONDS.labels(self.stage).observe(outgoing.elapsed_ms / 1000)
+        if self.stage == "clean":
+            metrics.EXTRACTION_OUTCOMES.labels(outgoing.outcome).inc()
+        if outgoing.outcome != "ok":
+            metrics.MESSAGES_FAILED.labels(self.stage).inc()
+            metrics.DEAD_LETTERS.labels(self.stage, outgoing.outcome).inc()
+            return
+        metrics.MESSAGES_OUT.labels(self.stage).inc()
+        if self.stage == "enrich" and outgoing.timestamps:
+            now = time.time()
+            fetched = metrics.iso_to_unix(outgoing.timestamps.get("fetched"))
+            produced = metrics.iso_to_unix(outgoing.timestamps.get("raw_produced"))
+            if fetched is not None:
+                metrics.END_TO_END_SECONDS.observe(max(0.0, now - fetched))
+            if produced is not None:
+                metrics.PIPELINE_SECONDS.observe(max(0.0, now - produced))
+
+    async def _on_assigned(self, sender: faust.App, assigned: set, **kwargs: object) -> None:
+        partitions = {(tp.topic, tp.partition) for tp in assigned}
+        self.health.on_assigned(partitions)
         # Ops (and the tests) read who owns which partition from this event.
         log.info(
             "partitions assigned",
-            extra={
-                "stage": stage,
-                "partitions": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned),
-            },
+            extra={"stage": self.stage, "partitions": sorted(f"{t}/{p}" for t, p in partitions)},
         )
 
-    return app, processor
 
-
-async def _handle(
-    app: faust.App,
-    processor: StageProcessor,
-    sinks: dict[str, faust.TopicT],
-    event: EventT,
-) -> None:
-    message = event.message
-    incoming = InputMessage(
-        value=message.value,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
-        key=message.key,
-        headers=tuple(message.headers or ()),
-    )
-    outgoing = processor.process(incoming)
-    fields = {
-        "stage": processor.stage,
-        "document_id": outgoing.document_id,
-        "tpo": f"{message.topic}/{message.partition}/{message.offset}",
-        "outcome": outgoing.outcome,
-        "ms": round(outgoing.elapsed_ms, 1),
-    }
-    try:
-        delivery = await sinks[outgoing.topic].send(
-            key=outgoing.key, value=outgoing.value, headers=outgoing.headers
-        )
-        await delivery
-    except Exception as exc:
-        # The broker did not take the output after the producer's own retries. The input
-        # stays unacked and the worker stops; its replacement re-reads from the last commit.
-        log.error("output not acknowledged; stopping the worker", extra=fields, exc_info=exc)
-        await app.crash(exc)
-        raise
-    log.log(
-        logging.INFO if outgoing.outcome == "ok" else logging.WARNING,
-        "processed" if outgoing.outcome == "ok" else "dead-lettered",
-        extra=fields,
-    )
+def create_app(stage: Stage, settings: Settings) -> tuple[faust.App, StageProcessor]:
+    """The faust app (id = consumer group) of ``stage`` and the processor its agent runs."""
+    worker = StageWorker(stage, settings)
+    return worker.app, worker.processor
 
 
 def run_worker(stage: Stage, settings: Settings) -> None:
     """Run one worker of ``stage`` until SIGTERM/SIGINT (blocking)."""
     logs.configure(settings.log_level, settings.log_format)
-    app, processor = create_app(stage, settings)
-    processor.warm_up()
+    worker = StageWorker(stage, settings)
+    worker.processor.warm_up()
     log.info(
         "starting worker",
-        extra={"stage": stage, "group": app.conf.id, "bootstrap": settings.bootstrap_servers},
+        extra={
+            "stage": stage,
+            "group": worker.app.conf.id,
+            "bootstrap": settings.bootstrap_servers,
+            "web_port": settings.web_port,
+        },
     )
-    worker = faust.Worker(
-        app,
+    faust.Worker(
+        worker.app,
         loglevel=settings.log_level,
         logging_config=logs.logging_config(settings.log_level, settings.log_format),
         quiet=True,
         redirect_stdouts=False,
-    )
-    worker.execute_from_commandline()
+    ).execute_from_commandline()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import orjson
@@ -18,7 +20,24 @@ import orjson
 from workers.settings import Settings, get_settings
 from workers.stages.base import InputMessage
 
+T = TypeVar("T")
+
 pass_settings = click.make_pass_decorator(Settings)
+
+
+def run(coroutine: Coroutine[Any, Any, T], settings: Settings) -> T:
+    """Run a Kafka coroutine; unreachable brokers and missing topics are plain errors."""
+    from aiokafka.errors import KafkaConnectionError
+
+    try:
+        return asyncio.run(coroutine)
+    except KafkaConnectionError as exc:
+        raise click.ClickException(
+            f"cannot reach Kafka at {settings.bootstrap_servers} "
+            "(set NEWSFLOW_BOOTSTRAP_SERVERS or -b)"
+        ) from exc
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,10 +101,10 @@ def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: 
             outgoing = enricher.process(InputMessage(outgoing.value, key=outgoing.key))
         record = orjson.loads(outgoing.value)
         if outgoing.outcome != "ok":
+            # stdout carries only records of the requested kind; failures go to stderr.
             failed += 1
             click.echo(f"{path}: {outgoing.outcome}: {record['error']['message']}", err=True)
-            if text_only:
-                continue
+            continue
         if text_only:
             click.echo(record["text"] + "\n")
         else:
@@ -140,10 +159,11 @@ def produce(
     from workers.produce import iter_records
     from workers.produce import produce as produce_records
 
-    summary = asyncio.run(
+    summary = run(
         produce_records(
             settings, iter_records(paths, url_prefix), topic=topic, validate=not no_validate
-        )
+        ),
+        settings,
     )
     for error in summary.errors:
         click.echo(f"error: {error}", err=True)
@@ -175,7 +195,7 @@ def tail(
     from workers.tail import as_json, resolve_topic
     from workers.tail import tail as tail_topic
 
-    async def run() -> None:
+    async def print_records() -> None:
         async for record in tail_topic(
             settings,
             resolve_topic(settings, topic),
@@ -185,10 +205,24 @@ def tail(
         ):
             click.echo(orjson.dumps(as_json(record, envelope)).decode())
 
-    try:
-        asyncio.run(run())
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from exc
+    run(print_records(), settings)
+
+
+@main.command()
+@click.option("-g", "--group", "groups", multiple=True, help="GROUP=TOPIC (default: both stages).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per partition.")
+@pass_settings
+def lag(settings: Settings, groups: tuple[str, ...], as_json: bool) -> None:
+    """Show consumer lag per group and partition: committed, end, lag, lag in seconds."""
+    from workers.lag import consumer_lag, format_table, pipeline_groups
+
+    wanted = dict(g.split("=", 1) for g in groups) if groups else pipeline_groups(settings)
+    rows = run(consumer_lag(settings, wanted), settings)
+    if as_json:
+        for row in rows:
+            click.echo(orjson.dumps(row.as_dict()).decode())
+    else:
+        click.echo(format_table(rows))
 
 
 @main.group()
@@ -203,7 +237,7 @@ def topics_create(settings: Settings, partitions: int | None) -> None:
     """Create the raw, clean, enriched and dead-letter topics (existing ones are kept)."""
     from workers.topics import create_topics
 
-    for name, state in asyncio.run(create_topics(settings, partitions)).items():
+    for name, state in run(create_topics(settings, partitions), settings).items():
         click.echo(f"{name}\t{state}")
 
 
@@ -213,7 +247,7 @@ def topics_list(settings: Settings) -> None:
     """List the broker's topics."""
     from workers.topics import list_topics
 
-    for name in asyncio.run(list_topics(settings)):
+    for name in run(list_topics(settings), settings):
         click.echo(name)
 
 

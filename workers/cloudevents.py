@@ -39,6 +39,8 @@ def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None
 def child_traceparent(parent: str | None) -> str:
     """Continue the caller's trace with a new span, or start a new trace."""
     match = _TRACEPARENT.match(parent or "")
+    if match and (set(match.group(1)) == {"0"} or set(match.group(2)) == {"0"}):
+        match = None  # all-zero ids are invalid (W3C Trace Context): start a new trace
     trace_id = match.group(1) if match else os.urandom(16).hex()
     flags = match.group(3) if match else "01"
     return f"00-{trace_id}-{os.urandom(8).hex()}-{flags}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import sys
 from datetime import UTC, datetime
 
 import orjson
@@ -37,6 +38,8 @@ class ConsoleFormatter(logging.Formatter):
 
 def logging_config(level: str = "INFO", fmt: str = "json") -> dict:
     """A logging.config.dictConfig: our formatter on stdout (faust's Worker applies it too)."""
+    if fmt == "auto":
+        fmt = "console" if sys.stdout.isatty() else "json"
     formatter = JsonFormatter if fmt == "json" else ConsoleFormatter
     return {
         "version": 1,

@@ -142,8 +142,8 @@ async def produce(
         compression_type=None if settings.compression == "none" else settings.compression,
     )
     started = time.perf_counter()
-    await producer.start()
     try:
+        await producer.start()
         pending = []
         for record in records:
             if isinstance(record, ValueError):

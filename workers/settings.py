@@ -103,14 +103,27 @@ class Settings(BaseSettings):
         "redis://127.0.0.1:6379/0", description="Redis for state shared by replicas (not used yet)."
     )
     web_host: str = Field("0.0.0.0", description="Address the worker's web server binds.")
-    web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server.")
+    web_port: int = Field(
+        6066, ge=0, le=65535, description="Port of /metrics, /healthz and /readyz."
+    )
+    stall_after_s: float = Field(
+        120.0,
+        gt=0,
+        description="/healthz fails when an assigned partition with waiting messages "
+        "made no progress for this long.",
+    )
+    health_interval_s: float = Field(
+        1.0, gt=0, description="How often lag gauges and broker/Redis probes refresh."
+    )
 
     # --- Logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
-    log_format: Literal["json", "console"] = Field(
-        "json", description="json: one event a line; console: for people."
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="json: one event a line; console: for people; auto: console on a "
+        "terminal, else json.",
     )
 
     @field_validator("enrichers", mode="before")

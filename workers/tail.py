@@ -65,8 +65,8 @@ async def tail(
         max_partition_fetch_bytes=settings.max_message_bytes + 1024 * 1024,
         fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
     )
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = await _partitions(consumer, topic)
         consumer.assign(partitions)
         if from_beginning:

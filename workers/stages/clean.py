@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import trafilatura
+from htmldate.extractors import get_external_parser
 from lxml import etree
 from trafilatura.metadata import extract_url
 from trafilatura.utils import load_html
@@ -30,6 +31,7 @@ TRAFILATURA_VERSION = trafilatura.__version__
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
 _LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
 _AUTHOR_SEPARATOR = re.compile(r"\s*;\s*")
+_NAVIGATION = ["//nav", "//*[@role='navigation']"]
 
 
 def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
@@ -92,8 +94,12 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
 def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) -> Decoded:
     if "html" in raw:
         text = raw["html"]
-        if len(text) > max_bytes:  # characters: a cheap upper bound check before encoding
-            raise StageError("oversize", f"html is {len(text)} characters; limit {max_bytes}")
+        # Only encode when the character count alone cannot settle it (UTF-8: ≤ 4 bytes each).
+        size = len(text) if len(text) * 4 <= max_bytes else len(text.encode("utf-8"))
+        if size > max_bytes:
+            raise StageError(
+                "oversize", f"html is {size} bytes; limit is {max_bytes} (NEWSFLOW_MAX_HTML_BYTES)"
+            )
         return Decoded(text, "utf-8", "text")
     try:
         body = base64.b64decode(raw["html_base64"], validate=True)
@@ -124,6 +130,8 @@ def extract_article(html: str, url: str, timeout_s: float) -> dict[str, Any]:
                 include_comments=False,
                 with_metadata=True,
                 include_tables=True,
+                # A page of nothing but menus is empty, not an article made of menu items.
+                prune_xpath=_NAVIGATION,
             )
     except DeadlineExceeded as exc:
         raise StageError(
@@ -171,14 +179,24 @@ def _primary_subtag(lang: str | None) -> str | None:
     return lang.split("-")[0].split("_")[0].lower() if lang else None
 
 
-def warm_up(settings: Settings) -> None:
+_WARM_UP_PAGE = (
+    "<html lang='en'><head><title>Warm-up</title></head><body><article>"
+    "<p>Published on 3 March 2024 by the newsflow desk.</p>"
+    "<p>This paragraph exists only so that the extractor runs its full path once.</p>"
+    "</article></body></html>"
+)
+
+
+def warm_up(settings: Settings) -> dict[str, Any]:
     """Pay trafilatura's and the language model's one-off start-up costs (date parsers,
-    lxml tables, model load) before the first real message."""
-    page = (
-        "<html lang='en'><head><title>Warm-up</title></head><body><article>"
-        "<p>Published on 3 March 2024 by the newsflow desk.</p>"
-        "<p>This paragraph exists only so that the extractor runs its full path once.</p>"
-        "</article></body></html>"
-    )
-    extract_article(page, "https://warm-up.newsflow.invalid/", settings.extraction_timeout_s)
-    langid.detect("warm up the language model")
+    lxml tables, model load) before the first real message; returns the clean record of
+    a small built-in page, for the enrichers to warm up on."""
+    # htmldate's last resort, dateparser, compiles patterns for ~200 locales on first use
+    # (seconds): pay that here rather than on the first page without a plain date.
+    get_external_parser().get_date_data("19 qzx 2024")  # no locale knows it: all are tried
+    raw = {
+        "url": "https://warm-up.newsflow.invalid/",
+        "fetched_at": "2024-03-03T00:00:00Z",
+        "html": _WARM_UP_PAGE,
+    }
+    return clean_message(InputMessage(contracts.encode(raw)), settings)

@@ -1,0 +1,69 @@
+"""Shared helpers of the unit tests: the bundled sample pages and raw messages built from them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import workers
+from workers.produce import raw_record
+from workers.settings import Settings
+from workers.stages.base import InputMessage
+from workers.stages.clean import clean_message
+
+SAMPLES = Path(workers.__file__).resolve().parent / "samples"
+REPO = Path(workers.__file__).resolve().parent.parent
+SCHEMAS = REPO / "schemas"
+RAW_TOPIC = "newsflow.raw-html.v1"
+
+
+@cache
+def _manifest() -> tuple[dict[str, Any], ...]:
+    return tuple(json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8")))
+
+
+def manifest() -> list[dict[str, Any]]:
+    """The entries of workers/samples/manifest.json (fresh copies: tests may change them)."""
+    return copy.deepcopy(list(_manifest()))
+
+
+def entry(prefix: str) -> dict[str, Any]:
+    """The manifest entry whose file name starts with ``prefix`` (e.g. "01")."""
+    (found,) = [e for e in manifest() if e["file"].startswith(prefix)]
+    return found
+
+
+def sample_bytes(item: dict[str, Any]) -> bytes:
+    return (SAMPLES / item["file"]).read_bytes()
+
+
+def raw_for(item: dict[str, Any], body: bytes | None = None, **overrides: Any) -> dict[str, Any]:
+    """The raw-html.v1 record of a manifest entry, built by the producer's own raw_record."""
+    kwargs: dict[str, Any] = {
+        "fetched_at": item["fetched_at"],
+        "content_type": item["content_type"],
+    }
+    kwargs.update(overrides)
+    return raw_record(sample_bytes(item) if body is None else body, item["url"], **kwargs)
+
+
+def message(record: dict[str, Any] | bytes | None, **fields: Any) -> InputMessage:
+    """An InputMessage whose value is ``record`` (a dict is JSON-encoded)."""
+    value = orjson.dumps(record) if isinstance(record, dict) else record
+    return InputMessage(value, **fields)
+
+
+@cache
+def _clean(prefix: str) -> bytes:
+    item = entry(prefix)
+    return orjson.dumps(clean_message(message(raw_for(item)), Settings()))
+
+
+def clean_sample(prefix: str) -> dict[str, Any]:
+    """The articles-clean.v1 record of sample ``prefix`` (cached; each call a fresh copy)."""
+    return orjson.loads(_clean(prefix))
