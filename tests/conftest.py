@@ -58,7 +58,8 @@ class WorkerProcess:
     def __init__(self, stage: str, settings: Settings, log_path: Path):
         self.stage = stage
         self.log_path = log_path
-        env = {**os.environ, **settings.as_env(), "NEWSFLOW_WEB_PORT": str(free_port())}
+        self.web_port = free_port()
+        env = {**os.environ, **settings.as_env(), "NEWSFLOW_WEB_PORT": str(self.web_port)}
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "workers", "worker", stage],

@@ -177,12 +177,6 @@ class StageWorker:
         )
 
 
-def create_app(stage: Stage, settings: Settings) -> tuple[faust.App, StageProcessor]:
-    """The faust app (id = consumer group) of ``stage`` and the processor its agent runs."""
-    worker = StageWorker(stage, settings)
-    return worker.app, worker.processor
-
-
 def run_worker(stage: Stage, settings: Settings) -> None:
     """Run one worker of ``stage`` until SIGTERM/SIGINT (blocking)."""
     logs.configure(settings.log_level, settings.log_format)

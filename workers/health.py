@@ -75,8 +75,9 @@ class WorkerHealth:
             end = highwater(tp)
             position = progress.next_offset
             if position is None:
-                position = committed(tp)
-            if end is None or end < 0 or position is None:
+                # Never committed: the group starts at the earliest offset, 0 without retention.
+                position = committed(tp) or 0
+            if end is None or end < 0:
                 continue
             progress.lag = max(0, end - position)
             labels = (self.stage, tp[0], str(tp[1]))
