@@ -86,6 +86,17 @@ class WorkerProcess:
         assigned = self.events("partitions assigned")
         return set(assigned[-1]["partitions"]) if assigned else set()
 
+    def kill(self) -> None:
+        """SIGKILL: no goodbye, no commit, no leave-group."""
+        self.process.kill()
+        self.process.wait()
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise LookupError("VmHWM not in /proc status")
+
     def stop(self, timeout_s: float = 20.0) -> int:
         if self.process.poll() is None:
             self.process.terminate()

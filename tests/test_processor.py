@@ -173,7 +173,7 @@ def test_dead_letter_with_url(cleaner: StageProcessor) -> None:
     item = entry("01")
     raw = raw_for(item, status=500)
     value = orjson.dumps(raw)
-    out = cleaner.process(_raw_message(value), attempts=3)
+    out = cleaner.process(_raw_message(value))
 
     assert out.outcome == "http_error"
     record = _dead_letter(out)
@@ -184,7 +184,7 @@ def test_dead_letter_with_url(cleaner: StageProcessor) -> None:
     assert record["stage"] == "clean"
     assert record["reason"] == "http_error"
     assert record["error"] == {"class": "StageError", "message": "fetch returned HTTP 500"}
-    assert record["attempts"] == 3
+    assert record["attempts"] == 1  # deterministic: one attempt
     assert RFC3339_UTC.match(record["failed_at"])
     assert record["document_id"] == doc_id
     assert record["url"] == item["url"]
@@ -279,6 +279,7 @@ def test_unexpected_exception_is_internal_error(
     assert out.outcome == "internal_error"
     record = _dead_letter(out)
     assert record["reason"] == "internal_error"
+    assert record["attempts"] == cleaner.settings.max_attempts == 3
     assert record["error"] == {
         "class": "RuntimeError",
         "message": "RuntimeError: cleaner bug: list index out of range",
@@ -317,3 +318,35 @@ def test_header_helper_reads_first_matching_header() -> None:
     assert header(INPUT_HEADERS, "x-crawl") == "run-7"
     assert header(INPUT_HEADERS, "missing") is None
     assert header(None, "traceparent") is None
+
+
+def test_an_unexpected_error_that_passes_is_retried_quickly(
+    cleaner: StageProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers.processor import clean_message
+
+    calls = []
+
+    def flaky(message: Any, settings: Settings) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OSError("a hiccup")
+        return clean_message(message, settings)
+
+    monkeypatch.setattr("workers.processor.clean_message", flaky)
+    out = cleaner.process(_raw_message(raw_for(entry("01"))))
+    assert out.outcome == "ok"
+    assert len(calls) == 3
+
+
+def test_a_transient_error_is_not_dead_lettered_but_raised_for_retry(
+    cleaner: StageProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers.errors import TransientError
+
+    def redis_away(message: Any, settings: Settings) -> dict[str, Any]:
+        raise TransientError("redis: connection refused")
+
+    monkeypatch.setattr("workers.processor.clean_message", redis_away)
+    with pytest.raises(TransientError):
+        cleaner.process(_raw_message(raw_for(entry("01"))))

@@ -8,6 +8,7 @@ The app also serves ``/metrics``, ``/healthz`` and ``/readyz`` (:mod:`workers.we
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -15,6 +16,7 @@ import faust
 from faust.types import EventT, StreamT
 
 from workers import __version__, logs, metrics
+from workers.errors import TransientError
 from workers.health import WorkerHealth
 from workers.monitor import Monitor
 from workers.processor import Outgoing, StageProcessor
@@ -113,7 +115,7 @@ class StageWorker:
         in_flight = metrics.IN_FLIGHT.labels(self.stage)
         in_flight.inc()
         try:
-            outgoing = self.processor.process(incoming)
+            outgoing = await self._process_until_done(incoming)
             await self._deliver(outgoing, message)
         finally:
             in_flight.dec()
@@ -121,6 +123,29 @@ class StageWorker:
         self.health.on_processed(
             (message.topic, message.partition), message.offset, message.timestamp
         )
+
+    async def _process_until_done(self, incoming: InputMessage) -> Outgoing:
+        """Run the stage; while a dependency is away, wait (doubling up to a cap) and retry.
+
+        The sleep keeps the event loop free, so heartbeats, probes and /metrics go on.
+        """
+        backoff = self.settings.retry_backoff_s
+        while True:
+            try:
+                return self.processor.process(incoming)
+            except TransientError as exc:
+                metrics.RETRIES.labels(self.stage, "transient").inc()
+                log.warning(
+                    "transient failure; retrying",
+                    extra={
+                        "stage": self.stage,
+                        "tpo": f"{incoming.topic}/{incoming.partition}/{incoming.offset}",
+                        "error": str(exc),
+                        "retry_in_s": backoff,
+                    },
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.settings.retry_backoff_max_s)
 
     async def _deliver(self, outgoing: Outgoing, message: faust.types.Message) -> None:
         fields = {

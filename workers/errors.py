@@ -32,3 +32,12 @@ class StageError(Exception):
         self.message = message
         # The class of the underlying error when this wraps one (e.g. lxml's ParserError).
         self.error_class = error_class or type(self).__name__
+
+
+class TransientError(Exception):
+    """A failure that may pass by itself (a dependency such as Redis briefly away).
+
+    The worker retries the message with backoff, without limit and without a dead letter:
+    dead-lettering it would drop good input because of our own outage. While it retries,
+    the partition waits and /healthz reports it stalled once NEWSFLOW_STALL_AFTER_S passes.
+    """

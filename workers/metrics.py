@@ -33,6 +33,11 @@ EXTRACTION_OUTCOMES = Counter(
     "Outcome of the cleaning stage per page: ok or the dead-letter reason.",
     ["outcome"],
 )
+RETRIES = Counter(
+    "newsflow_retries",
+    "Attempts repeated: transient (dependency away, with backoff) or internal (a bug).",
+    ["stage", "kind"],
+)
 STAGE_SECONDS = Histogram(
     "newsflow_stage_duration_seconds",
     "Time in the stage function per message (parse, extract or enrich, validate).",

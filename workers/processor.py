@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from workers import contracts
+from workers import contracts, metrics
 from workers.cloudevents import event_id, make_headers
 from workers.deadletter import build_dead_letter, dead_letter_key
 from workers.enrichers import build_enrichers
-from workers.errors import StageError
+from workers.errors import StageError, TransientError
 from workers.metrics import TimedEnricher
 from workers.settings import Settings, Stage
 from workers.stages.base import InputMessage
@@ -69,25 +69,36 @@ class StageProcessor:
             return clean_message(message, self.settings)
         return enrich_message(message, self.settings, self.enrichers)
 
-    def process(self, message: InputMessage, attempts: int = 1) -> Outgoing:
+    def process(self, message: InputMessage) -> Outgoing:
+        """The output record for ``message``, or its dead letter.
+
+        A StageError is deterministic: one attempt. An unexpected exception gets
+        ``max_attempts`` quick attempts, then an internal_error dead letter. A
+        TransientError propagates: the caller retries the message with backoff.
+        """
         started = time.perf_counter()
-        try:
-            record = self.run_stage(message)
-            if self.settings.validate_output:
-                errors = contracts.schema_errors(record, self.output_schema)
-                if errors:
-                    raise StageError(
-                        "output_contract_violation",
-                        f"{self.output_schema}: " + "; ".join(errors[:5]),
+        for attempt in range(1, self.settings.max_attempts + 1):
+            try:
+                record = self._checked_record(message)
+                break
+            except StageError as error:
+                return self._dead_letter(message, error, attempt, started)
+            except TransientError:
+                raise
+            except Exception as exc:  # a bug: never kill the worker or lose the message
+                log.warning(
+                    "unexpected error in stage",
+                    extra={"stage": self.stage, "attempt": attempt},
+                    exc_info=exc,
+                )
+                metrics.RETRIES.labels(self.stage, "internal").inc()
+                if attempt == self.settings.max_attempts:
+                    error = StageError(
+                        "internal_error",
+                        f"{type(exc).__name__}: {exc}",
+                        error_class=type(exc).__name__,
                     )
-        except StageError as error:
-            return self._dead_letter(message, error, attempts, started)
-        except Exception as exc:  # a bug: never kill the worker or lose the message over it
-            log.exception("unexpected error in stage %s", self.stage)
-            error = StageError(
-                "internal_error", f"{type(exc).__name__}: {exc}", error_class=type(exc).__name__
-            )
-            return self._dead_letter(message, error, attempts, started)
+                    return self._dead_letter(message, error, attempt, started)
         doc_id = record["document_id"]
         headers = make_headers(
             schema=self.output_schema,
@@ -106,6 +117,17 @@ class StageProcessor:
             elapsed_ms=(time.perf_counter() - started) * 1000,
             timestamps=record["timestamps"],
         )
+
+    def _checked_record(self, message: InputMessage) -> dict[str, Any]:
+        record = self.run_stage(message)
+        if self.settings.validate_output:
+            errors = contracts.schema_errors(record, self.output_schema)
+            if errors:
+                raise StageError(
+                    "output_contract_violation",
+                    f"{self.output_schema}: " + "; ".join(errors[:5]),
+                )
+        return record
 
     def _dead_letter(
         self, message: InputMessage, error: StageError, attempts: int, started: float

@@ -83,6 +83,19 @@ class Settings(BaseSettings):
         description="Original bytes kept in a dead letter; larger inputs keep a prefix, "
         "their full size and their SHA-256.",
     )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Quick attempts at a message whose stage raised an unexpected error, "
+        "before it becomes an internal_error dead letter.",
+    )
+    retry_backoff_s: float = Field(
+        0.5, gt=0, description="First wait before retrying a transient failure; doubles."
+    )
+    retry_backoff_max_s: float = Field(
+        30.0, gt=0, description="Longest wait between retries of a transient failure."
+    )
     validate_output: bool = Field(
         True, description="Validate every emitted record against its JSON Schema."
     )

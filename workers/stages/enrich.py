@@ -12,7 +12,7 @@ from typing import Any
 from workers import contracts
 from workers.cloudevents import now_rfc3339
 from workers.enrichers import Enricher
-from workers.errors import StageError
+from workers.errors import StageError, TransientError
 from workers.settings import Settings
 from workers.stages.base import InputMessage
 
@@ -37,6 +37,8 @@ def enrich_article(
     for enricher in enrichers:
         try:
             enrichment[enricher.name] = enricher(article)
+        except TransientError:
+            raise  # a dependency is away: retry the message, do not dead-letter it
         except Exception as exc:  # one enricher's bug must dead-letter, not kill the worker
             raise StageError(
                 "enrichment_failed",

@@ -1,0 +1,226 @@
+"""The design's guarantees under crashes, restarts, hostile traffic and replays, against a
+real broker with workers as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+from conftest import eventually
+from test_hostile_input import HOSTILE
+
+from workers import contracts
+from workers.cloudevents import header
+from workers.lag import consumer_lag, pipeline_groups
+from workers.produce import encode_raw, produce, raw_record
+from workers.replay import REPLAY_HEADER
+from workers.settings import Settings
+from workers.tail import tail
+
+pytestmark = pytest.mark.broker
+
+SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
+MANIFEST = orjson.loads((SAMPLES / "manifest.json").read_bytes())
+BODIES = [((SAMPLES / e["file"]).read_bytes(), e["content_type"]) for e in MANIFEST]
+
+
+def pages(count: int, prefix: str) -> list[dict]:
+    """``count`` distinct documents: the sample pages under distinct URLs."""
+    return [
+        raw_record(
+            BODIES[n % len(BODIES)][0],
+            f"https://news.example/{prefix}/{n}",
+            content_type=BODIES[n % len(BODIES)][1],
+        )
+        for n in range(count)
+    ]
+
+
+async def read_all(settings: Settings, topic: str, idle_s: float = 3.0) -> list:
+    return [m async for m in tail(settings, topic, idle_timeout_s=idle_s)]
+
+
+async def wait_for_keys(settings: Settings, topic: str, keys: set[bytes], timeout_s: float) -> list:
+    """All records of ``topic`` once every key in ``keys`` has arrived."""
+    seen: list = []
+
+    async def arrived() -> bool:
+        seen[:] = await read_all(settings, topic, idle_s=1.0)
+        return keys <= {m.key for m in seen}
+
+    deadline = time.monotonic() + timeout_s
+    while not await arrived():
+        if time.monotonic() > deadline:
+            missing = len(keys - {m.key for m in seen})
+            raise AssertionError(f"{missing} of {len(keys)} keys never reached {topic}")
+        await asyncio.sleep(2)
+    return seen
+
+
+async def all_committed(settings: Settings) -> bool:
+    rows = await consumer_lag(settings, pipeline_groups(settings))
+    return all(row.lag == 0 for row in rows)
+
+
+def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "newsflow"), *args],
+        env={**settings.as_env(), "PATH": str(Path(sys.executable).parent)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_sigkill_at_random_moments_loses_nothing(pipeline: Settings, start_worker) -> None:
+    rng = random.Random(20261123)
+    records = pages(2000, "sigkill")
+    keys = {encode_raw(r)[0] for r in records}
+    summary = await produce(pipeline, records)
+    assert summary.sent == 2000
+
+    workers = {"clean": start_worker("clean", pipeline), "enrich": start_worker("enrich", pipeline)}
+    for _ in range(3):  # rounds
+        for stage in ("clean", "enrich"):
+            await asyncio.sleep(rng.uniform(3, 9))
+            workers[stage].kill()
+            workers[stage] = start_worker(stage, pipeline)
+
+    sink = await wait_for_keys(pipeline, pipeline.topic_enriched, keys, timeout_s=400)
+    hashes: dict[bytes, set[str]] = defaultdict(set)
+    for message in sink:
+        hashes[message.key].add(
+            orjson.loads(message.value)["enrichment"]["fingerprint"]["content_hash"]
+        )
+    assert set(hashes) == keys
+    assert all(len(h) == 1 for h in hashes.values()), "a redelivery changed a document's content"
+    dead = await read_all(pipeline, pipeline.topic_dead_letter)
+    assert dead == [], [orjson.loads(m.value)["reason"] for m in dead]
+    await eventually_async(lambda: all_committed(pipeline), 60, "committed offsets at the log ends")
+
+
+async def eventually_async(check, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(1)
+
+
+async def test_rolling_restart_with_sigterm_loses_nothing(pipeline: Settings, start_worker) -> None:
+    first = start_worker("clean", pipeline)
+    second = start_worker("clean", pipeline)
+    enrich = start_worker("enrich", pipeline)
+    records = pages(300, "rolling")
+    keys = {encode_raw(r)[0] for r in records}
+    await eventually(
+        lambda: first.assignment() and second.assignment(), 60, "both replicas in the group"
+    )
+    await produce(pipeline, records[:150])
+    # Replace each clean replica in turn while input keeps coming.
+    assert first.stop() == 0
+    third = start_worker("clean", pipeline)
+    await produce(pipeline, records[150:])
+    assert second.stop() == 0
+    await eventually(lambda: third.assignment() != set(), 60, "the new replica to take over")
+
+    sink = await wait_for_keys(pipeline, pipeline.topic_enriched, keys, timeout_s=240)
+    assert {m.key for m in sink} == keys
+    assert await read_all(pipeline, pipeline.topic_dead_letter) == []
+    for stopped in (first, second):
+        assert any(e["event"] == "starting worker" for e in stopped.events())
+    await eventually_async(lambda: all_committed(pipeline), 60, "committed offsets at the log ends")
+    assert enrich.process.poll() is None and third.process.poll() is None
+
+
+async def test_a_thousand_hostile_inputs_among_good_ones(pipeline: Settings, start_worker) -> None:
+    clean = start_worker("clean", pipeline)
+    enrich = start_worker("enrich", pipeline)
+    hostile = [value for value, _ in HOSTILE.values()]
+    bad = [hostile[n % len(hostile)] for n in range(1050)]
+    good = pages(60, "among-hostile")
+    producer = AIOKafkaProducer(
+        **pipeline.kafka_client_kwargs(), acks="all", max_request_size=16 * 1024 * 1024
+    )
+    await producer.start()
+    sent_bad: list = []
+    try:
+        for n, value in enumerate(bad):
+            meta = await producer.send_and_wait(pipeline.topic_raw, value, key=f"bad-{n}".encode())
+            sent_bad.append((meta.partition, meta.offset))
+            if n % 17 == 0 and good:
+                key, value_bytes, headers = encode_raw(good.pop())
+                await producer.send_and_wait(
+                    pipeline.topic_raw, value_bytes, key=key, headers=headers
+                )
+    finally:
+        await producer.stop()
+    assert not good  # all 60 good pages went out between the bad ones
+
+    good_keys = {
+        m.key for m in await read_all(pipeline, pipeline.topic_raw) if not m.key.startswith(b"bad-")
+    }
+    assert len(good_keys) == 60
+    await wait_for_keys(pipeline, pipeline.topic_enriched, good_keys, timeout_s=300)
+    dead = [orjson.loads(m.value) for m in await read_all(pipeline, pipeline.topic_dead_letter)]
+    positions = [(d["source"]["partition"], d["source"]["offset"]) for d in dead]
+    assert sorted(positions) == sorted(sent_bad), "each bad input: exactly one dead letter"
+    for record in dead:
+        assert contracts.schema_errors(record, "dead-letter.v1") == []
+        assert record["reason"] not in {"internal_error", "output_contract_violation"}
+    assert clean.process.poll() is None and enrich.process.poll() is None, "a worker crashed"
+    assert clean.peak_rss_mb() < 1024, f"clean worker peaked at {clean.peak_rss_mb():.0f} MB"
+
+
+async def test_dead_letters_replayed_after_a_fix_succeed(pipeline: Settings, start_worker) -> None:
+    strict = pipeline.model_copy(update={"max_html_bytes": 2000})  # every sample is bigger
+    clean = start_worker("clean", strict)
+    start_worker("enrich", pipeline)
+    records = pages(3, "replay")
+    await produce(pipeline, records)
+    producer = AIOKafkaProducer(**pipeline.kafka_client_kwargs())
+    await producer.start()
+    await producer.send_and_wait(pipeline.topic_raw, b"{broken", key=b"broken")
+    await producer.stop()
+
+    dead = [
+        m
+        async for m in tail(pipeline, pipeline.topic_dead_letter, idle_timeout_s=60, max_messages=4)
+    ]
+    reasons = sorted(orjson.loads(m.value)["reason"] for m in dead)
+    assert reasons == ["invalid_json", "oversize", "oversize", "oversize"]
+
+    # The fix: a clean worker with the default limit replaces the strict one.
+    assert clean.stop() == 0
+    start_worker("clean", pipeline)
+
+    preview = cli(pipeline, "dlq", "replay", "--reason", "oversize", "--dry-run")
+    assert preview.returncode == 0, preview.stderr
+    assert "selected 3, would replay 3, skipped 0" in preview.stderr
+    listed = cli(pipeline, "dlq", "list", "--reason", "invalid_json")
+    assert [orjson.loads(line)["reason"] for line in listed.stdout.splitlines()] == ["invalid_json"]
+
+    result = cli(pipeline, "dlq", "replay", "--reason", "oversize")
+    assert result.returncode == 0, result.stderr
+    assert "selected 3, replayed 3, skipped 0" in result.stderr
+
+    keys = {encode_raw(r)[0] for r in records}
+    sink = await wait_for_keys(pipeline, pipeline.topic_enriched, keys, timeout_s=120)
+    assert {m.key for m in sink} == keys
+    replayed = [
+        m for m in await read_all(pipeline, pipeline.topic_raw) if header(m.headers, REPLAY_HEADER)
+    ]
+    assert len(replayed) == 3
+    dead_ids = {orjson.loads(m.value)["id"] for m in dead}
+    assert {header(m.headers, REPLAY_HEADER) for m in replayed} <= dead_ids
+    originals = {base64.b64decode(orjson.loads(m.value)["original"]["value_base64"]) for m in dead}
+    assert {m.value for m in replayed} <= originals  # byte for byte what failed
