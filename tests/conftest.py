@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from workers.localbroker import TEST_GROUP_TIMING, LocalBroker, free_port
+from workers.localbroker import TEST_GROUP_TIMING, LocalBroker, free_port, wait_for_port
 from workers.settings import Settings
 from workers.topics import create_topics
 
@@ -31,11 +31,46 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
 
 
 @pytest.fixture
-async def pipeline(broker: LocalBroker) -> Settings:
-    """Settings naming this test's own topics (created, 3 partitions) and consumer groups."""
+def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A local S3 (moto) with bucket 'tansu': broker storage that survives a broker restart.
+    Yields the environment the broker needs to use it."""
+    import boto3
+
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("ab")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, 30)
+        env = {
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT": f"http://127.0.0.1:{port}",
+            "AWS_ALLOW_HTTP": "true",
+        }
+        boto3.client(
+            "s3",
+            endpoint_url=env["AWS_ENDPOINT"],
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            region_name="us-east-1",
+        ).create_bucket(Bucket="tansu")
+        yield env
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+
+
+def pipeline_settings(bootstrap: str) -> Settings:
+    """Settings naming a test's own topics (3 partitions) and consumer groups."""
     uid = uuid.uuid4().hex[:8]
-    settings = Settings(
-        bootstrap_servers=broker.bootstrap,
+    return Settings(
+        bootstrap_servers=bootstrap,
         topic_raw=f"t{uid}.raw-html.v1",
         topic_clean=f"t{uid}.articles-clean.v1",
         topic_enriched=f"t{uid}.articles-enriched.v1",
@@ -48,6 +83,12 @@ async def pipeline(broker: LocalBroker) -> Settings:
         rebalance_timeout_s=float(TEST_GROUP_TIMING["NEWSFLOW_REBALANCE_TIMEOUT_S"]),
         commit_interval_s=0.5,
     )
+
+
+@pytest.fixture
+async def pipeline(broker: LocalBroker) -> Settings:
+    """Settings naming this test's own topics (created) and consumer groups."""
+    settings = pipeline_settings(broker.bootstrap)
     await create_topics(settings)
     return settings
 

@@ -15,16 +15,18 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import eventually
+from conftest import WorkerProcess, eventually, pipeline_settings
 from test_hostile_input import HOSTILE
 
 from workers import contracts
 from workers.cloudevents import header
 from workers.lag import consumer_lag, pipeline_groups
+from workers.localbroker import LocalBroker
 from workers.produce import encode_raw, produce, raw_record
 from workers.replay import REPLAY_HEADER
 from workers.settings import Settings
 from workers.tail import tail
+from workers.topics import create_topics
 
 pytestmark = pytest.mark.broker
 
@@ -224,3 +226,69 @@ async def test_dead_letters_replayed_after_a_fix_succeed(pipeline: Settings, sta
     assert {header(m.headers, REPLAY_HEADER) for m in replayed} <= dead_ids
     originals = {base64.b64decode(orjson.loads(m.value)["original"]["value_base64"]) for m in dead}
     assert {m.value for m in replayed} <= originals  # byte for byte what failed
+
+
+def readiness(worker: WorkerProcess) -> int:
+    from test_observability import http_get
+
+    return http_get(worker.web_port, "/readyz")[0]
+
+
+async def test_broker_outage_workers_wait_reconnect_and_lose_nothing(
+    s3_store: dict[str, str], start_worker, tmp_path: Path
+) -> None:
+    broker = LocalBroker(storage="s3://tansu/", env=s3_store, log_path=tmp_path / "tansu.log")
+    broker.start()
+    try:
+        settings = pipeline_settings(broker.bootstrap)
+        await create_topics(settings)
+        clean = start_worker("clean", settings)
+        enrich = start_worker("enrich", settings)
+        records = pages(160, "outage")
+        keys = {encode_raw(r)[0] for r in records}
+        await produce(settings, records[:80])
+        await eventually(lambda: readiness(clean) == readiness(enrich) == 200, 60, "ready")
+        sink = [
+            m
+            async for m in tail(
+                settings, settings.topic_enriched, idle_timeout_s=60, max_messages=10
+            )
+        ]
+        assert len(sink) == 10  # mid-stream
+
+        broker.stop()
+        down_since = time.monotonic()
+        await eventually(
+            lambda: readiness(clean) == readiness(enrich) == 503, 30, "not-ready while down"
+        )
+        await asyncio.sleep(max(0.0, 20 - (time.monotonic() - down_since)))
+        assert clean.process.poll() is None and enrich.process.poll() is None, "a worker exited"
+        broker.start()
+
+        await produce(settings, records[80:])
+        sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=300)
+        assert keys <= {m.key for m in sink}
+        await eventually(lambda: readiness(clean) == readiness(enrich) == 200, 60, "ready again")
+    finally:
+        broker.stop()
+
+
+async def test_no_secret_reaches_the_logs(pipeline: Settings, start_worker) -> None:
+    secret = "s3cr3t-Pa55w0rd-never-log"
+    with_sasl = pipeline.model_copy(
+        update={
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_username": "newsflow",
+            "sasl_password": secret,
+        }
+    )
+    assert secret not in repr(with_sasl)
+    worker = start_worker("clean", with_sasl)
+    # The local broker speaks no SASL: the worker starts, fails to authenticate and logs it.
+    await eventually(lambda: len(worker.events()) >= 2, 60, "the worker to log its attempts")
+    await asyncio.sleep(5)
+    worker.kill()
+    log = worker.log_path.read_text()
+    assert "starting worker" in log
+    assert secret not in log
