@@ -149,9 +149,14 @@ async def test_a_thousand_hostile_inputs_among_good_ones(pipeline: Settings, sta
     enrich = start_worker("enrich", pipeline)
     hostile = [value for value, _ in HOSTILE.values()]
     bad = [hostile[n % len(hostile)] for n in range(1050)]
+    twenty_mb = orjson.dumps(
+        {"url": "https://x.example/huge", "fetched_at": "2024-06-19T10:00:00Z",
+         "html": "<p>" + "x" * (20 * 1024 * 1024) + "</p>"}
+    )  # fmt: skip
+    bad[500] = bad[1000] = twenty_mb
     good = pages(60, "among-hostile")
     producer = AIOKafkaProducer(
-        **pipeline.kafka_client_kwargs(), acks="all", max_request_size=16 * 1024 * 1024
+        **pipeline.kafka_client_kwargs(), acks="all", max_request_size=32 * 1024 * 1024
     )
     await producer.start()
     sent_bad: list = []
