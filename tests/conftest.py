@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from workers.localbroker import TEST_GROUP_TIMING, LocalBroker, free_port, wait_for_port
+from workers.processes import spawn_worker, stop_process
 from workers.settings import Settings
 from workers.topics import create_topics
 
@@ -101,15 +102,7 @@ class WorkerProcess:
         self.log_path = log_path
         self.web_port = free_port()
         env = {**os.environ, **settings.as_env(), "NEWSFLOW_WEB_PORT": str(self.web_port)}
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "workers", "worker", stage],
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        self.process = spawn_worker(stage, env, log_path, cwd=REPO)
 
     def events(self, name: str | None = None) -> list[dict[str, Any]]:
         events = []
@@ -139,14 +132,7 @@ class WorkerProcess:
         raise LookupError("VmHWM not in /proc status")
 
     def stop(self, timeout_s: float = 20.0) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_process(self.process, timeout_s)
 
     def __repr__(self) -> str:
         return f"<worker {self.stage} pid={self.process.pid} log={self.log_path}>"

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,38 +20,15 @@ import click
 import orjson
 
 from workers.localbroker import DEMO_GROUP_TIMING, LocalBroker, free_port
+from workers.processes import spawn_worker, stop_process
 from workers.produce import iter_records, produce
-from workers.settings import Settings, Stage
+from workers.settings import Settings
 from workers.tail import tail
 from workers.topics import create_topics
 
 
 def samples_dir() -> Path:
     return Path(str(resources.files("workers") / "samples"))
-
-
-def spawn_worker(stage: Stage, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """A worker as its own process, exactly as `newsflow worker STAGE` runs it."""
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "workers", "worker", stage],
-            env={**env, "NEWSFLOW_WEB_PORT": str(free_port())},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-
-
-def stop_workers(processes: list[subprocess.Popen[bytes]], timeout_s: float = 15.0) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def describe(record: dict[str, Any], latency_s: float | None) -> str:
@@ -143,7 +118,10 @@ def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
         click.echo(f"· broker on {broker.bootstrap}")
         asyncio.run(create_topics(settings))
         click.echo(f"· topics: {', '.join(settings.all_topics())} ({partitions} partitions)")
-        processes = [spawn_worker(s, env, workdir / f"{s}-worker.log") for s in ("clean", "enrich")]
+        processes = [
+            spawn_worker(s, {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, workdir / f"{s}.log")
+            for s in ("clean", "enrich")
+        ]
         try:
             records = list(iter_records([samples_dir()]))
             sent_at = time.time()
@@ -163,7 +141,8 @@ def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
                 )
             )
         finally:
-            stop_workers(processes)
+            for process in processes:
+                stop_process(process, timeout_s=15)
     elapsed = time.perf_counter() - started
     missing = expected - arrived
     click.echo(

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from workers.processes import stop_process
+
 # Consumer-group timing for workers talking to the local broker, as environment variables
 # of the typed settings: (session timeout, heartbeat interval, rebalance timeout) seconds.
 TEST_GROUP_TIMING = {
@@ -109,14 +111,8 @@ class LocalBroker:
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout_s)
 
     def __enter__(self) -> LocalBroker:
         return self.start()
