@@ -31,6 +31,13 @@ def shingles(text: str, size: int) -> set[bytes]:
     return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
+def signature(text: str, num_perm: int, shingle_words: int) -> MinHash:
+    """The MinHash of ``text``'s word shingles (the same for every replica and run)."""
+    minhash = MinHash(num_perm=num_perm, seed=MINHASH_SEED)
+    minhash.update_batch(list(shingles(text, shingle_words)))
+    return minhash
+
+
 class FingerprintEnricher:
     name = "fingerprint"
     version = "1.0"
@@ -40,9 +47,7 @@ class FingerprintEnricher:
         self.shingle_words = settings.shingle_words
 
     def signature(self, text: str) -> MinHash:
-        minhash = MinHash(num_perm=self.num_perm, seed=MINHASH_SEED)
-        minhash.update_batch(list(shingles(text, self.shingle_words)))
-        return minhash
+        return signature(text, self.num_perm, self.shingle_words)
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         text = article["text"]
