@@ -28,7 +28,7 @@ _TITLES = re.compile(
     re.I,
 )
 _POSSESSIVE = re.compile(r"['\u2019]s?$")
-_HONORIFIC_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr)\.? $")
+_HONORIFIC_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr)\.?\s$")
 _WORD_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013]+")
 
 
@@ -44,7 +44,11 @@ class Cluster:
     def name(self) -> str:
         """The most frequent spelling among the longest mentions (first seen on a tie)."""
         longest = max(len(name_key(m.text)) for m in self.mentions)
-        forms = [strip_title(m.text) for m in self.mentions if len(name_key(m.text)) == longest]
+        forms = [
+            " ".join(strip_title(m.text).split())  # no-break spaces become spaces
+            for m in self.mentions
+            if len(name_key(m.text)) == longest
+        ]
         return Counter(forms).most_common(1)[0][0]
 
 
