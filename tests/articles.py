@@ -57,7 +57,7 @@ def _cleaned(sample: str) -> bytes:
         fetched_at=entry["fetched_at"],
         content_type=entry["content_type"],
     )
-    key, value, headers = encode_raw(record)
+    key, value, _headers = encode_raw(record)
     return orjson.dumps(clean_message(InputMessage(value, key=key), Settings()))
 
 

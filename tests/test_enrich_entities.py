@@ -59,9 +59,9 @@ def test_mention_offsets_index_the_record_text(entities, sample) -> None:
 def test_kim_yo_jong_stays_apart_from_kim_jong_un(entities) -> None:
     article = seed_article(PUTIN_IN_PYONGYANG)
     text = article["text"].replace(
-        "Putin’s visit to North Korea",
+        "Putin\u2019s visit to North Korea",
         "Kim Yo Jong, the sister of Kim Jong Un, stood beside him. Kim Yo Jong smiled. "
-        "Putin’s visit to North Korea",
+        "Putin\u2019s visit to North Korea",
     )
     persons = by_name(entities({**article, "text": text})["persons"])
     assert forms(persons["Kim Yo Jong"]) == {"Kim Yo Jong"}
