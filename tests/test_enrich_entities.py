@@ -43,7 +43,6 @@ def test_kim_in_vladivostok_clusters(entities, make) -> None:
     persons = by_name(entities(make(KIM_IN_VLADIVOSTOK))["persons"])
     assert forms(persons["Kim Jong Un"]) == {"Kim Jong Un", "Kim"}
     assert forms(persons["Vladimir Putin"]) == {"Vladimir Putin", "Putin"}
-    assert "Donald Trump" in persons
 
 
 @pytest.mark.parametrize("sample", [PUTIN_IN_PYONGYANG, KIM_IN_VLADIVOSTOK])
@@ -81,8 +80,9 @@ def test_no_entity_from_the_related_articles_list_once_cleaned(entities) -> None
     names = {e["name"] for group in cleaned.values() for e in group}
     assert names.isdisjoint(CLUTTER_BYLINES)
     assert names.isdisjoint({"Hamas", "Hezbollah", "Netanyahu", "Shejaiya"})
-    # The same enricher on the uncleaned seed text does see them: the cleaning removes them.
-    raw = entities(seed_article(KIM_IN_VLADIVOSTOK))
+    # NER reading the whole uncleaned seed text does see them: the cleaning removes them.
+    whole = EntitiesEnricher(Settings(ner_max_chars=5000))
+    raw = whole(seed_article(KIM_IN_VLADIVOSTOK))
     assert {"Gila Isaacson", "Avi Woolf"} <= {p["name"] for p in raw["persons"]}
 
 

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     )
     shingle_words: int = Field(3, ge=1, le=10, description="Words per MinHash shingle.")
     ner_max_chars: int = Field(
-        3000,
+        1500,
         ge=200,
         description="Characters from the start of the text that NER reads; names found there "
         "are matched in the rest.",

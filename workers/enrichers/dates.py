@@ -1,8 +1,9 @@
 """Dates mentioned in the text, resolved against the publication date.
 
 Date and time expressions come from the NER pass of :mod:`workers.nlp.ner` (same window,
-cached); :mod:`workers.nlp.dates` resolves each one against the publication date, or the
-fetch date when the page gave none. Durations ("24 years") are left out.
+cached) and, beyond that window, from their shape alone ("last September", "Tuesday night");
+:mod:`workers.nlp.dates` resolves each one against the publication date, or the fetch date
+when the page gave none. Durations ("24 years") are left out.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from workers.enrichers.support import skip_reason
 from workers.nlp import ner
-from workers.nlp.dates import resolve
+from workers.nlp.dates import find_expressions, resolve
 from workers.settings import Settings
 
 
@@ -40,18 +41,19 @@ class DatesEnricher:
         if reason := skip_reason(article):
             return {"skipped": reason}
         anchor, source = anchor_date(article)
-        mentions, _ = ner.entities(article["text"], self.max_chars)
+        text = article["text"]
+        mentions, window_end = ner.entities(text, self.max_chars)
+        expressions = [(m.start, m.end, m.text) for m in mentions if m.label in ("DATE", "TIME")]
+        expressions += find_expressions(text, window_end)
         found = []
-        for mention in mentions:
-            if mention.label not in ("DATE", "TIME"):
-                continue
-            resolved = resolve(mention.text, anchor)
+        for start, end, expression in expressions:
+            resolved = resolve(expression, anchor)
             if resolved is not None:
                 found.append(
                     {
-                        "text": mention.text,
-                        "start": mention.start,
-                        "end": mention.end,
+                        "text": expression,
+                        "start": start,
+                        "end": end,
                         "value": resolved.value,
                         "granularity": resolved.granularity,
                     }

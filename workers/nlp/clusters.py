@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from workers.nlp.ner import Mention
+from workers.nlp.ner import Mention, entities
 
 ENTITY_TYPES = {
     "PERSON": "person",
@@ -139,18 +140,18 @@ def _more_mentions(text: str, clusters: list[Cluster]) -> None:
                 continue
             if _NAME_CONTINUES.match(text, end):
                 continue
-            label = owner.mentions[0].label
-            owner.mentions.append(Mention(label, start, end, form))
-            taken.append((start, end))
+            mention = tidy(Mention(owner.mentions[0].label, start, end, form), text)
+            owner.mentions.append(mention)
+            taken.append((mention.start, mention.end))
     for item in clusters:
         item.mentions.sort(key=lambda m: m.start)
 
 
-def find_clusters(text: str, max_chars: int) -> list[Cluster]:
-    """The entity clusters of ``text``: NER on its opening, mentions matched everywhere."""
-    from workers.nlp.ner import entities
-
+@lru_cache(maxsize=8)  # entities, places and keyphrases read the same article's clusters
+def find_clusters(text: str, max_chars: int) -> tuple[Cluster, ...]:
+    """The entity clusters of ``text``: NER on its opening, mentions matched everywhere.
+    Shared between enrichers: do not modify them."""
     mentions, _ = entities(text, max_chars)
     clusters = cluster(list(mentions), text)
     _more_mentions(text, clusters)
-    return clusters
+    return tuple(clusters)

@@ -160,3 +160,30 @@ def _resolve(kind: str, groups: tuple[str, ...], anchor: dt.date) -> Resolved | 
         count = _NUMBER_WORDS.get(groups[0]) or int(groups[0])
         return Resolved(f"{anchor.year - count:04d}", "year")
     return None
+
+
+_WEEKDAY_RE = "|".join(w.capitalize() for w in WEEKDAYS)
+_MONTH_NAMES_RE = "|".join(m.capitalize() for m in MONTHS)
+# Expressions found without NER (beyond its window): only shapes that are dates for sure.
+_EXPRESSION = re.compile(
+    rf"\b(?:"
+    rf"(?:(?:[Ll]ast|[Nn]ext|[Tt]his)\s+)?(?:{_WEEKDAY_RE})"
+    rf"(?:\s+(?:night|morning|afternoon|evening))?"
+    rf"|\d{{1,2}}\s+(?:{_MONTH_NAMES_RE})(?:\s+\d{{4}})?"
+    rf"|(?:(?:[Ll]ast|[Nn]ext)\s+)?(?:{_MONTH_NAMES_RE})(?:\s+\d{{1,2}}(?:,\s+\d{{4}})?|\s+\d{{4}})?"
+    rf"|(?:[Ll]ater\s+)?(?:[Tt]his\s+(?:morning|afternoon|evening)|[Tt]oday|[Tt]onight"
+    rf"|[Yy]esterday|[Tt]omorrow)"
+    rf"|(?:(?<=\bin )|(?<=\bIn )|(?<=\bof )|(?<=\bsince )|(?<=\buntil ))(?:1[89]|20)\d\d(?![\d%])"
+    rf")\b"
+)
+
+
+def find_expressions(text: str, start: int = 0) -> list[tuple[int, int, str]]:
+    """Date expressions in ``text[start:]`` found by their shape alone: (start, end, text).
+    "May" is left out (the verb), as are bare numbers that are not after in/since/until/of."""
+    found = []
+    for match in _EXPRESSION.finditer(text, start):
+        if match.group() in ("May", "March") and not re.match(r"\s+\d", text[match.end() :]):
+            continue  # "may" the verb, "march" the walk: only with a day or a year
+        found.append((match.start(), match.end(), match.group()))
+    return found
