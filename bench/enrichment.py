@@ -23,6 +23,7 @@ from pathlib import Path
 import redis
 
 from workers.enrichers import build_enrichers
+from workers.enrichers.fingerprint import signature
 from workers.nlp import ner
 from workers.nlp.clusters import find_clusters
 from workers.produce import encode_raw, iter_records
@@ -64,6 +65,7 @@ def measure(enrichers, article: dict, rounds: int) -> dict[str, list[float]]:
     for _ in range(rounds):
         ner.entities.cache_clear()
         find_clusters.cache_clear()
+        signature.cache_clear()
         for enricher in enrichers:
             started = time.process_time()
             enricher(article)

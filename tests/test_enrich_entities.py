@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, sample_article, seed_article
 
+from workers import geo
 from workers.enrichers.entities import EntitiesEnricher
 from workers.enrichers.places import PlacesEnricher
 from workers.nlp.clusters import find_clusters
@@ -119,3 +120,22 @@ def test_places_are_geocoded_to_country_and_coordinates() -> None:
     }
     assert kim["U.S."]["country_code"] == "US"
     assert putin["North Korea"]["kind"] == "country"
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "kind"),
+    [
+        ("Georgia", "GE", "country"),  # a country before a US state or a city
+        ("the Netherlands", "NL", "country"),
+        ("U.K.", "GB", "country"),
+        ("Vladivostok", "RU", "city"),
+        ("Kyiv", "UA", "city"),
+    ],
+)
+def test_geocode(name: str, code: str, kind: str) -> None:
+    place = geo.geocode(name)
+    assert (place.country_code, place.kind) == (code, kind)
+
+
+def test_unknown_places_stay_unresolved() -> None:
+    assert geo.geocode("Shejaiya") is None

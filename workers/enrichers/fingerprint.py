@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from datasketch import MinHash
@@ -31,8 +32,10 @@ def shingles(text: str, size: int) -> set[bytes]:
     return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
+@lru_cache(maxsize=8)  # fingerprint and dedup sign the same text: compute it once
 def signature(text: str, num_perm: int, shingle_words: int) -> MinHash:
-    """The MinHash of ``text``'s word shingles (the same for every replica and run)."""
+    """The MinHash of ``text``'s word shingles (the same for every replica and run).
+    Shared between enrichers: do not update it."""
     minhash = MinHash(num_perm=num_perm, seed=MINHASH_SEED)
     minhash.update_batch(list(shingles(text, shingle_words)))
     return minhash
