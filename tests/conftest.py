@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+import redis
 
 from workers.localbroker import TEST_GROUP_TIMING, LocalBroker, free_port, wait_for_port
 from workers.processes import spawn_worker, stop_process
@@ -67,10 +68,28 @@ def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         log.close()
 
 
-def pipeline_settings(bootstrap: str) -> Settings:
-    """Settings naming a test's own topics (3 partitions) and consumer groups."""
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own in the real Redis (settings.redis_url); its keys are
+    deleted afterwards. Fails, rather than skips, when Redis is not running."""
+    client = redis.Redis.from_url(Settings().redis_url)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"these tests need Redis at {Settings().redis_url}: {exc}")
+    prefix = f"newsflow-test:{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+def pipeline_settings(bootstrap: str, redis_prefix: str) -> Settings:
+    """Settings naming a test's own topics (3 partitions), consumer groups and
+    near-duplicate index keys."""
     uid = uuid.uuid4().hex[:8]
     return Settings(
+        dedup_key_prefix=redis_prefix,
         bootstrap_servers=bootstrap,
         topic_raw=f"t{uid}.raw-html.v1",
         topic_clean=f"t{uid}.articles-clean.v1",
@@ -87,9 +106,9 @@ def pipeline_settings(bootstrap: str) -> Settings:
 
 
 @pytest.fixture
-async def pipeline(broker: LocalBroker) -> Settings:
+async def pipeline(broker: LocalBroker, redis_prefix: str) -> Settings:
     """Settings naming this test's own topics (created) and consumer groups."""
-    settings = pipeline_settings(broker.bootstrap)
+    settings = pipeline_settings(broker.bootstrap, redis_prefix)
     await create_topics(settings)
     return settings
 

@@ -238,3 +238,34 @@ async def test_two_clean_workers_share_the_partitions(pipeline: Settings, start_
     assert done_by_first and done_by_second
     assert not done_by_first & done_by_second
     assert len(done_by_first | done_by_second) == 60
+
+
+async def test_enrich_replicas_share_the_near_duplicate_index(
+    pipeline: Settings, start_worker
+) -> None:
+    """Replica A enriches an article and stops; replica B, a new process, finds a lightly
+    edited copy of it through Redis."""
+    page = "01-putin-arrives-pyongyang.html"
+    start_worker("clean", pipeline)
+    first = start_worker("enrich", pipeline)
+    await produce(pipeline, [sample_record(page)])
+    [original] = await collect(pipeline, pipeline.topic_enriched, 1)
+    original = orjson.loads(original.value)
+    assert original["enrichment"]["dedup"]["duplicate_of"] is None
+    assert original["enrichment"]["dedup"]["backend"] == "redis"
+    persons = [p["name"] for p in original["enrichment"]["entities"]["persons"]]
+    assert persons == ["Vladimir Putin", "Kim Jong Un"]
+    assert first.stop() == 0
+
+    start_worker("enrich", pipeline)
+    html = (SAMPLES / page).read_bytes()
+    for old, new in [(b"red carpet", b"crimson carpet"), (b"warm welcome", b"kind welcome")]:
+        assert old in html
+        html = html.replace(old, new)
+    copy_url = "https://mirror.example.org/world/putin-in-pyongyang"
+    copy = raw_record(html, copy_url, content_type=MANIFEST[page]["content_type"])
+    await produce(pipeline, [copy])
+    records = [orjson.loads(r.value) for r in await collect(pipeline, pipeline.topic_enriched, 2)]
+    [edited] = [r for r in records if r["document_id"] == document_id(copy_url)]
+    assert edited["enrichment"]["dedup"]["duplicate_of"] == original["document_id"]
+    assert 0.7 <= edited["enrichment"]["dedup"]["similarity"] < 1

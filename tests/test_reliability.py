@@ -21,7 +21,8 @@ from test_hostile_input import HOSTILE
 from workers import contracts
 from workers.cloudevents import header
 from workers.lag import consumer_lag, pipeline_groups
-from workers.localbroker import LocalBroker
+from workers.localbroker import LocalBroker, free_port, wait_for_port
+from workers.processes import stop_process
 from workers.produce import encode_raw, produce, raw_record
 from workers.replay import REPLAY_HEADER
 from workers.settings import Settings
@@ -240,12 +241,12 @@ def readiness(worker: WorkerProcess) -> int:
 
 
 async def test_broker_outage_workers_wait_reconnect_and_lose_nothing(
-    s3_store: dict[str, str], start_worker, tmp_path: Path
+    s3_store: dict[str, str], redis_prefix: str, start_worker, tmp_path: Path
 ) -> None:
     broker = LocalBroker(storage="s3://tansu/", env=s3_store, log_path=tmp_path / "tansu.log")
     broker.start()
     try:
-        settings = pipeline_settings(broker.bootstrap)
+        settings = pipeline_settings(broker.bootstrap, redis_prefix)
         await create_topics(settings)
         clean = start_worker("clean", settings)
         enrich = start_worker("enrich", settings)
@@ -297,3 +298,49 @@ async def test_no_secret_reaches_the_logs(pipeline: Settings, start_worker) -> N
     log = worker.log_path.read_text()
     assert "starting worker" in log
     assert secret not in log
+
+
+async def test_redis_away_briefly_is_retried_not_dead_lettered(
+    pipeline: Settings, start_worker, tmp_path: Path
+) -> None:
+    port = free_port()
+
+    def start_redis() -> subprocess.Popen:
+        server = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port("127.0.0.1", port, 10)
+        return server
+
+    server = start_redis()
+    settings = pipeline.model_copy(
+        update={
+            "redis_url": f"redis://127.0.0.1:{port}/0",
+            "retry_backoff_s": 0.2,
+            "retry_backoff_max_s": 1.0,
+        }
+    )
+    try:
+        start_worker("clean", settings)
+        enrich = start_worker("enrich", settings)
+        records = pages(5, "redis-away")
+        keys = [encode_raw(r)[0] for r in records]
+        await produce(settings, records[:2])
+        await wait_for_keys(settings, settings.topic_enriched, set(keys[:2]), timeout_s=120)
+
+        stop_process(server, timeout_s=5)
+        await produce(settings, records[2:])
+        await eventually(
+            lambda: enrich.events("transient failure; retrying"), 60, "the worker to retry"
+        )
+        await asyncio.sleep(3)
+        assert await read_all(settings, settings.topic_dead_letter, idle_s=1) == []
+        assert enrich.process.poll() is None
+
+        server = start_redis()
+        await wait_for_keys(settings, settings.topic_enriched, set(keys), timeout_s=120)
+        assert await read_all(settings, settings.topic_dead_letter, idle_s=1) == []
+    finally:
+        stop_process(server, timeout_s=5)

@@ -52,7 +52,14 @@ def describe(record: dict[str, Any], latency_s: float | None) -> str:
     ]
     if latency_s is not None:
         detail.append(f"{latency_s:.2f} s produce→sink")
-    return f"  {head}\n    {' · '.join(facts)}\n    {' · '.join(detail)}"
+    lines = [f"  {head}", f"    {' · '.join(facts)}", f"    {' · '.join(detail)}"]
+    entities = record["enrichment"].get("entities", {})
+    if "persons" in entities:
+        places = record["enrichment"].get("places", {}).get("places", [])
+        named = [p["name"] for p in entities["persons"][:3]]
+        named += [f"{p['name']} ({p['country_code']})" for p in places[:3]]
+        lines.append(f"    {', '.join(named) or 'no names'}")
+    return "\n".join(lines)
 
 
 async def _watch(
@@ -114,6 +121,9 @@ def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
             **DEMO_GROUP_TIMING,
             "NEWSFLOW_BOOTSTRAP_SERVERS": broker.bootstrap,
             "NEWSFLOW_PARTITIONS": str(partitions),
+            # One enrich worker: the in-process near-duplicate index is enough, and the
+            # demo needs no Redis (every run starts from an empty index).
+            "NEWSFLOW_DEDUP_BACKEND": "memory",
         }
         click.echo(f"· broker on {broker.bootstrap}")
         asyncio.run(create_topics(settings))

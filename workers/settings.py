@@ -102,7 +102,18 @@ class Settings(BaseSettings):
 
     # --- Enrichment --------------------------------------------------------------------
     enrichers: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["stats", "language", "fingerprint"],
+        default_factory=lambda: [
+            "stats",
+            "language",
+            "fingerprint",
+            "entities",
+            "places",
+            "keyphrases",
+            "dedup",
+            "dates",
+            "tone",
+            "readability",
+        ],
         description="Enrichers to run, in order (comma-separated in the environment).",
     )
     reading_words_per_minute: int = Field(230, gt=0, description="For reading_time_s.")
@@ -110,10 +121,39 @@ class Settings(BaseSettings):
         64, ge=16, le=512, description="Length of the MinHash signature."
     )
     shingle_words: int = Field(3, ge=1, le=10, description="Words per MinHash shingle.")
+    ner_max_chars: int = Field(
+        1500,
+        ge=200,
+        description="Characters from the start of the text that NER reads; names found there "
+        "are matched in the rest.",
+    )
+    keyphrases_count: int = Field(10, ge=1, le=50, description="Keyphrases per article.")
+    dedup_backend: Literal["redis", "memory"] = Field(
+        "redis",
+        description="Where the near-duplicate index lives: redis (shared by all replicas) or "
+        "memory (one process only: the embedded demo).",
+    )
+    dedup_threshold: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Estimated Jaccard similarity from which a document is a "
+        "near-duplicate of an earlier one.",
+    )
+    dedup_key_prefix: str = Field(
+        "newsflow:dedup:", description="Prefix of the near-duplicate index's Redis keys."
+    )
+    dedup_ttl_s: int = Field(
+        30 * 24 * 3600, gt=0, description="How long the index remembers a document (seconds)."
+    )
 
     # --- Shared state and web ----------------------------------------------------------
     redis_url: str = Field(
-        "redis://127.0.0.1:6379/0", description="Redis for state shared by replicas (not used yet)."
+        "redis://127.0.0.1:6379/0",
+        description="Redis for state shared by replicas (the near-duplicate index).",
+    )
+    redis_timeout_s: float = Field(
+        2.0, gt=0, description="Connect and read timeout of Redis calls (seconds)."
     )
     web_host: str = Field("0.0.0.0", description="Address the worker's web server binds.")
     web_port: int = Field(

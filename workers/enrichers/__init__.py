@@ -4,6 +4,9 @@
 
 An enricher is any object with ``name``, ``version`` and ``__call__(article) -> dict``; the
 article is the articles-clean.v1 record. Register new ones in :data:`REGISTRY`.
+
+English-only enrichers (entities, places, keyphrases, dates, tone, readability) return
+``{"skipped": "language de not supported"}`` for other languages instead of guessing.
 """
 
 from __future__ import annotations
@@ -11,9 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from workers.enrichers.dates import DatesEnricher
+from workers.enrichers.dedup import DedupEnricher
+from workers.enrichers.entities import EntitiesEnricher
 from workers.enrichers.fingerprint import FingerprintEnricher
+from workers.enrichers.keyphrases import KeyphrasesEnricher
 from workers.enrichers.language import LanguageEnricher
+from workers.enrichers.places import PlacesEnricher
+from workers.enrichers.readability import ReadabilityEnricher
 from workers.enrichers.stats import StatsEnricher
+from workers.enrichers.tone import ToneEnricher
 from workers.settings import Settings
 
 
@@ -28,6 +38,13 @@ REGISTRY: dict[str, Callable[[Settings], Enricher]] = {
     StatsEnricher.name: StatsEnricher,
     LanguageEnricher.name: LanguageEnricher,
     FingerprintEnricher.name: FingerprintEnricher,
+    EntitiesEnricher.name: EntitiesEnricher,
+    PlacesEnricher.name: PlacesEnricher,
+    KeyphrasesEnricher.name: KeyphrasesEnricher,
+    DedupEnricher.name: DedupEnricher,
+    DatesEnricher.name: DatesEnricher,
+    ToneEnricher.name: ToneEnricher,
+    ReadabilityEnricher.name: ReadabilityEnricher,
 }
 
 

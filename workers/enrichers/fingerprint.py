@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from datasketch import MinHash
@@ -31,6 +32,15 @@ def shingles(text: str, size: int) -> set[bytes]:
     return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
+@lru_cache(maxsize=8)  # fingerprint and dedup sign the same text: compute it once
+def signature(text: str, num_perm: int, shingle_words: int) -> MinHash:
+    """The MinHash of ``text``'s word shingles (the same for every replica and run).
+    Shared between enrichers: do not update it."""
+    minhash = MinHash(num_perm=num_perm, seed=MINHASH_SEED)
+    minhash.update_batch(list(shingles(text, shingle_words)))
+    return minhash
+
+
 class FingerprintEnricher:
     name = "fingerprint"
     version = "1.0"
@@ -40,9 +50,7 @@ class FingerprintEnricher:
         self.shingle_words = settings.shingle_words
 
     def signature(self, text: str) -> MinHash:
-        minhash = MinHash(num_perm=self.num_perm, seed=MINHASH_SEED)
-        minhash.update_batch(list(shingles(text, self.shingle_words)))
-        return minhash
+        return signature(text, self.num_perm, self.shingle_words)
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         text = article["text"]

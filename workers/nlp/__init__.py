@@ -1,0 +1,2 @@
+"""Shared language analysis for the enrichers: text normalisation with offsets back to the
+original, one spaCy NER pass per article, entity clustering, sentence splitting."""

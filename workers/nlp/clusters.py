@@ -1,0 +1,157 @@
+"""Entity clusters: the mentions of one person, organisation or place under one name.
+
+Mentions are grouped by their name key (lower-cased words, hyphens and dots ignored, titles
+such as "Mr" and a trailing possessive dropped), so "Kim Jong Un" and "Kim Jong-un" share a
+key. A shorter person or organisation name then joins the longer name it starts or ends
+("Kim" → "Kim Jong Un", "Putin" → "Vladimir Putin"); when several longer names qualify, the
+most mentioned wins. Names differing inside ("Kim Yo Jong") never join. Places never join
+("Korea" is not "North Korea").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from workers.nlp.ner import Mention, entities
+
+ENTITY_TYPES = {
+    "PERSON": "person",
+    "ORG": "organisation",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+}
+_TITLES = re.compile(
+    r"^(?:(?:mr|mrs|ms|dr|sir|president|prime minister|chancellor|king|queen|pope)\.?\s+)+",
+    re.I,
+)
+_POSSESSIVE = re.compile(r"['\u2019]s?$")
+_HONORIFIC_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr)\.?\s$")
+_WORD_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013]+")
+
+
+@dataclass
+class Cluster:
+    """One entity: its type, its canonical name and every mention found."""
+
+    type: str
+    key: tuple[str, ...]
+    mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The most frequent spelling among the longest mentions (first seen on a tie)."""
+        longest = max(len(name_key(m.text)) for m in self.mentions)
+        forms = [
+            " ".join(strip_title(m.text).split())  # no-break spaces become spaces
+            for m in self.mentions
+            if len(name_key(m.text)) == longest
+        ]
+        return Counter(forms).most_common(1)[0][0]
+
+
+def strip_title(name: str) -> str:
+    return _TITLES.sub("", name).strip()
+
+
+def name_key(name: str) -> tuple[str, ...]:
+    words = _WORD_SEPARATORS.split(strip_title(name).replace(".", "").lower())
+    return tuple(word for word in words if word)
+
+
+def tidy(mention: Mention, text: str) -> Mention:
+    """The mention without a trailing possessive ("North Korea's" → "North Korea") and with
+    an honorific NER left out ("Putin" after "Mr " → "Mr Putin")."""
+    start, end = mention.start, mention.end
+    match = _POSSESSIVE.search(text, start, end)
+    if match and match.start() > start:
+        end = match.start()
+    honorific = _HONORIFIC_BEFORE.search(text, max(0, start - 5), start)
+    if mention.label == "PERSON" and honorific:
+        start = honorific.start()
+    return Mention(mention.label, start, end, text[start:end])
+
+
+def _contains_at_edge(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    return len(longer) > len(shorter) and (
+        longer[: len(shorter)] == shorter or longer[-len(shorter) :] == shorter
+    )
+
+
+def cluster(mentions: list[Mention], text: str) -> list[Cluster]:
+    """Group the mentions found in ``text`` into clusters, ordered by first mention."""
+    groups: dict[tuple[str, tuple[str, ...]], Cluster] = {}
+    for raw in mentions:
+        kind = ENTITY_TYPES.get(raw.label)
+        if kind is None:
+            continue
+        mention = tidy(raw, text)
+        key = name_key(mention.text)
+        if not key:
+            continue
+        groups.setdefault((kind, key), Cluster(kind, key)).mentions.append(mention)
+
+    # Shortest names first, so "Kim" joins "Kim Jong Un" after nothing else changed it.
+    for kind, key in sorted(groups, key=lambda k: len(k[1])):
+        if kind == "place" or (kind, key) not in groups:
+            continue
+        group = groups[(kind, key)]
+        targets = [
+            other
+            for (other_kind, other_key), other in groups.items()
+            if other_kind == kind and _contains_at_edge(other_key, key)
+        ]
+        # A full name seen less often than its short form is more likely a mis-cut span
+        # ("Vladimir Putin North Korea") than the person's name, unless the short form is
+        # a single word (a surname or a family name).
+        targets = [t for t in targets if len(key) == 1 or len(t.mentions) >= len(group.mentions)]
+        if not targets:
+            continue
+        target = max(targets, key=lambda t: (len(t.mentions), -t.mentions[0].start))
+        target.mentions.extend(group.mentions)
+        del groups[(kind, key)]
+
+    result = list(groups.values())
+    for item in result:
+        item.mentions.sort(key=lambda m: m.start)
+    return sorted(result, key=lambda c: c.mentions[0].start)
+
+
+# A known name followed by another capitalised word is probably part of a longer, unknown
+# name ("Kim" in "Kim Yo Jong"): not a mention of the known entity.
+_NAME_CONTINUES = re.compile(r"[\s\-][A-Z]")
+
+
+def _more_mentions(text: str, clusters: list[Cluster]) -> None:
+    """Add every further occurrence of a cluster's spellings anywhere in ``text``
+    (NER reads only a window, and misses some mentions inside it)."""
+    taken = [(m.start, m.end) for c in clusters for m in c.mentions]
+    forms = sorted(
+        {(m.text, id(c)): c for c in clusters for m in c.mentions}.items(),
+        key=lambda item: -len(item[0][0]),
+    )
+    for (form, _), owner in forms:
+        for match in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text):
+            start, end = match.span()
+            if any(start < b and a < end for a, b in taken):
+                continue
+            if _NAME_CONTINUES.match(text, end):
+                continue
+            mention = tidy(Mention(owner.mentions[0].label, start, end, form), text)
+            owner.mentions.append(mention)
+            taken.append((mention.start, mention.end))
+    for item in clusters:
+        item.mentions.sort(key=lambda m: m.start)
+
+
+@lru_cache(maxsize=8)  # entities, places and keyphrases read the same article's clusters
+def find_clusters(text: str, max_chars: int) -> tuple[Cluster, ...]:
+    """The entity clusters of ``text``: NER on its opening, mentions matched everywhere.
+    Shared between enrichers: do not modify them."""
+    mentions, _ = entities(text, max_chars)
+    clusters = cluster(list(mentions), text)
+    _more_mentions(text, clusters)
+    return tuple(clusters)
