@@ -5,16 +5,11 @@ makes them from the project's sample HTML pages."""
 from __future__ import annotations
 
 import hashlib
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
-
-from workers.produce import encode_raw, raw_record
-from workers.settings import Settings
-from workers.stages.base import InputMessage
-from workers.stages.clean import clean_message
+from helpers import clean_sample
 
 HERE = Path(__file__).resolve().parent
 SEEDS = HERE / "fixtures" / "seeds"
@@ -48,19 +43,6 @@ def seed_article(sample: str, **overrides: Any) -> dict[str, Any]:
     return {**article, **overrides}
 
 
-@cache
-def _cleaned(sample: str) -> bytes:
-    entry = MANIFEST[sample]
-    record = raw_record(
-        (SAMPLES / sample).read_bytes(),
-        entry["url"],
-        fetched_at=entry["fetched_at"],
-        content_type=entry["content_type"],
-    )
-    key, value, _headers = encode_raw(record)
-    return orjson.dumps(clean_message(InputMessage(value, key=key), Settings()))
-
-
 def sample_article(sample: str) -> dict[str, Any]:
     """The clean record the cleaning stage makes from the sample page."""
-    return orjson.loads(_cleaned(sample))
+    return clean_sample(sample)

@@ -52,6 +52,11 @@ def raw_for(item: dict[str, Any], body: bytes | None = None, **overrides: Any) -
     return raw_record(sample_bytes(item) if body is None else body, item["url"], **kwargs)
 
 
+def raw_for_sample(file_name: str, **overrides: Any) -> dict[str, Any]:
+    """The raw-html.v1 record of the sample page ``file_name``."""
+    return raw_for(entry(file_name), **overrides)
+
+
 def message(record: dict[str, Any] | bytes | None, **fields: Any) -> InputMessage:
     """An InputMessage whose value is ``record`` (a dict is JSON-encoded)."""
     value = orjson.dumps(record) if isinstance(record, dict) else record

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from articles import PUTIN_IN_PYONGYANG, _cleaned
+from articles import PUTIN_IN_PYONGYANG, sample_article
 
 from workers import contracts
 from workers.enrichers import REGISTRY, build_enrichers
@@ -30,7 +30,7 @@ def test_the_default_stack_is_every_registered_enricher() -> None:
 
 def test_every_enricher_has_its_own_version_in_the_record(redis_prefix: str) -> None:
     settings = Settings(dedup_key_prefix=redis_prefix)
-    record = enrich(settings, _cleaned(PUTIN_IN_PYONGYANG))
+    record = enrich(settings, orjson.dumps(sample_article(PUTIN_IN_PYONGYANG)))
     assert list(record["enrichment"]) == settings.enrichers
     assert list(record["enrichers"]) == settings.enrichers
     assert all(record["enrichers"].values())
@@ -41,12 +41,12 @@ def test_every_enricher_has_its_own_version_in_the_record(redis_prefix: str) -> 
 def test_enrichers_can_be_switched_off() -> None:
     settings = Settings(enrichers=["stats", "language"])
     assert [e.name for e in build_enrichers(settings)] == ["stats", "language"]
-    record = enrich(settings, _cleaned(PUTIN_IN_PYONGYANG))
+    record = enrich(settings, orjson.dumps(sample_article(PUTIN_IN_PYONGYANG)))
     assert set(record["enrichment"]) == set(record["enrichers"]) == {"stats", "language"}
 
 
 def test_english_only_enrichers_skip_other_languages_and_say_why() -> None:
-    german = {**orjson.loads(_cleaned(PUTIN_IN_PYONGYANG)), "language": "de"}
+    german = {**sample_article(PUTIN_IN_PYONGYANG), "language": "de"}
     settings = Settings(enrichers=[*ENGLISH_ONLY, "stats"])
     record = enrich(settings, orjson.dumps(german))
     for name in ENGLISH_ONLY:

@@ -17,10 +17,11 @@ import orjson
 import pytest
 import yaml
 from conftest import WorkerProcess, eventually
+from helpers import raw_for_sample
 from prometheus_client.parser import text_string_to_metric_families
 
 from workers.health import WorkerHealth
-from workers.produce import encode_raw, produce, raw_record
+from workers.produce import encode_raw, produce
 from workers.settings import Settings
 from workers.tail import tail
 
@@ -170,14 +171,6 @@ def value(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def sample_record(name: str) -> dict:
-    entries = {e["file"]: e for e in orjson.loads((SAMPLES / "manifest.json").read_bytes())}
-    entry = entries[name]
-    return raw_record(
-        (SAMPLES / name).read_bytes(), entry["url"], content_type=entry["content_type"]
-    )
-
-
 def lag_rows(settings: Settings) -> list[dict]:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "newsflow"), "lag", "--json"],
@@ -196,8 +189,8 @@ async def test_metrics_probes_and_lag_after_real_traffic(pipeline: Settings, sta
     enrich = start_worker("enrich", pipeline)
     good = ["03-ecb-first-rate-cut.html", "05-almenara-ascenso-primera-federacion.html",
             "12-rotterdam-marathon-course-record.html"]  # fmt: skip
-    summary = await produce(pipeline, [sample_record(name) for name in good])
-    bad_404 = {**sample_record("06-port-harlow-bike-lanes.html"), "status": 404}
+    summary = await produce(pipeline, [raw_for_sample(name) for name in good])
+    bad_404 = {**raw_for_sample("06-port-harlow-bike-lanes.html"), "status": 404}
     bad = await produce(pipeline, [bad_404], validate=False)
     assert summary.sent == 3 and bad.sent == 1
     from workers.produce import AIOKafkaProducer
@@ -284,7 +277,7 @@ async def test_metrics_probes_and_lag_after_real_traffic(pipeline: Settings, sta
     clean.stop()
     enrich.stop()
     key, value_bytes, headers = encode_raw(
-        sample_record("09-hip-knee-waiting-lists-north-east.html")
+        raw_for_sample("09-hip-knee-waiting-lists-north-east.html")
     )
     producer = AIOKafkaProducer(**pipeline.kafka_client_kwargs())
     await producer.start()

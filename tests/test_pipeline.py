@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from conftest import eventually
+from helpers import raw_for_sample
 
 from workers import contracts
 from workers.cloudevents import header
@@ -28,17 +29,6 @@ MANIFEST = {
 }
 JOIN_TIMEOUT_S = 60
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-
-
-def sample_record(name: str, **overrides: object) -> dict:
-    entry = MANIFEST[name]
-    record = raw_record(
-        (SAMPLES / name).read_bytes(),
-        entry["url"],
-        fetched_at=entry["fetched_at"],
-        content_type=entry["content_type"],
-    )
-    return {**record, **overrides}
 
 
 async def collect(
@@ -87,7 +77,7 @@ async def test_page_flows_from_raw_to_sink(pipeline: Settings, start_worker) -> 
     start_worker("clean", pipeline)
     start_worker("enrich", pipeline)
     page = "07-rechenzentren-frankfurt-strom.html"  # windows-1252, German
-    summary = await produce(pipeline, [sample_record(page)])
+    summary = await produce(pipeline, [raw_for_sample(page)])
     assert summary.sent == 1 and summary.failed == 0
     doc_id = document_id(MANIFEST[page]["url"])
 
@@ -132,9 +122,9 @@ async def test_malformed_inputs_become_dead_letters_and_good_ones_keep_order(
 
     good_page = "03-ecb-first-rate-cut.html"
     versions = [
-        sample_record(good_page, fetched_at=f"2024-06-0{day}T10:00:00Z") for day in (6, 7, 8)
+        raw_for_sample(good_page, fetched_at=f"2024-06-0{day}T10:00:00Z") for day in (6, 7, 8)
     ]
-    page = sample_record("06-port-harlow-bike-lanes.html")
+    page = raw_for_sample("06-port-harlow-bike-lanes.html")
     as_text = {k: v for k, v in page.items() if k != "html_base64"}
     bad: list[tuple[str, bytes]] = [
         ("invalid_json", b"{this is not json"),
@@ -159,7 +149,7 @@ async def test_malformed_inputs_become_dead_letters_and_good_ones_keep_order(
     # Good and bad interleaved; the three versions of one page share a key (and partition).
     good_messages = [
         encode_raw(r)[:2]
-        for r in [*versions, sample_record("09-hip-knee-waiting-lists-north-east.html")]
+        for r in [*versions, raw_for_sample("09-hip-knee-waiting-lists-north-east.html")]
     ]
     messages = [
         good_messages[0],
@@ -248,7 +238,7 @@ async def test_enrich_replicas_share_the_near_duplicate_index(
     page = "01-putin-arrives-pyongyang.html"
     start_worker("clean", pipeline)
     first = start_worker("enrich", pipeline)
-    await produce(pipeline, [sample_record(page)])
+    await produce(pipeline, [raw_for_sample(page)])
     [original] = await collect(pipeline, pipeline.topic_enriched, 1)
     original = orjson.loads(original.value)
     assert original["enrichment"]["dedup"]["duplicate_of"] is None
