@@ -62,6 +62,9 @@ async def tail(
         **settings.kafka_client_kwargs(),
         enable_auto_commit=False,
         group_id=None,
+        # If the broker ever answers "offset out of range" (an empty partition being
+        # written), start over from the beginning rather than skip to the end.
+        auto_offset_reset="earliest" if from_beginning else "latest",
         max_partition_fetch_bytes=settings.max_message_bytes + 1024 * 1024,
         fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
     )
