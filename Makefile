@@ -7,10 +7,14 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install demo test lint format clean
 
-$(STAMP): pyproject.toml
+# KEDA and prometheus-operator schema validators for tests/test_deploy.py (node + npm).
+CRD_VALIDATE := tests/crd-validate
+
+$(STAMP): pyproject.toml $(CRD_VALIDATE)/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[local,test]'
+	npm ci --prefix $(CRD_VALIDATE) --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,4 +34,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(CRD_VALIDATE)/node_modules
