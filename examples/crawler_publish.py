@@ -6,6 +6,7 @@ keyed by the document id, with CloudEvents headers, and validated before sending
 1. plain aiokafka, from any asyncio crawler:
 
        python examples/crawler_publish.py https://example.com/some/article.html
+       python examples/crawler_publish.py file://$PWD/workers/samples/03-ecb-first-rate-cut.html
 
    fetches the URL and publishes it (``NEWSFLOW_BOOTSTRAP_SERVERS``, ``NEWSFLOW_TOPIC_RAW``).
 
@@ -125,7 +126,7 @@ async def fetch_and_publish(urls: list[str], settings: Settings) -> None:
                 record = raw_html_record(
                     response.url,
                     response.read(),
-                    status=response.status,
+                    status=response.status or 200,  # file: URLs have no status
                     headers={
                         name: ", ".join(response.headers.get_all(name))
                         for name in set(response.headers.keys())

@@ -189,7 +189,7 @@ def produce(
         + (f" ({skipped})" if skipped else "")
         + f", {summary.bytes / 1024:.1f} KiB, {summary.rate:.0f} msg/s, "
         f"{summary.bytes / 1024 / summary.seconds if summary.seconds else 0:.0f} KiB/s "
-        f"in {summary.seconds:.1f} s",
+        f"in {summary.seconds:.2f} s",
         err=True,
     )
     sys.exit(1 if summary.failed else 0)
