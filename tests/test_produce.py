@@ -231,7 +231,7 @@ async def test_produce_warc_file(pipeline: Settings, tmp_path: Path) -> None:
     cleaned = StageProcessor("clean", Settings()).process(message)
     assert cleaned.outcome == "ok"
     article = orjson.loads(cleaned.value)
-    assert article["encoding"]["source"] == "http-header", article["encoding"]
+    assert article["encoding"] == {"name": "cp1252", "source": "http-header"}
     assert "Die Betreiber großer Rechenzentren in Frankfurt müssen" in article["text"]
     assert "12 € je Megawattstunde" in article["text"]
 
@@ -297,3 +297,33 @@ def test_produce_unreachable_broker_fails(tmp_path: Path) -> None:
     done = newsflow_produce(settings, SAMPLES / "03-ecb-first-rate-cut.html")
     assert done.returncode != 0
     assert "cannot reach Kafka" in done.stderr
+
+
+@pytest.mark.broker
+async def test_warc_pages_reach_the_sink_with_zstd_everywhere(
+    pipeline: Settings, start_worker, tmp_path: Path
+) -> None:
+    """The compose configuration (NEWSFLOW_COMPRESSION=zstd for the workers too), end to
+    end: a crawl's WARC through both worker kinds to the sink."""
+    settings = pipeline.model_copy(update={"compression": "zstd"})
+    start_worker("clean", settings)
+    start_worker("enrich", settings)
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path)
+
+    done = newsflow_produce(settings, path)
+
+    assert done.returncode == 0, done.stderr
+    sink = {}
+    async for message in tail(settings, settings.topic_enriched, idle_timeout_s=90):
+        sink[message.key.decode()] = orjson.loads(message.value)
+        if len(sink) == 2:
+            break
+    assert set(sink) == {document_id(CP1252_URL), document_id(UTF8_URL)}
+    german = sink[document_id(CP1252_URL)]
+    assert german["encoding"] == {"name": "cp1252", "source": "http-header"}
+    assert german["language"] == "de"
+    assert german["timestamps"]["fetched"] == "2026-11-20T08:15:30Z"
+    assert "12 € je Megawattstunde" in german["text"]
+    english = sink[document_id(UTF8_URL)]
+    assert english["title"] == "Harbour reopens after storm — “a relief”"
