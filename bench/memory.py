@@ -5,7 +5,11 @@ Starts the local broker, one clean and one enrich worker as real processes (exac
 bundled sample pages ROUNDS times (each round under new URLs, so nothing is a duplicate),
 waits until every page reached the sink, and reads RSS and peak RSS (VmHWM) again.
 
-    .venv/bin/python bench/memory.py [ROUNDS]
+    .venv/bin/python bench/memory.py [ROUNDS [BIG]]
+
+With BIG > 0, BIG more pages of about 4.5 MiB each (a sample article's paragraphs repeated,
+just under the 5 MiB NEWSFLOW_MAX_HTML_BYTES) follow, to see what pages near the size limit
+cost; they may end as dead letters (extraction time limit), which count as done.
 
 Prints a table (MiB). Run on an otherwise idle machine; results go to bench/RESULTS.md.
 """
@@ -21,10 +25,32 @@ from pathlib import Path
 
 from workers.demo import samples_dir, spawn_worker, stop_workers
 from workers.localbroker import TEST_GROUP_TIMING, LocalBroker
-from workers.produce import iter_records, produce
+from workers.produce import iter_records, produce, raw_record
 from workers.settings import Settings
 from workers.tail import tail
 from workers.topics import create_topics
+
+
+async def finished(settings: Settings, expected: int) -> int:
+    """Wait until ``expected`` inputs came out: at the sink or as dead letters (of either
+    stage), counting each document once."""
+    done: set[bytes] = set()
+
+    async def watch(topic: str) -> None:
+        async for message in tail(settings, topic, idle_timeout_s=120):
+            done.add(message.key)
+            if len(done) >= expected:
+                return
+
+    tasks = [
+        asyncio.create_task(watch(t)) for t in (settings.topic_enriched, settings.topic_dead_letter)
+    ]
+    while len(done) < expected and not all(t.done() for t in tasks):
+        await asyncio.sleep(0.5)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return len(done)
 
 
 def status_kib(pid: int, field: str) -> int:
@@ -62,7 +88,15 @@ def wait_ready(log: Path, timeout_s: float = 90.0) -> None:
     raise TimeoutError(f"worker not ready; see {log}")
 
 
-async def main(rounds: int) -> None:
+def big_page(target_bytes: int = 4_500_000) -> bytes:
+    html = (samples_dir() / "03-ecb-first-rate-cut.html").read_text(encoding="utf-8")
+    head, _, rest = html.partition("<p>")
+    paragraph = "<p>" + rest.split("</p>", 1)[0] + "</p>\n"
+    count = (target_bytes - len(html)) // len(paragraph.encode("utf-8"))
+    return (head + paragraph * count + "<p>" + rest).encode("utf-8")
+
+
+async def main(rounds: int, big: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="newsflow-memory-"))
     with LocalBroker(log_path=workdir / "broker.log") as broker:
         settings = Settings(
@@ -83,18 +117,18 @@ async def main(rounds: int) -> None:
                 for record in iter_records([samples_dir()]):
                     record["url"] = f"{record['url']}?round={n}"
                     records.append(record)
+            if big:
+                body = big_page()
+                for n in range(big):
+                    records.append(raw_record(body, f"https://bench.example/big/{n}"))
             summary = await produce(settings, records)
-            seen = 0
-            async for _ in tail(settings, settings.topic_enriched, idle_timeout_s=60):
-                seen += 1
-                if seen == summary.sent:
-                    break
+            seen = await finished(settings, summary.sent)
             time.sleep(2)  # let the last commits and metric refreshes settle
             after = {s: status_kib(p.pid, "VmRSS") for s, p in procs.items()}
             peak = {s: status_kib(p.pid, "VmHWM") for s, p in procs.items()}
         finally:
             stop_workers(list(procs.values()))
-    print(f"pages sent: {summary.sent}, reached the sink: {seen}")
+    print(f"pages sent: {summary.sent}, reached the sink or the dead letters: {seen}")
     print(f"{'worker':8} {'RSS ready':>10} {'RSS after':>10} {'peak RSS':>10}   (MiB)")
     for stage in procs:
         print(
@@ -104,4 +138,5 @@ async def main(rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10))
+    arguments = [int(a) for a in sys.argv[1:3]]
+    asyncio.run(main(*(arguments + [10, 0][len(arguments) :])))

@@ -177,6 +177,24 @@ def test_compose_prometheus_scrapes_both_worker_kinds_with_the_alert_rules() -> 
         assert discovery["port"] == settings.web_port
 
 
+def test_prometheus_config_and_rules_pass_promtool(tmp_path: Path) -> None:
+    """promtool (Debian's `prometheus` package) parses the compose scrape config with its
+    rule file and both rule files; skipped where promtool is not installed."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (apt-get install prometheus)")
+    config = (REPO / "deploy/prometheus/prometheus.yml").read_text()
+    (tmp_path / "prometheus.yml").write_text(config.replace("/etc/prometheus/", ""))
+    shutil.copy(REPO / "deploy/prometheus/alerts.yml", tmp_path / "alerts.yml")
+    (rule,) = by_kind(build(OVERLAYS["base"]), "PrometheusRule").values()
+    (tmp_path / "from-k8s.yml").write_text(yaml.safe_dump(rule["spec"]))
+    rules = sum(len(group["rules"]) for group in rule["spec"]["groups"])
+    for args in (["check", "config", "prometheus.yml"], ["check", "rules", "from-k8s.yml"]):
+        done = subprocess.run([promtool, *args], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"SUCCESS: {rules} rules found" in done.stdout + done.stderr
+
+
 def test_compose_grafana_provisions_the_dashboard_on_prometheus() -> None:
     files = mounts("grafana")
     provisioning = files["/etc/grafana/provisioning"]

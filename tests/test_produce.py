@@ -19,6 +19,7 @@ from warcio.warcwriter import WARCWriter
 
 from workers.ids import document_id
 from workers.processor import StageProcessor
+from workers.produce import input_files, iter_records
 from workers.settings import Settings
 from workers.stages.base import InputMessage
 from workers.tail import tail
@@ -183,6 +184,26 @@ def test_iter_warc_keeps_what_precedes_a_truncation(tmp_path: Path) -> None:
     items = list(iter_warc(path))
     assert [type(item).__name__ for item in items] == ["dict", "dict", "ValueError"]
     assert "damaged WARC file" in str(items[2])
+
+
+def test_progress_covers_every_input_byte_of_a_folder(tmp_path: Path) -> None:
+    """The progress bar's length is the size of the input files; reading reports exactly
+    that many bytes, so the bar ends at 100 % (HTML, JSON lines and WARC alike)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.html").write_bytes(UTF8_BODY)
+    (tmp_path / "sub" / "b.jsonl").write_bytes(b'{"url": "https://x.example/", "html": ""}\n\n')
+    write_warc(tmp_path / "sub" / "c.warc.gz")
+    (tmp_path / "ignored.txt").write_text("not an input")
+    files = input_files([tmp_path])
+    assert [p.relative_to(tmp_path).as_posix() for p in files] == [
+        "a.html",
+        "sub/b.jsonl",
+        "sub/c.warc.gz",
+    ]
+    consumed: list[int] = []
+    items = list(iter_records([tmp_path], progress=consumed.append))
+    assert sum(consumed) == sum(p.stat().st_size for p in files)
+    assert [type(i).__name__ for i in items] == ["dict", "dict", "dict", "dict", "Skipped"]
 
 
 # --- against the broker ------------------------------------------------------------------
