@@ -169,6 +169,38 @@ def test_iter_warc_yields_html_responses_and_skips_the_rest(tmp_path: Path) -> N
     assert sum(consumed) == path.stat().st_size  # progress covers the whole file
 
 
+def test_iter_warc_skips_statuses_without_a_page_and_sends_errors(tmp_path: Path) -> None:
+    path = tmp_path / "statuses.warc"
+    with path.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=False)
+        for status, body in [
+            ("301 Moved Permanently", b"<html>moved</html>"),
+            ("304 Not Modified", b""),
+            ("404 Not Found", b"<html>gone</html>"),
+            ("200 OK", b"<html>page</html>"),
+        ]:
+            http = StatusAndHeaders(
+                status, [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
+            )
+            writer.write_record(
+                writer.create_warc_record(
+                    f"https://example.com/{status[:3]}",
+                    "response",
+                    payload=io.BytesIO(body),
+                    http_headers=http,
+                )
+            )
+    items = list(iter_warc(path))
+    assert items[:2] == [
+        Skipped("https://example.com/301", "no page (HTTP 301)"),
+        Skipped("https://example.com/304", "no page (HTTP 304)"),
+    ]
+    assert [(i["url"], i["status"]) for i in items[2:]] == [
+        ("https://example.com/404", 404),  # sent: the cleaner dead-letters it as http_error
+        ("https://example.com/200", 200),
+    ]
+
+
 def test_iter_warc_reports_a_file_that_is_no_warc(tmp_path: Path) -> None:
     path = tmp_path / "broken.warc.gz"
     path.write_bytes(b"garbage" * 3)

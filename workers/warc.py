@@ -7,9 +7,11 @@ exactly as the server sent it once transfer- and content-encoding (chunked, gzip
 
 Responses that are not HTML (images, PDFs, scripts, ...) are skipped and counted, never sent:
 they are not pages, and sending them only to dead-letter them as ``not_html`` would bury the
-real failures. A response without a content-type is sent: the cleaner sniffs it. Records of
-other types (``request``, ``metadata``, ``warcinfo``, ``revisit``, ...) carry no page and are
-passed over without counting.
+real failures. So are responses whose status carries no page: redirects and other 3xx
+(crawlers record the hop; the target is its own response record), 1xx and 204. A response
+without a content-type is sent: the cleaner sniffs it. Error statuses (4xx, 5xx) are sent and
+become ``http_error`` dead letters, as from any crawler. Records of other types (``request``,
+``metadata``, ``warcinfo``, ``revisit``, ...) carry no page and are passed over uncounted.
 """
 
 from __future__ import annotations
@@ -91,11 +93,13 @@ def _response(record: Any, path: Path) -> dict[str, Any] | Skipped:
     url = record.rec_headers.get_header("WARC-Target-URI", "").strip().strip("<>")
     http = record.http_headers
     headers = http_headers(http.headers)
+    status = int(http.get_statuscode() or 200)
+    if status < 200 or status == 204 or 300 <= status < 400:
+        return Skipped(url, f"no page (HTTP {status})")
     kind = media_type(headers.get("content-type"))
     if kind is not None and kind not in HTML_TYPES:
         return Skipped(url, f"not HTML ({kind})")
     body = record.content_stream().read()
-    status = int(http.get_statuscode() or 200)
     return {
         "url": url,
         "fetched_at": record.rec_headers.get_header("WARC-Date"),
