@@ -197,17 +197,14 @@ def test_prometheus_config_and_rules_pass_promtool(tmp_path: Path) -> None:
 
 def test_compose_grafana_provisions_the_dashboard_on_prometheus() -> None:
     files = mounts("grafana")
-    provisioning = files["/etc/grafana/provisioning"]
-    (datasource,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
-        "datasources"
-    ]
+    datasources = files["/etc/grafana/provisioning/datasources"] / "prometheus.yml"
+    (datasource,) = yaml.safe_load(datasources.read_text())["datasources"]
     assert datasource["type"] == "prometheus"
     assert datasource["isDefault"] is True
     assert datasource["url"] == "http://prometheus:9090"
     assert "prometheus" in COMPOSE["services"]
-    (provider,) = yaml.safe_load((provisioning / "dashboards" / "newsflow.yml").read_text())[
-        "providers"
-    ]
+    providers = files["/etc/grafana/provisioning/dashboards"] / "newsflow.yml"
+    (provider,) = yaml.safe_load(providers.read_text())["providers"]
     dashboards = {t: p for t, p in files.items() if t.startswith(provider["options"]["path"])}
     assert list(dashboards.values()) == [REPO / "deploy" / "grafana" / "newsflow.json"]
     dashboard = json.loads((REPO / "deploy" / "grafana" / "newsflow.json").read_text())
