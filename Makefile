@@ -8,11 +8,19 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install services demo test lint format clean
 
+# KEDA and prometheus-operator schema validators for tests/test_deploy.py (node + npm).
+CRD_VALIDATE := tests/crd-validate
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[local,test]'
 	touch $(STAMP)
+
+NODE_STAMP := $(CRD_VALIDATE)/node_modules/.installed-stamp
+$(NODE_STAMP): $(CRD_VALIDATE)/package-lock.json
+	npm ci --prefix $(CRD_VALIDATE) --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 install: $(STAMP)
 
@@ -30,7 +38,7 @@ services:
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /tmp; \
 	fi
 
-test: lint services
+test: lint services $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 format: install
@@ -38,4 +46,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(CRD_VALIDATE)/node_modules

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
+from pathlib import Path
 
 import faust
 from faust.types import EventT, StreamT
@@ -73,6 +75,9 @@ class StageWorker:
             broker_credentials=_credentials(settings),
             autodiscover=False,
             store="memory://",
+            # faust wants a data directory even with no tables; keep it out of the working
+            # directory (read-only in the image, the user's checkout in the demo).
+            datadir=str(Path(tempfile.gettempdir()) / f"newsflow-{settings.group_for(self.stage)}"),
             # Topics are created with their partitions and configs by `newsflow topics
             # create`; a worker must not invent them with broker defaults.
             topic_allow_declare=False,

@@ -91,6 +91,7 @@ def _local_messages(files: tuple[Path, ...], url: str | None) -> list[tuple[Path
 
 
 def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
+    from workers.errors import TransientError
     from workers.processor import StageProcessor
 
     settings = get_settings()
@@ -98,9 +99,15 @@ def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: 
     enricher = StageProcessor("enrich", settings) if stage == "enrich" else None
     failed = 0
     for path, message in _local_messages(files, url):
-        outgoing = cleaner.process(message)
-        if enricher is not None and outgoing.outcome == "ok":
-            outgoing = enricher.process(InputMessage(outgoing.value, key=outgoing.key))
+        try:
+            outgoing = cleaner.process(message)
+            if enricher is not None and outgoing.outcome == "ok":
+                outgoing = enricher.process(InputMessage(outgoing.value, key=outgoing.key))
+        except TransientError as exc:
+            # A worker would wait and retry; a one-shot command says why it cannot go on.
+            raise click.ClickException(
+                f"{path}: {exc} (NEWSFLOW_DEDUP_BACKEND=memory runs without Redis)"
+            ) from exc
         record = orjson.loads(outgoing.value)
         if outgoing.outcome != "ok":
             # stdout carries only records of the requested kind; failures go to stderr.
@@ -149,6 +156,7 @@ def enrich(files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
 @click.option("--url-prefix", help="Base URL for HTML files without a manifest entry.")
 @click.option("-t", "--topic", help="Target topic (default: the raw topic).")
 @click.option("--no-validate", is_flag=True, help="Send records even if they break raw-html.v1.")
+@click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 @pass_settings
 def produce(
     settings: Settings,
@@ -156,22 +164,41 @@ def produce(
     url_prefix: str | None,
     topic: str | None,
     no_validate: bool,
+    no_progress: bool,
 ) -> None:
-    """Publish HTML files, folders of them, or raw-html.v1 JSON-lines files to the raw topic."""
-    from workers.produce import iter_records
+    """Publish pages to the raw topic: HTML files, folders (recursively), raw-html.v1
+    JSON-lines files (.jsonl, .ndjson) and WARC files (.warc, .warc.gz; HTML responses only,
+    other responses are skipped and counted). Exits 1 if any record failed."""
+    from workers.produce import input_files, iter_records
     from workers.produce import produce as produce_records
 
-    summary = run(
-        produce_records(
-            settings, iter_records(paths, url_prefix), topic=topic, validate=not no_validate
-        ),
-        settings,
-    )
+    total = sum(path.stat().st_size for path in input_files(paths))
+    with click.progressbar(
+        length=total,
+        label="reading",
+        file=sys.stderr,
+        hidden=no_progress,
+        show_pos=False,
+        show_percent=True,
+    ) as bar:
+        summary = run(
+            produce_records(
+                settings,
+                iter_records(paths, url_prefix, progress=bar.update),
+                topic=topic,
+                validate=not no_validate,
+            ),
+            settings,
+        )
     for error in summary.errors:
         click.echo(f"error: {error}", err=True)
+    skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.skip_reasons.items()))
     click.echo(
-        f"sent {summary.sent}, failed {summary.failed}, {summary.bytes / 1024:.1f} KiB, "
-        f"{summary.rate:.0f} msg/s",
+        f"sent {summary.sent}, failed {summary.failed}, skipped {summary.skipped}"
+        + (f" ({skipped})" if skipped else "")
+        + f", {summary.bytes / 1024:.1f} KiB, {summary.rate:.0f} msg/s, "
+        f"{summary.bytes / 1024 / summary.seconds if summary.seconds else 0:.0f} KiB/s "
+        f"in {summary.seconds:.2f} s",
         err=True,
     )
     sys.exit(1 if summary.failed else 0)

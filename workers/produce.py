@@ -1,8 +1,8 @@
 """Publishing pages to the raw topic: the producer side of the raw-html.v1 contract.
 
 Sources: HTML files, folders of them (recursively; a folder's ``manifest.json`` may give each
-file's URL, content-type and fetch time, as ``workers/samples/`` does), and JSON-lines files
-whose lines are raw-html.v1 records.
+file's URL, content-type and fetch time, as ``workers/samples/`` does), JSON-lines files whose
+lines are raw-html.v1 records, and WARC files (:mod:`workers.warc`; in folders too).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from workers.cloudevents import event_id, make_headers, now_rfc3339
 from workers.errors import StageError
 from workers.ids import document_id
 from workers.settings import Settings
+from workers.warc import Skipped, is_warc, iter_warc
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -74,18 +75,42 @@ def _html_file_record(path: Path, entry: dict[str, Any] | None, url_prefix: str 
     )
 
 
-def iter_records(
-    paths: Iterable[Path], url_prefix: str | None = None
-) -> Iterator[dict[str, Any] | ValueError]:
-    """Raw records from files and folders, in path order; a bad JSON line yields a ValueError."""
+def _is_source(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in HTML_SUFFIXES or suffix in JSONL_SUFFIXES or is_warc(path)
+
+
+def input_files(paths: Iterable[Path]) -> list[Path]:
+    """The files that ``iter_records`` reads, in its order: files as given, and inside
+    folders (recursively, sorted) every HTML, JSON-lines and WARC file."""
+    files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            manifest = _manifest(path)
-            for child in sorted(p for p in path.rglob("*") if p.suffix.lower() in HTML_SUFFIXES):
-                yield _html_file_record(child, manifest.get(child.name), url_prefix)
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and _is_source(p)))
+        else:
+            files.append(path)
+    return files
+
+
+Item = dict[str, Any] | Skipped | ValueError
+
+
+def iter_records(
+    paths: Iterable[Path],
+    url_prefix: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Item]:
+    """Raw records from files and folders, in path order. A bad JSON line or a damaged WARC
+    yields a ValueError, a WARC response that is not a page a Skipped marker. ``progress``, if
+    given, is called with the number of input bytes consumed as reading goes on."""
+    for path in input_files(paths):
+        if is_warc(path):
+            yield from iter_warc(path, progress)
         elif path.suffix.lower() in JSONL_SUFFIXES:
             with path.open("rb") as lines:
                 for number, line in enumerate(lines, 1):
+                    if progress is not None:
+                        progress(len(line))
                     if not line.strip():
                         continue
                     try:
@@ -93,17 +118,22 @@ def iter_records(
                     except orjson.JSONDecodeError as exc:
                         yield ValueError(f"{path}:{number}: not JSON: {exc}")
         else:
-            yield _html_file_record(path, _manifest(path.parent).get(path.name), url_prefix)
+            manifest = _manifest(path.parent)
+            yield _html_file_record(path, manifest.get(path.name), url_prefix)
+            if progress is not None:
+                progress(path.stat().st_size)
 
 
 @dataclass
 class ProduceSummary:
     sent: int = 0
     failed: int = 0
+    skipped: int = 0
     bytes: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    skip_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -127,17 +157,21 @@ def encode_raw(record: dict[str, Any], *, validate: bool = True) -> tuple[bytes,
 
 async def produce(
     settings: Settings,
-    records: Iterable[dict[str, Any] | ValueError],
+    records: Iterable[Item],
     *,
     topic: str | None = None,
     validate: bool = True,
 ) -> ProduceSummary:
-    """Send records to the raw topic (or ``topic``) and wait for every acknowledgement."""
+    """Send records to the raw topic (or ``topic``) and wait for every acknowledgement.
+
+    The producer batches per partition (``NEWSFLOW_PRODUCE_LINGER_MS``,
+    ``NEWSFLOW_PRODUCE_BATCH_BYTES``) and compresses batches (``NEWSFLOW_COMPRESSION``)."""
     summary = ProduceSummary()
     producer = AIOKafkaProducer(
         **settings.kafka_client_kwargs(),
         acks="all",
-        linger_ms=5,
+        linger_ms=settings.produce_linger_ms,
+        max_batch_size=settings.produce_batch_bytes,
         max_request_size=settings.max_message_bytes + 1024 * 1024,
         compression_type=None if settings.compression == "none" else settings.compression,
     )
@@ -146,6 +180,10 @@ async def produce(
         await producer.start()
         pending = []
         for record in records:
+            if isinstance(record, Skipped):
+                summary.skipped += 1
+                summary.skip_reasons[record.reason] = summary.skip_reasons.get(record.reason, 0) + 1
+                continue
             if isinstance(record, ValueError):
                 summary.failed += 1
                 summary.errors.append(str(record))

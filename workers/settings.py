@@ -63,8 +63,17 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a rebalance waits for members to rejoin."
     )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
-    compression: Literal["none", "gzip"] = Field(
-        "none", description="Compression of produced batches."
+    compression: Literal["none", "gzip", "lz4", "zstd"] = Field(
+        "none", description="Compression of produced batches (workers and `newsflow produce`)."
+    )
+    produce_linger_ms: int = Field(
+        20, ge=0, description="How long `newsflow produce` waits to fill a batch."
+    )
+    produce_batch_bytes: int = Field(
+        1024 * 1024,
+        gt=0,
+        description="Largest batch per partition `newsflow produce` sends (a larger record "
+        "goes alone).",
     )
 
     # --- Limits (bounded work per message) ---------------------------------------------
