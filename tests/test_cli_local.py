@@ -13,6 +13,7 @@ from helpers import SAMPLES, entry
 
 from workers import contracts
 from workers.ids import document_id
+from workers.settings import Settings
 
 NEWSFLOW = str(Path(sys.executable).parent / "newsflow")
 PNG = base64.b64decode(
@@ -76,7 +77,7 @@ def test_enrich_prints_enriched_records(tmp_path: Path) -> None:
         assert contracts.schema_errors(record, "articles-enriched.v1") == []
         assert record["title"] == item["title"]
         assert [step["stage"] for step in record["lineage"]] == ["clean", "enrich"]
-        assert set(record["enrichment"]) == {"stats", "language", "fingerprint"}
+        assert list(record["enrichment"]) == Settings().enrichers
 
 
 def test_url_option_sets_the_url(tmp_path: Path) -> None:
