@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import trafilatura
 from lxml import etree
@@ -18,10 +19,12 @@ from trafilatura.metadata import extract_url
 from trafilatura.utils import load_html
 
 from workers import __version__, contracts, langid
+from workers.boilerplate import drop_clutter
 from workers.charset import Decoded, decode_html
 from workers.cloudevents import now_rfc3339
 from workers.errors import StageError
 from workers.ids import document_id, normalise_url
+from workers.pagemeta import PageMeta, page_meta, plausible_name
 from workers.settings import Settings
 from workers.stages.base import InputMessage
 from workers.timeout import DeadlineExceeded, deadline
@@ -30,10 +33,17 @@ TRAFILATURA_VERSION = trafilatura.__version__
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
 _LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
 _AUTHOR_SEPARATOR = re.compile(r"\s*;\s*")
+# A word, or one CJK character (those scripts write no spaces; a character is about a word).
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_PROSE_LINE_WORDS = 10
 
 
-def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
-    """Turn one raw-html.v1 message into an articles-clean.v1 record."""
+def clean_message(
+    message: InputMessage, settings: Settings, options: CleanOptions | None = None
+) -> dict[str, Any]:
+    """Turn one raw-html.v1 message into an articles-clean.v1 record (``options``: the
+    benchmark's ablations; the worker runs the defaults)."""
     value = message.value or b""
     if len(value) > settings.max_message_bytes:
         raise StageError(
@@ -56,7 +66,13 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
         raise StageError("not_html", "body has no HTML markup in its first 64 KiB")
 
     url = raw["url"]
-    article = extract_article(decoded.text, url, settings.extraction_timeout_s)
+    article = extract_article(
+        decoded.text,
+        url,
+        settings.extraction_timeout_s,
+        min_words=settings.min_article_words,
+        options=options or DEFAULT_OPTIONS,
+    )
     language, _ = langid.detect(article["text"])
     return {
         "document_id": document_id(url),
@@ -109,7 +125,45 @@ def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) ->
     return decode_html(body, content_type)
 
 
-def extract_article(html: str, url: str, timeout_s: float) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class CleanOptions:
+    """How the stage extracts; the defaults are what the worker runs. The other values
+    exist so bench/extraction.py can measure what each idea is worth (ablations)."""
+
+    # trafilatura's balance. On the WCXB dev pages "recall" was faster but kept more
+    # boilerplate and lost 0.01 F1; "precision" empties some pages (bench/RESULTS.md).
+    favor: Literal["recall", "default", "precision"] = "default"
+    page_metadata: bool = True  # headline / authors / date from JSON-LD, meta tags, <h1>
+    strict_dates: bool = True  # no date found by scanning free text (it invents dates)
+    line_filter: bool = True  # second pass: drop clutter lines (workers.boilerplate)
+
+    @classmethod
+    def variant(cls, name: str) -> CleanOptions:
+        """Named ablations for the benchmark: ``newsflow`` is the default, ``-x`` turns
+        one idea off."""
+        variants = {
+            "newsflow": cls(),
+            "favor-recall": cls(favor="recall"),
+            "favor-precision": cls(favor="precision"),
+            "-page-metadata": cls(page_metadata=False),
+            "-strict-dates": cls(strict_dates=False),
+            "-line-filter": cls(line_filter=False),
+        }
+        if name not in variants:
+            raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")
+        return variants[name]
+
+
+DEFAULT_OPTIONS = CleanOptions()
+
+
+def extract_article(
+    html: str,
+    url: str,
+    timeout_s: float,
+    min_words: int = 1,
+    options: CleanOptions = DEFAULT_OPTIONS,
+) -> dict[str, Any]:
     """Main text and metadata of one page (the fields of articles-clean.v1 it determines)."""
     try:
         with deadline(timeout_s):
@@ -118,12 +172,20 @@ def extract_article(html: str, url: str, timeout_s: float) -> dict[str, Any]:
                 raise StageError("not_html", "the HTML parser found no document")
             canonical = extract_url(tree, None)
             declared = _declared_language(tree)
+            # Read before trafilatura runs: its cleaning prunes the tree it is given.
+            stated = page_meta(tree) if options.page_metadata else PageMeta()
             document = trafilatura.bare_extraction(
                 tree,
                 url=url,
-                include_comments=False,
+                include_comments=False,  # comments cost up to 8 F1 points
                 with_metadata=True,
                 include_tables=True,
+                favor_recall=options.favor == "recall",
+                favor_precision=options.favor == "precision",
+                date_extraction_params={
+                    "extensive_search": not options.strict_dates,
+                    "original_date": True,
+                },
             )
     except DeadlineExceeded as exc:
         raise StageError(
@@ -137,24 +199,44 @@ def extract_article(html: str, url: str, timeout_s: float) -> dict[str, Any]:
             "extraction_failed", f"{type(exc).__name__}: {exc}", error_class=type(exc).__name__
         ) from exc
 
-    text = (document.text or "").strip() if document is not None else ""
-    if not text:
-        raise StageError("empty_content", "no main text found in the page")
+    raw_text = (document.text or "").strip() if document is not None else ""
+    lines = [line.strip() for line in raw_text.splitlines() if line.strip()]
+    if options.line_filter:
+        lines = drop_clutter(lines)
+    text = "\n\n".join(lines)
+    words = _prose_words(lines)
+    if words < min_words:
+        raise StageError(
+            "not_an_article",
+            f"{words} words of prose (fewer than {min_words}, NEWSFLOW_MIN_ARTICLE_WORDS): "
+            "an index page, an empty shell or a stub",
+        )
+    heuristic_authors = [
+        name
+        for part in _AUTHOR_SEPARATOR.split(document.author or "")
+        if (name := plausible_name(part))
+    ]
     return {
-        "title": document.title or None,
-        "authors": [a for a in _AUTHOR_SEPARATOR.split(document.author or "") if a],
-        "published_at": document.date or None,
+        "title": stated.headline or document.title or None,
+        "authors": stated.authors or _dedupe(heuristic_authors),
+        "published_at": stated.published or document.date or None,
         "site_name": document.sitename or None,
         "description": document.description or None,
         "canonical_url": canonical or None,
         "language_declared": declared,
-        "text": _paragraphs(text),
+        "text": text,
     }
 
 
-def _paragraphs(text: str) -> str:
-    # trafilatura separates blocks by one newline; the contract says a blank line.
-    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+def _prose_words(lines: list[str]) -> int:
+    """Words in lines long enough to be sentences: an index page's text is a column of
+    short link labels, an article's is paragraphs."""
+    counts = (len(_WORD.findall(line)) for line in lines)
+    return sum(n for n in counts if n >= _PROSE_LINE_WORDS)
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
 
 
 def _declared_language(tree: Any) -> str | None:
