@@ -79,6 +79,14 @@ class PageMeta:
     authors: list[str] = field(default_factory=list)
     published: str | None = None
     site_names: set[str] = field(default_factory=set)
+    # A date written next to the visible headline (the byline's), e.g. "Updated March 3, 2024".
+    byline_date: str | None = None
+    # The page's visible text, case-folded, for checking that a name is really shown.
+    visible_text: str = ""
+
+    def shows(self, name: str) -> bool:
+        """True when ``name`` appears in the page's visible text."""
+        return _key(name) in self.visible_text
 
 
 def clean_text(value: Any) -> str | None:
@@ -179,6 +187,76 @@ def plausible_name(text: str) -> str | None:
     return name
 
 
+_MONTH_NAMES = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTH_NAMES, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_WRITTEN_DATES = [
+    re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.I),
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I),
+    re.compile(r"\b(?P<year>(?:19|20)\d{2})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})\b"),
+]
+_BYLINE_BEFORE, _BYLINE_AFTER = 200, 500  # characters around the headline
+
+
+def written_date(text: str) -> str | None:
+    """The first unambiguous date written in ``text`` (English month names or Y-M-D)."""
+    found: list[tuple[int, str]] = []
+    for pattern in _WRITTEN_DATES:
+        for match in pattern.finditer(text):
+            month = match.group("month")
+            number = _MONTH_NAMES.get(month.lower().rstrip(".")) if month.isalpha() else month
+            if (
+                date := iso_date(
+                    f"{match.group('year')}-{int(number):02d}-{int(match.group('day')):02d}"
+                )
+            ) is not None:
+                found.append((match.start(), date))
+                break
+    return min(found)[1] if found else None
+
+
+def _visible_text(tree: Any) -> str:
+    body = tree.find(".//body")
+    if body is None:
+        return ""
+    parts = body.xpath(
+        ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)"
+        " and not(ancestor::template)]"
+    )
+    return _SPACE.sub(" ", " ".join(parts)).casefold()
+
+
+def _byline_date(visible: str, headline: str | None) -> str | None:
+    if not headline:
+        return None
+    at = visible.find(_key(headline))
+    if at < 0:
+        return None
+    end = at + len(headline)
+    return written_date(visible[max(0, at - _BYLINE_BEFORE) : end + _BYLINE_AFTER])
+
+
 def _headings(tree: Any) -> list[str]:
     headings = []
     for h1 in tree.iter("h1"):
@@ -263,7 +341,10 @@ def page_meta(tree: Any) -> PageMeta:
 
     candidates = [c for c in (headline_ld, clean_text(tags.get("og:title")), title_text) if c]
     headline = _choose_headline(_headings(tree), candidates, sites)
+    visible = _visible_text(tree)
     return PageMeta(
+        byline_date=_byline_date(visible, headline),
+        visible_text=visible,
         headline=headline,
         title_candidates=candidates,
         authors=authors,

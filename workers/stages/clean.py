@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -136,6 +137,14 @@ class CleanOptions:
     page_metadata: bool = True  # headline / authors / date from JSON-LD, meta tags, <h1>
     strict_dates: bool = True  # no date found by scanning free text (it invents dates)
     line_filter: bool = True  # second pass: drop clutter lines (workers.boilerplate)
+    # A short extraction (under this many characters) gets a second, recall-favouring
+    # look, kept when it is clearly longer: the default pass sometimes stops at a
+    # section break. 0 turns it off.
+    recall_retry_chars: int = 2000
+    # The date written beside the headline, used after the markup's (or not at all).
+    byline_date: Literal["first", "last", "off"] = "last"
+    # A name found only by trafilatura's heuristics must be visible on the page.
+    shown_authors: bool = True
 
     @classmethod
     def variant(cls, name: str) -> CleanOptions:
@@ -148,6 +157,10 @@ class CleanOptions:
             "-page-metadata": cls(page_metadata=False),
             "-strict-dates": cls(strict_dates=False),
             "-line-filter": cls(line_filter=False),
+            "-recall-retry": cls(recall_retry_chars=0),
+            "byline-date-first": cls(byline_date="first"),
+            "-byline-date": cls(byline_date="off"),
+            "-shown-authors": cls(shown_authors=False),
         }
         if name not in variants:
             raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")
@@ -165,6 +178,7 @@ def extract_article(
     options: CleanOptions = DEFAULT_OPTIONS,
 ) -> dict[str, Any]:
     """Main text and metadata of one page (the fields of articles-clean.v1 it determines)."""
+    started = time.monotonic()
     try:
         with deadline(timeout_s):
             tree = load_html(html)
@@ -200,6 +214,11 @@ def extract_article(
         ) from exc
 
     raw_text = (document.text or "").strip() if document is not None else ""
+    if len(raw_text) < options.recall_retry_chars and options.favor != "recall":
+        # The retry shares the page's time limit.
+        remaining = timeout_s - (time.monotonic() - started)
+        if remaining > 0:
+            raw_text = _recall_retry(html, url, raw_text, remaining)
     lines = [line.strip() for line in raw_text.splitlines() if line.strip()]
     if options.line_filter:
         lines = drop_clutter(lines)
@@ -216,16 +235,37 @@ def extract_article(
         for part in _AUTHOR_SEPARATOR.split(document.author or "")
         if (name := plausible_name(part))
     ]
+    if options.shown_authors and options.page_metadata:
+        # trafilatura's author heuristics read any text that looks like a byline; only
+        # names the page really shows are kept (stated markup authors are kept as stated).
+        heuristic_authors = [name for name in heuristic_authors if stated.shows(name)]
+    authors = stated.authors or _dedupe(heuristic_authors)
+    dates = [stated.published, document.date or None]
+    if options.byline_date != "off":
+        dates.insert(0 if options.byline_date == "first" else 1, stated.byline_date)
     return {
         "title": stated.headline or document.title or None,
-        "authors": stated.authors or _dedupe(heuristic_authors),
-        "published_at": stated.published or document.date or None,
+        "authors": authors,
+        "published_at": next((d for d in dates if d), None),
         "site_name": document.sitename or None,
         "description": document.description or None,
         "canonical_url": canonical or None,
         "language_declared": declared,
         "text": text,
     }
+
+
+def _recall_retry(html: str, url: str, text: str, timeout_s: float) -> str:
+    """The text of a recall-favouring pass when it is clearly longer than ``text``."""
+    try:
+        with deadline(timeout_s):
+            retry = trafilatura.bare_extraction(
+                load_html(html), url=url, include_comments=False, favor_recall=True
+            )
+    except (DeadlineExceeded, etree.LxmlError, ValueError, TypeError, RecursionError):
+        return text  # the first pass stands; the retry is only ever an improvement
+    longer = (retry.text or "").strip() if retry is not None else ""
+    return longer if len(text) < 0.8 * len(longer) else text
 
 
 def _prose_words(lines: list[str]) -> int:
