@@ -103,6 +103,9 @@ def run_ours(body: bytes, url: str, settings: Any, options: Any) -> dict[str, An
         record = clean_message(message, settings, options=options)
     except StageError as error:
         return {"text": "", "title": None, "authors": [], "date": None, "outcome": error.reason}
+    except Exception as exc:  # the worker dead-letters these as internal_error; count them
+        print(f"{url}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return {"text": "", "title": None, "authors": [], "date": None, "outcome": "bug"}
     return {
         "text": record["text"],
         "title": record["title"],

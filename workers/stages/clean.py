@@ -232,7 +232,7 @@ def extract_article(
         )
     heuristic_authors = [
         name
-        for part in _AUTHOR_SEPARATOR.split(document.author or "")
+        for part in _AUTHOR_SEPARATOR.split(_field(document, "author") or "")
         if (name := plausible_name(part))
     ]
     if options.shown_authors and options.page_metadata:
@@ -240,19 +240,24 @@ def extract_article(
         # names the page really shows are kept (stated markup authors are kept as stated).
         heuristic_authors = [name for name in heuristic_authors if stated.shows(name)]
     authors = stated.authors or _dedupe(heuristic_authors)
-    dates = [stated.published, document.date or None]
+    dates = [stated.published, _field(document, "date")]
     if options.byline_date != "off":
         dates.insert(0 if options.byline_date == "first" else 1, stated.byline_date)
     return {
-        "title": stated.headline or document.title or None,
+        "title": stated.headline or _field(document, "title"),
         "authors": authors,
         "published_at": next((d for d in dates if d), None),
-        "site_name": document.sitename or None,
-        "description": document.description or None,
+        "site_name": _field(document, "sitename"),
+        "description": _field(document, "description"),
         "canonical_url": canonical or None,
         "language_declared": declared,
         "text": text,
     }
+
+
+def _field(document: Any, name: str) -> str | None:
+    # The default pass may have found nothing (None) while the recall retry found text.
+    return (getattr(document, name, None) or None) if document is not None else None
 
 
 def _recall_retry(html: str, url: str, text: str, timeout_s: float) -> str:
