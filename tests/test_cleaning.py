@@ -241,3 +241,23 @@ def test_dead_letter_reasons_agree_with_the_schema() -> None:
     assert list(reason["enum"]) == list(Reason.__args__)
     for name in Reason.__args__:
         assert f"{name} (" in reason["description"], name
+
+
+def test_recall_retry_rescues_a_page_the_default_pass_finds_empty(monkeypatch) -> None:
+    # trafilatura's default pass returns None for some real pages (WCXB 4111) while its
+    # recall-favouring pass finds the article: the retry's text is kept, metadata is None.
+    import trafilatura
+
+    real = trafilatura.bare_extraction
+    calls = []
+
+    def fake(tree, **kwargs):
+        calls.append(kwargs.get("favor_recall", False))
+        return real(tree, **kwargs) if kwargs.get("favor_recall") else None
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", fake)
+    html = page(body="<article>" + "".join(f"<p>{p}</p>" for p in ARTICLE) + "</article>")
+    article = extract_article(html, "https://news.example/", 10.0, min_words=25)
+    assert calls == [False, True]
+    assert article["text"].split("\n\n") == ARTICLE
+    assert article["published_at"] is None and article["authors"] == []
