@@ -202,8 +202,8 @@ FAILURES: list[tuple[str, Callable[[], InputMessage], Settings, str, str]] = [
         "nav-and-script-only",
         lambda: message(_raw_body(NAV_ONLY)),
         SETTINGS,
-        "empty_content",
-        "no main text",
+        "not_an_article",
+        "words of prose",
     ),
     (
         "missing-url",

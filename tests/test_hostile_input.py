@@ -64,14 +64,14 @@ HOSTILE: dict[str, tuple[bytes, set[str]]] = {
                 "html": "<p>hi</p>",
             }
         ),
-        {"not_html", "empty_content"},
+        {"not_html", "not_an_article"},
     ),
     "binary body": (bytes_page(bytes(range(256)) * 100), {"not_html"}),
     "pdf": (bytes_page(b"%PDF-1.7 ...", "application/pdf"), {"not_html"}),
     "empty body": (bytes_page(b""), {"empty_content"}),
     "scripts only": (
         html_page("<html><script>var a=1;</script><style>p{}</style></html>"),
-        {"empty_content"},
+        {"not_an_article"},
     ),
     "wrong declared charset": (
         bytes_page("<p>caf\u00e9</p>".encode("utf-16-le"), "text/html; charset=utf-8"),
@@ -79,20 +79,20 @@ HOSTILE: dict[str, tuple[bytes, set[str]]] = {
     ),
     "deep nesting": (
         html_page("<html><body>" + "<div>" * 10_000 + "x" + "</div>" * 10_000),
-        {"empty_content"},
+        {"not_an_article"},
     ),
     "entity bomb": (
         html_page(
             f'<?xml version="1.0"?><!DOCTYPE lolz [{LAUGHS}]>'
             "<html><body><p>&lol9;</p></body></html>"
         ),
-        {"not_html", "empty_content"},
+        {"not_html", "not_an_article"},
     ),
     "external entity": (
         html_page(
             '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><html><body><p>&e;</p></body></html>'
         ),
-        {"not_html", "empty_content"},
+        {"not_html", "not_an_article"},
     ),
     "http 500": (
         orjson.dumps({**GOOD_FIELDS, "status": 500, "html": "<p>error</p>"}),

@@ -137,7 +137,7 @@ async def test_malformed_inputs_become_dead_letters_and_good_ones_keep_order(
         ("empty_content", orjson.dumps({**page, "html_base64": ""})),
         ("oversize", orjson.dumps({**as_text, "html": "<p>" + "x" * 300_000 + "</p>"})),
         (
-            "empty_content",
+            "not_an_article",
             orjson.dumps(
                 {
                     **as_text,

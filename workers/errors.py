@@ -15,6 +15,7 @@ Reason = Literal[
     "http_error",
     "not_html",
     "empty_content",
+    "not_an_article",
     "extraction_failed",
     "extraction_timeout",
     "enrichment_failed",

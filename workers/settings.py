@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     extraction_timeout_s: float = Field(
         10.0, gt=0, description="Wall-clock limit of one extraction; beyond it: dead letter."
     )
+    min_article_words: int = Field(
+        25,
+        ge=1,
+        description="Fewer words of prose (lines of 10+ words) than this: dead letter "
+        "not_an_article (index pages, empty shells, stubs).",
+    )
     dead_letter_max_original_bytes: int = Field(
         1024 * 1024,
         gt=0,

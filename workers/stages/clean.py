@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
 
 import trafilatura
 from htmldate.extractors import get_external_parser
@@ -19,10 +22,12 @@ from trafilatura.metadata import extract_url
 from trafilatura.utils import load_html
 
 from workers import __version__, contracts, langid
+from workers.boilerplate import drop_clutter
 from workers.charset import Decoded, decode_html
 from workers.cloudevents import now_rfc3339
 from workers.errors import StageError
 from workers.ids import document_id, normalise_url
+from workers.pagemeta import PageMeta, page_meta, plausible_name
 from workers.settings import Settings
 from workers.stages.base import InputMessage
 from workers.timeout import DeadlineExceeded, deadline
@@ -32,10 +37,17 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xm
 _LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
 _AUTHOR_SEPARATOR = re.compile(r"\s*;\s*")
 _NAVIGATION = ["//nav", "//*[@role='navigation']"]
+# A word, or one CJK character (those scripts write no spaces; a character is about a word).
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_PROSE_LINE_WORDS = 10
 
 
-def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
-    """Turn one raw-html.v1 message into an articles-clean.v1 record."""
+def clean_message(
+    message: InputMessage, settings: Settings, options: CleanOptions | None = None
+) -> dict[str, Any]:
+    """Turn one raw-html.v1 message into an articles-clean.v1 record (``options``: the
+    benchmark's ablations; the worker runs the defaults)."""
     value = message.value or b""
     if len(value) > settings.max_message_bytes:
         raise StageError(
@@ -58,7 +70,13 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
         raise StageError("not_html", "body has no HTML markup in its first 64 KiB")
 
     url = raw["url"]
-    article = extract_article(decoded.text, url, settings.extraction_timeout_s)
+    article = extract_article(
+        decoded.text,
+        url,
+        settings.extraction_timeout_s,
+        min_words=settings.min_article_words,
+        options=options or DEFAULT_OPTIONS,
+    )
     language, _ = langid.detect(article["text"])
     return {
         "document_id": document_id(url),
@@ -115,8 +133,60 @@ def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) ->
     return decode_html(body, content_type)
 
 
-def extract_article(html: str, url: str, timeout_s: float) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class CleanOptions:
+    """How the stage extracts; the defaults are what the worker runs. The other values
+    exist so bench/extraction.py can measure what each idea is worth (ablations)."""
+
+    # trafilatura's balance. On the WCXB dev pages "recall" was faster but kept more
+    # boilerplate and lost 0.01 F1; "precision" empties some pages (bench/RESULTS.md).
+    favor: Literal["recall", "default", "precision"] = "default"
+    page_metadata: bool = True  # headline / authors / date from JSON-LD, meta tags, <h1>
+    strict_dates: bool = True  # no date found by scanning free text (it invents dates)
+    line_filter: bool = True  # second pass: drop clutter lines (workers.boilerplate)
+    # A short extraction (under this many characters) gets a second, recall-favouring
+    # look, kept when it is clearly longer: the default pass sometimes stops at a
+    # section break. 0 turns it off.
+    recall_retry_chars: int = 2000
+    # The date written beside the headline, used after the markup's (or not at all).
+    byline_date: Literal["first", "last", "off"] = "last"
+    # A name found only by trafilatura's heuristics must be visible on the page.
+    shown_authors: bool = True
+
+    @classmethod
+    def variant(cls, name: str) -> CleanOptions:
+        """Named ablations for the benchmark: ``newsflow`` is the default, ``-x`` turns
+        one idea off."""
+        variants = {
+            "newsflow": cls(),
+            "favor-recall": cls(favor="recall"),
+            "favor-precision": cls(favor="precision"),
+            "-page-metadata": cls(page_metadata=False),
+            "-strict-dates": cls(strict_dates=False),
+            "-line-filter": cls(line_filter=False),
+            "-recall-retry": cls(recall_retry_chars=0),
+            "byline-date-first": cls(byline_date="first"),
+            "-byline-date": cls(byline_date="off"),
+            "-shown-authors": cls(shown_authors=False),
+        }
+        if name not in variants:
+            raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")
+        return variants[name]
+
+
+DEFAULT_OPTIONS = CleanOptions()
+
+
+def extract_article(
+    html: str,
+    url: str,
+    timeout_s: float,
+    min_words: int = 1,
+    options: CleanOptions = DEFAULT_OPTIONS,
+) -> dict[str, Any]:
     """Main text and metadata of one page (the fields of articles-clean.v1 it determines)."""
+    prepare_date_parser()  # a one-off cost of the process, not of this page
+    started = time.monotonic()
     try:
         with deadline(timeout_s):
             tree = load_html(html)
@@ -124,14 +194,22 @@ def extract_article(html: str, url: str, timeout_s: float) -> dict[str, Any]:
                 raise StageError("not_html", "the HTML parser found no document")
             canonical = extract_url(tree, None)
             declared = _declared_language(tree)
+            # Read before trafilatura runs: its cleaning prunes the tree it is given.
+            stated = page_meta(tree) if options.page_metadata else PageMeta()
             document = trafilatura.bare_extraction(
                 tree,
                 url=url,
-                include_comments=False,
+                include_comments=False,  # comments cost up to 8 F1 points
                 with_metadata=True,
                 include_tables=True,
                 # A page of nothing but menus is empty, not an article made of menu items.
                 prune_xpath=_NAVIGATION,
+                favor_recall=options.favor == "recall",
+                favor_precision=options.favor == "precision",
+                date_extraction_params={
+                    "extensive_search": not options.strict_dates,
+                    "original_date": True,
+                },
             )
     except DeadlineExceeded as exc:
         raise StageError(
@@ -145,24 +223,86 @@ def extract_article(html: str, url: str, timeout_s: float) -> dict[str, Any]:
             "extraction_failed", f"{type(exc).__name__}: {exc}", error_class=type(exc).__name__
         ) from exc
 
-    text = (document.text or "").strip() if document is not None else ""
-    if not text:
-        raise StageError("empty_content", "no main text found in the page")
+    raw_text = (document.text or "").strip() if document is not None else ""
+    if len(raw_text) < options.recall_retry_chars and options.favor != "recall":
+        # The retry shares the page's time limit.
+        remaining = timeout_s - (time.monotonic() - started)
+        if remaining > 0:
+            raw_text = _recall_retry(html, url, raw_text, remaining)
+    lines = [line.strip() for line in raw_text.splitlines() if line.strip()]
+    if options.line_filter:
+        lines = drop_clutter(lines)
+    text = "\n\n".join(lines)
+    words = _prose_words(lines)
+    if words < min_words:
+        raise StageError(
+            "not_an_article",
+            f"{words} words of prose (fewer than {min_words}, NEWSFLOW_MIN_ARTICLE_WORDS): "
+            "an index page, an empty shell or a stub",
+        )
+    heuristic_authors = [
+        name
+        for part in _AUTHOR_SEPARATOR.split(_field(document, "author") or "")
+        if (name := plausible_name(part))
+    ]
+    if options.shown_authors and options.page_metadata:
+        # trafilatura's author heuristics read any text that looks like a byline; only
+        # names the page really shows are kept (stated markup authors are kept as stated).
+        heuristic_authors = [name for name in heuristic_authors if stated.shows(name)]
+    authors = stated.authors or _dedupe(heuristic_authors)
+    dates = [stated.published, _field(document, "date")]
+    if options.byline_date != "off":
+        dates.insert(0 if options.byline_date == "first" else 1, stated.byline_date)
     return {
-        "title": document.title or None,
-        "authors": [a for a in _AUTHOR_SEPARATOR.split(document.author or "") if a],
-        "published_at": document.date or None,
-        "site_name": document.sitename or None,
-        "description": document.description or None,
+        "title": stated.headline or _field(document, "title"),
+        "authors": authors,
+        "published_at": next((d for d in dates if d), None),
+        "site_name": _field(document, "sitename"),
+        "description": _field(document, "description"),
         "canonical_url": canonical or None,
         "language_declared": declared,
-        "text": _paragraphs(text),
+        "text": text,
     }
 
 
-def _paragraphs(text: str) -> str:
-    # trafilatura separates blocks by one newline; the contract says a blank line.
-    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+@cache
+def prepare_date_parser() -> None:
+    """htmldate's last resort, dateparser, compiles patterns for ~200 locales on first use
+    (seconds): pay that once per process, outside any page's time limit."""
+    get_external_parser().get_date_data("19 qzx 2024")  # no locale knows it: all are tried
+
+
+def _field(document: Any, name: str) -> str | None:
+    # The default pass may have found nothing (None) while the recall retry found text.
+    return (getattr(document, name, None) or None) if document is not None else None
+
+
+def _recall_retry(html: str, url: str, text: str, timeout_s: float) -> str:
+    """The text of a recall-favouring pass when it is clearly longer than ``text``."""
+    try:
+        with deadline(timeout_s):
+            retry = trafilatura.bare_extraction(
+                load_html(html),
+                url=url,
+                include_comments=False,
+                favor_recall=True,
+                prune_xpath=_NAVIGATION,
+            )
+    except (DeadlineExceeded, etree.LxmlError, ValueError, TypeError, RecursionError):
+        return text  # the first pass stands; the retry is only ever an improvement
+    longer = (retry.text or "").strip() if retry is not None else ""
+    return longer if len(text) < 0.8 * len(longer) else text
+
+
+def _prose_words(lines: list[str]) -> int:
+    """Words in lines long enough to be sentences: an index page's text is a column of
+    short link labels, an article's is paragraphs."""
+    counts = (len(_WORD.findall(line)) for line in lines)
+    return sum(n for n in counts if n >= _PROSE_LINE_WORDS)
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
 
 
 def _declared_language(tree: Any) -> str | None:
@@ -182,7 +322,10 @@ def _primary_subtag(lang: str | None) -> str | None:
 _WARM_UP_PAGE = (
     "<html lang='en'><head><title>Warm-up</title></head><body><article>"
     "<p>Published on 3 March 2024 by the newsflow desk.</p>"
-    "<p>This paragraph exists only so that the extractor runs its full path once.</p>"
+    "<p>This paragraph exists only so that the extractor runs its full path once, from the "
+    "parser through the metadata heuristics to the text, before real pages arrive.</p>"
+    "<p>A second paragraph makes the page long enough to count as an article rather than "
+    "as an index page or an empty shell, which the cleaner would reject.</p>"
     "</article></body></html>"
 )
 
@@ -191,9 +334,6 @@ def warm_up(settings: Settings) -> dict[str, Any]:
     """Pay trafilatura's and the language model's one-off start-up costs (date parsers,
     lxml tables, model load) before the first real message; returns the clean record of
     a small built-in page, for the enrichers to warm up on."""
-    # htmldate's last resort, dateparser, compiles patterns for ~200 locales on first use
-    # (seconds): pay that here rather than on the first page without a plain date.
-    get_external_parser().get_date_data("19 qzx 2024")  # no locale knows it: all are tried
     raw = {
         "url": "https://warm-up.newsflow.invalid/",
         "fetched_at": "2024-03-03T00:00:00Z",

@@ -1,0 +1,296 @@
+"""Extraction quality and cost: our cleaning stage beside plain trafilatura, on real pages.
+
+Runs ``workers.stages.clean.clean_message`` (the function the clean worker runs) and
+``trafilatura.extract`` with its defaults over the WCXB development articles, page by page
+in the same process (so both see the same machine load), and prints one Markdown table.
+
+Metrics (defined in bench/RESULTS.md): word-level precision / recall / F1 averaged over
+pages, share of ``with`` snippets found and ``without`` snippets wrongly kept, title / date /
+author exact-match rates, false date / author rates on pages that have none, and CPU time
+per page (process time, so other load on the machine counts little) with pages/s on one core.
+
+    .venv/bin/python bench/extraction.py [--data DIR] [--limit N] [--jobs 2] [--variants]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import json
+import re
+import statistics
+import sys
+import time
+import unicodedata
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "wcxb-dev-articles"
+_WORD = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
+# Name lists are split on these for the author comparison (both columns alike).
+_NAME_SPLIT = re.compile(r"\s*(?:;|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.I)
+_BY = re.compile(r"^(?:by|von|par|por)\s+", re.I)
+_QUOTES = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+)
+
+
+# --- metric definitions -------------------------------------------------------------------
+
+
+def words(text: str | None) -> Counter[str]:
+    return Counter(_WORD.findall((text or "").lower()))
+
+
+def word_prf(predicted: str | None, reference: str | None) -> tuple[float, float, float]:
+    """Word-level precision, recall, F1 of one page (the WCXB definition)."""
+    pred, ref = words(predicted), words(reference)
+    if not ref:
+        return (1.0, 1.0, 1.0) if not pred else (0.0, 1.0, 0.0)
+    if not pred:
+        return 1.0, 0.0, 0.0
+    overlap = sum((pred & ref).values())
+    precision = overlap / sum(pred.values())
+    recall = overlap / sum(ref.values())
+    f1 = 2 * precision * recall / (precision + recall) if overlap else 0.0
+    return precision, recall, f1
+
+
+def norm(text: str | None) -> str:
+    """Normalised for exact matching: NFKC, typographic quotes/dashes to ASCII, case folded,
+    whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def author_set(value: str | list[str] | None) -> frozenset[str]:
+    """A set of normalised names; a list or a string with separators both become names."""
+    items = value if isinstance(value, list) else [value or ""]
+    names = set()
+    for item in items:
+        for part in _NAME_SPLIT.split(norm(item)):
+            part = _BY.sub("", part).strip(" .")
+            if part:
+                names.add(part)
+    return frozenset(names)
+
+
+def snippet_found(snippet: str, text: str) -> bool:
+    return norm(snippet) in norm(text)
+
+
+# --- the two systems ----------------------------------------------------------------------
+
+
+def run_ours(body: bytes, url: str, settings: Any, options: Any) -> dict[str, Any]:
+    from workers.errors import StageError
+    from workers.stages.base import InputMessage
+    from workers.stages.clean import clean_message
+
+    raw = {
+        "url": url,
+        "fetched_at": "2026-01-01T00:00:00Z",
+        "status": 200,
+        "headers": {"content-type": "text/html"},
+        "html_base64": base64.b64encode(body).decode(),
+    }
+    message = InputMessage(value=json.dumps(raw).encode())
+    try:
+        record = clean_message(message, settings, options=options)
+    except StageError as error:
+        return {"text": "", "title": None, "authors": [], "date": None, "outcome": error.reason}
+    except Exception as exc:  # the worker dead-letters these as internal_error; count them
+        print(f"{url}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return {"text": "", "title": None, "authors": [], "date": None, "outcome": "bug"}
+    return {
+        "text": record["text"],
+        "title": record["title"],
+        "authors": record["authors"],
+        "date": record["published_at"],
+        "outcome": "ok",
+    }
+
+
+def run_trafilatura(body: bytes, url: str) -> dict[str, Any]:
+    import trafilatura
+
+    from workers.charset import decode_html
+
+    html = decode_html(body, "text/html").text
+    out = trafilatura.extract(html, url=url, output_format="json", with_metadata=True)
+    if out is None:
+        return {"text": "", "title": None, "authors": [], "date": None, "outcome": "empty"}
+    doc = json.loads(out)
+    return {
+        "text": doc.get("text") or "",
+        "title": doc.get("title"),
+        "authors": doc.get("author"),
+        "date": doc.get("date"),
+        "outcome": "ok",
+    }
+
+
+def score(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+    p, r, f = word_prf(result["text"], truth.get("main_content") or "")
+    with_ = truth.get("with") or []
+    without = truth.get("without") or []
+    date_true = (truth.get("publish_date") or "")[:10] or None
+    date_pred = (result["date"] or "")[:10] or None
+    author_true = author_set(truth.get("author"))
+    author_pred = author_set(result["authors"])
+    return {
+        "p": p,
+        "r": r,
+        "f1": f,
+        "with_found": sum(snippet_found(s, result["text"]) for s in with_),
+        "with_n": len(with_),
+        "without_kept": sum(snippet_found(s, result["text"]) for s in without),
+        "without_n": len(without),
+        "title_ok": norm(result["title"]) == norm(truth.get("title"))
+        if truth.get("title")
+        else None,
+        "date_ok": date_pred == date_true if date_true else None,
+        "date_false": bool(date_pred) if not date_true else None,
+        "author_ok": author_pred == author_true if author_true else None,
+        "author_false": bool(author_pred) if not author_true else None,
+        "outcome": result["outcome"],
+    }
+
+
+# --- running ------------------------------------------------------------------------------
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(variants: list[str]) -> None:
+    from workers.settings import Settings
+    from workers.stages.clean import CleanOptions, warm_up
+
+    settings = Settings()
+    warm_up(settings)  # the worker does this at start; so do we, outside the timings
+    _STATE["settings"] = settings
+    _STATE["options"] = {name: CleanOptions.variant(name) for name in variants}
+    # Both systems pay their one-off costs (date parser fallbacks, lxml tables) on the same
+    # warm-up pages before any timing, as a long-running worker would have.
+    body = (
+        b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+        b"<p>Posted Tuesday, 3rd of March 2024 at 10:15 by the desk.</p>"
+        b"<p>This paragraph exists only so that both extractors run their full path.</p>"
+        b"</article></body></html>"
+    )
+    for _ in range(2):
+        run_trafilatura(body, "https://warm-up.invalid/")
+        for options in _STATE["options"].values():
+            run_ours(body, "https://warm-up.invalid/", settings, options)
+
+
+def _page(job: tuple[str, str]) -> dict[str, Any]:
+    page_id, data = job
+    base = Path(data)
+    body = gzip.decompress((base / "html" / f"{page_id}.html.gz").read_bytes())
+    doc = json.loads((base / "ground-truth" / f"{page_id}.json").read_text())
+    truth, url = doc["ground_truth"], doc.get("url") or ""
+    rows = {}
+    systems = [("trafilatura", None), *_STATE["options"].items()]
+    for name, options in systems:
+        started = time.process_time()
+        if options is None:
+            result = run_trafilatura(body, url)
+        else:
+            result = run_ours(body, url, _STATE["settings"], options)
+        cpu_ms = (time.process_time() - started) * 1000
+        rows[name] = {**score(result, truth), "cpu_ms": cpu_ms}
+    return {"id": page_id, "rows": rows}
+
+
+def _rate(values: list[bool | None]) -> tuple[float, int]:
+    known = [v for v in values if v is not None]
+    return (sum(known) / len(known) if known else float("nan")), len(known)
+
+
+def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    cpu = sorted(r["cpu_ms"] for r in rows)
+    return {
+        "system": name,
+        "pages": len(rows),
+        "P": statistics.mean(r["p"] for r in rows),
+        "R": statistics.mean(r["r"] for r in rows),
+        "F1": statistics.mean(r["f1"] for r in rows),
+        "with": sum(r["with_found"] for r in rows) / max(1, sum(r["with_n"] for r in rows)),
+        "without": sum(r["without_kept"] for r in rows) / max(1, sum(r["without_n"] for r in rows)),
+        "title": _rate([r["title_ok"] for r in rows]),
+        "date": _rate([r["date_ok"] for r in rows]),
+        "author": _rate([r["author_ok"] for r in rows]),
+        "false_date": _rate([r["date_false"] for r in rows]),
+        "false_author": _rate([r["author_false"] for r in rows]),
+        "cpu_median": statistics.median(cpu),
+        "cpu_p95": cpu[min(len(cpu) - 1, round(0.95 * (len(cpu) - 1)))],
+        "cpu_max": cpu[-1],
+        "pages_s": 1000 * len(cpu) / sum(cpu),
+        "empty": sum(r["outcome"] != "ok" for r in rows),
+    }
+
+
+def table(summaries: list[dict[str, Any]]) -> str:
+    head = (
+        "| system | pages | P | R | F1 | `with` found | `without` kept | title exact | "
+        "date exact | author exact | false date | false author | CPU ms median | p95 | max | "
+        "pages/s (1 core) | no text |"
+    )
+    lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
+    for s in summaries:
+        lines.append(
+            f"| {s['system']} | {s['pages']} | {s['P']:.3f} | {s['R']:.3f} | **{s['F1']:.3f}** | "
+            f"{s['with']:.3f} | {s['without']:.3f} | {s['title'][0]:.3f} | {s['date'][0]:.3f} | "
+            f"{s['author'][0]:.3f} | {s['false_date'][0]:.3f} | {s['false_author'][0]:.3f} | "
+            f"{s['cpu_median']:.1f} | {s['cpu_p95']:.1f} | {s['cpu_max']:.0f} | "
+            f"{s['pages_s']:.1f} | {s['empty']} |"
+        )
+    first = summaries[0]
+    lines.append("")
+    lines.append(
+        f"Denominators: title over {first['title'][1]} pages, date over {first['date'][1]} "
+        f"pages with a date, author over {first['author'][1]} pages with an author; false date "
+        f"over {first['false_date'][1]} pages without a date, false author over "
+        f"{first['false_author'][1]} without an author."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=None, help="first N pages only")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--variants",
+        default="newsflow",
+        help="comma-separated CleanOptions variants to run beside trafilatura "
+        "(newsflow = the stage as configured; see CleanOptions.variant for the ablations)",
+    )
+    parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")
+    args = parser.parse_args(argv)
+
+    ids = sorted(p.name.split(".")[0] for p in (args.data / "html").glob("*.html.gz"))
+    if args.limit:
+        ids = ids[: args.limit]
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=(variants,)) as pool:
+        pages = list(pool.map(_page, [(i, str(args.data)) for i in ids], chunksize=4))
+    wall = time.perf_counter() - started
+    names = ["trafilatura", *variants]
+    summaries = [summarise(n, [p["rows"][n] for p in pages]) for n in names]
+    print(table(summaries))
+    print(f"\n{len(ids)} pages, {args.jobs} processes, {wall:.0f} s wall.", file=sys.stderr)
+    if args.dump:
+        args.dump.write_text(json.dumps(pages))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

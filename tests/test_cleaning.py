@@ -1,0 +1,263 @@
+"""The cleaning stage's quality rules: residual clutter, stated metadata, non-articles.
+
+No broker here: these call ``clean_message`` / ``extract_article``, the functions the clean
+worker runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from workers.boilerplate import drop_clutter, is_clutter
+from workers.errors import Reason, StageError
+from workers.produce import raw_record
+from workers.settings import Settings
+from workers.stages.base import InputMessage
+from workers.stages.clean import CleanOptions, clean_message, extract_article
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "workers" / "samples"
+MANIFEST = orjson.loads((SAMPLES / "manifest.json").read_bytes())
+SETTINGS = Settings()
+
+ARTICLE = [
+    "The city council voted on Tuesday to rebuild the old harbour bridge, ending a debate "
+    "that had run for more than a decade.",
+    "Engineers said the new span would carry trams as well as cars, and that construction "
+    "could begin next spring if the regional government releases its share of the funds.",
+    "Residents who want to follow the work can click here on the council website, the mayor "
+    "said, adding that weekly updates would be posted there.",
+    "Opponents argued the money would be better spent on schools, but the motion passed by "
+    "twenty-one votes to nine after a four-hour session.",
+    "The bridge, opened in 1911, has been closed to heavy vehicles since cracks were found in "
+    "two of its piers during an inspection three years ago.",
+]
+# The residual clutter of the seeds (../shared/seeds/), placed inside the article container
+# where an extractor keeps it.
+CLUTTER = [
+    "Skip to main content",
+    "We may receive compensation from affiliate partners for some links on this site. "
+    "Read our full Disclosure here.",
+    "Click here",
+    "Harbour, Bridges, City Council, Transport",
+    "Join the conversation!",
+    "Please share your thoughts about this article below. We value your opinions, and would "
+    "love to see you add to the discussion!",
+    "Leave a comment",
+    "Thanks for sharing!",
+    "Do not send comments that include inflammatory words, defamation and content that "
+    "exceeds the limit of good taste.",
+    "The comment was sent successfully.",
+    "Soon the response will be examined by our editors and if it is found to be correct it "
+    "will be published on the website.",
+    "Hamas Issues New Demand in Ceasefire Negotiations",
+    "Gila Isaacson | 18:57",
+    "New Poll: Gantz, Netanyahu, and Lapid all losing seats",
+    "Avi Woolf | 05.07.24",
+]
+
+
+def page(*, head: str = "", body: str) -> str:
+    return f"<!doctype html><html lang='en'><head>{head}</head><body>{body}</body></html>"
+
+
+def cluttered_page() -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in ARTICLE)
+    top, disclosure, click, tags = (f"<p>{c}</p>" for c in CLUTTER[:4])
+    comments = "".join(f"<p>{c}</p>" for c in CLUTTER[4:11])
+    related = "".join(
+        f"<p>{CLUTTER[i]}</p><p>{CLUTTER[i + 1]}</p>" for i in range(11, len(CLUTTER), 2)
+    )
+    return page(
+        head="<title>Harbour bridge to be rebuilt | The Daily Tide</title>",
+        body=f"<article>{top}{disclosure}<h1>Harbour bridge to be rebuilt</h1>{paragraphs}"
+        f"{click}{tags}{comments}{related}</article>",
+    )
+
+
+def run(html: str, **settings: object) -> dict:
+    record = raw_record(html.encode(), "https://news.example/2024/05/harbour-bridge")
+    message = InputMessage(value=orjson.dumps(record))
+    return clean_message(message, Settings(**settings) if settings else SETTINGS)
+
+
+def test_seed_clutter_is_dropped_and_every_sentence_kept() -> None:
+    text = run(cluttered_page())["text"]
+    for sentence in ARTICLE:
+        assert sentence in text
+    for line in CLUTTER:
+        assert line not in text, line
+    assert text.split("\n\n") == ["Harbour bridge to be rebuilt", *ARTICLE]
+
+
+def test_without_the_line_filter_the_extractor_keeps_the_clutter() -> None:
+    # The page above is a fair test: trafilatura alone keeps most of its clutter.
+    article = extract_article(
+        cluttered_page(), "https://news.example/", 10.0, options=CleanOptions(line_filter=False)
+    )
+    kept = [line for line in CLUTTER if line in article["text"]]
+    assert len(kept) >= 10, kept
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Skip to content",
+        "Click here.",
+        "Leave a Reply",
+        "Share on Facebook",
+        "Tags: Elections, Polls",
+        "As an Amazon Associate I earn from qualifying purchases.",
+        "Your email address will not be published. Required fields are marked *",
+        "Gila Isaacson | 18:57",
+        "Avi Woolf | 05.07.24",
+    ],
+)
+def test_clutter_lines(line: str) -> None:
+    assert is_clutter(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Click here to see how the council voted, said the mayor, who opposed the plan.",
+        "Comments from residents were mostly positive, the survey found.",
+        "The affiliate network's chief executive, Dana Ruiz, resigned on Monday.",
+        "Share prices fell 3% in early trading.",
+        "Tags were attached to 200 sea turtles last year.",
+        "Paris, London, Berlin and Madrid all reported record heat.",
+    ],
+)
+def test_article_sentences_are_not_clutter(line: str) -> None:
+    assert not is_clutter(line)
+
+
+def test_a_teaser_headline_goes_with_its_byline_but_a_sentence_stays() -> None:
+    lines = [
+        "The minister denied the report.",
+        "Iran has a brand new President!",
+        "Gila Isaacson | 18:11",
+    ]
+    assert drop_clutter(lines) == ["The minister denied the report."]
+
+
+def test_metadata_comes_from_json_ld_and_the_visible_headline() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "The Daily Tide"},
+            {
+                "@type": "NewsArticle",
+                "headline": "Harbour bridge to be rebuilt",
+                "datePublished": "2024-05-14T23:30:00-04:00",
+                "author": [
+                    {"@type": "Person", "name": "Ana Silva"},
+                    {"@type": "Person", "name": "Tom O&#039;Neill"},
+                ],
+            },
+        ],
+    }
+    html = page(
+        head=f"<title>Harbour bridge to be rebuilt | The Daily Tide</title>"
+        f"<meta name='author' content='admin'>"
+        f"<script type='application/ld+json'>{json.dumps(ld)}</script>",
+        body="<header><h1>The Daily Tide</h1></header><article>"
+        "<h1>Harbour bridge to be rebuilt</h1>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE)
+        + "</article>",
+    )
+    record = run(html)
+    assert record["title"] == "Harbour bridge to be rebuilt"
+    assert record["authors"] == ["Ana Silva", "Tom O'Neill"]
+    # The day the publisher wrote, not converted to UTC.
+    assert record["published_at"] == "2024-05-14"
+
+
+def test_no_date_or_author_is_invented() -> None:
+    # Years in the text and the copyright line are not a publication date; the CMS's
+    # placeholder "admin" is not an author.
+    html = page(
+        head="<title>Bridge history</title><meta name='author' content='admin'>",
+        body="<article><h1>Bridge history</h1>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE)
+        + "<p>In 1998 and again in 2015 the bridge was repainted.</p></article>"
+        "<footer>© 2024 The Daily Tide. All rights reserved.</footer>",
+    )
+    record = run(html)
+    assert record["published_at"] is None
+    assert record["authors"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<script>window.app = {};</script><div id='root'></div>",
+        "<ul>"
+        + "".join(f"<li><a href='/n/{i}'>Story {i}</a></li>" for i in range(12))
+        + "</ul><p>Page 2</p>",
+    ],
+    ids=["empty-shell", "index-page"],
+)
+def test_non_articles_are_dead_letters_not_garbage(body: str) -> None:
+    with pytest.raises(StageError) as caught:
+        run(page(head="<title>News</title>", body=body))
+    assert caught.value.reason == "not_an_article"
+
+
+def test_min_article_words_is_a_setting() -> None:
+    html = page(body="<article><p>" + " ".join(["word"] * 30) + "</p></article>")
+    assert run(html, min_article_words=30)["text"]
+    with pytest.raises(StageError) as caught:
+        run(html, min_article_words=31)
+    assert caught.value.reason == "not_an_article"
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
+def test_sample_pages_match_their_manifest(entry: dict) -> None:
+    record = raw_record(
+        (SAMPLES / entry["file"]).read_bytes(),
+        entry["url"],
+        content_type=entry["content_type"],
+        fetched_at=entry["fetched_at"],
+    )
+    out = clean_message(InputMessage(value=orjson.dumps(record)), SETTINGS)
+    assert out["title"] == entry["title"]
+    assert out["authors"] == ([entry["author"]] if entry["author"] else [])
+    assert out["published_at"] == entry["published"]
+    assert out["text"].startswith(entry["text_starts_with"])
+    for sentence in entry["must_contain"]:
+        assert sentence in out["text"]
+    for clutter in entry["must_not_contain"]:
+        assert clutter not in out["text"]
+
+
+def test_dead_letter_reasons_agree_with_the_schema() -> None:
+    schema = orjson.loads((REPO / "schemas" / "dead-letter.v1.json").read_bytes())
+    reason = schema["properties"]["reason"]
+    assert list(reason["enum"]) == list(Reason.__args__)
+    for name in Reason.__args__:
+        assert f"{name} (" in reason["description"], name
+
+
+def test_recall_retry_rescues_a_page_the_default_pass_finds_empty(monkeypatch) -> None:
+    # trafilatura's default pass returns None for some real pages (WCXB 4111) while its
+    # recall-favouring pass finds the article: the retry's text is kept, metadata is None.
+    import trafilatura
+
+    real = trafilatura.bare_extraction
+    calls = []
+
+    def fake(tree, **kwargs):
+        calls.append(kwargs.get("favor_recall", False))
+        return real(tree, **kwargs) if kwargs.get("favor_recall") else None
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", fake)
+    html = page(body="<article>" + "".join(f"<p>{p}</p>" for p in ARTICLE) + "</article>")
+    article = extract_article(html, "https://news.example/", 10.0, min_words=25)
+    assert calls == [False, True]
+    assert article["text"].split("\n\n") == ARTICLE
+    assert article["published_at"] is None and article["authors"] == []
