@@ -1,9 +1,12 @@
-"""Shared helpers of the unit tests: the bundled sample pages and raw messages built from them."""
+"""Shared helpers of the tests: the bundled sample pages, raw messages built from them, and
+HTTP GETs to a worker's web port."""
 
 from __future__ import annotations
 
 import copy
 import json
+import urllib.error
+import urllib.request
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -72,3 +75,13 @@ def _clean(prefix: str) -> bytes:
 def clean_sample(prefix: str) -> dict[str, Any]:
     """The articles-clean.v1 record of sample ``prefix`` (cached; each call a fresh copy)."""
     return orjson.loads(_clean(prefix))
+
+
+def http_get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except OSError:
+        return 0, b""

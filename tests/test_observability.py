@@ -9,15 +9,13 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import orjson
 import pytest
 import yaml
 from conftest import WorkerProcess, eventually
-from helpers import raw_for_sample
+from helpers import http_get, raw_for_sample
 from prometheus_client.parser import text_string_to_metric_families
 
 from workers.health import WorkerHealth
@@ -145,16 +143,6 @@ def test_ready_needs_the_broker_and_an_assignment() -> None:
 
 
 # --- a real scrape after real traffic ----------------------------------------------------
-
-
-def http_get(port: int, path: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-    except OSError:
-        return 0, b""
 
 
 def scrape(worker: WorkerProcess) -> dict[tuple[str, tuple], float]:

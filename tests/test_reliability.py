@@ -16,6 +16,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from conftest import WorkerProcess, eventually, pipeline_settings
+from helpers import http_get
 from test_hostile_input import HOSTILE
 
 from workers import contracts
@@ -235,9 +236,11 @@ async def test_dead_letters_replayed_after_a_fix_succeed(pipeline: Settings, sta
 
 
 def readiness(worker: WorkerProcess) -> int:
-    from test_observability import http_get
-
     return http_get(worker.web_port, "/readyz")[0]
+
+
+def health(worker: WorkerProcess) -> int:
+    return http_get(worker.web_port, "/healthz")[0]
 
 
 async def test_broker_outage_workers_wait_reconnect_and_lose_nothing(
@@ -320,6 +323,7 @@ async def test_redis_away_briefly_is_retried_not_dead_lettered(
             "redis_url": f"redis://127.0.0.1:{port}/0",
             "retry_backoff_s": 0.2,
             "retry_backoff_max_s": 1.0,
+            "stall_after_s": 4.0,
         }
     )
     try:
@@ -335,12 +339,14 @@ async def test_redis_away_briefly_is_retried_not_dead_lettered(
         await eventually(
             lambda: enrich.events("transient failure; retrying"), 60, "the worker to retry"
         )
-        await asyncio.sleep(3)
+        # A partition that waits longer than NEWSFLOW_STALL_AFTER_S makes the worker unhealthy.
+        await eventually(lambda: health(enrich) == 503, 60, "/healthz to report the stall")
         assert await read_all(settings, settings.topic_dead_letter, idle_s=1) == []
         assert enrich.process.poll() is None
 
         server = start_redis()
         await wait_for_keys(settings, settings.topic_enriched, set(keys), timeout_s=120)
         assert await read_all(settings, settings.topic_dead_letter, idle_s=1) == []
+        await eventually(lambda: health(enrich) == 200, 60, "/healthz to recover")
     finally:
         stop_process(server, timeout_s=5)
