@@ -27,7 +27,7 @@ from workers.charset import Decoded, decode_html
 from workers.cloudevents import now_rfc3339
 from workers.errors import StageError
 from workers.ids import document_id, normalise_url
-from workers.pagemeta import PageMeta, page_meta, plausible_name
+from workers.pagemeta import PageMeta, page_meta, plausible_name, url_date
 from workers.settings import Settings
 from workers.stages.base import InputMessage
 from workers.timeout import DeadlineExceeded, deadline
@@ -152,6 +152,10 @@ class CleanOptions:
     byline_date: Literal["first", "last", "off"] = "last"
     # A name found only by trafilatura's heuristics must be visible on the page.
     shown_authors: bool = True
+    # A permalink's /YYYY/MM/DD/ is the publication day, ahead of every other source.
+    url_date: bool = True
+    # A <time datetime> in the headline's header, after the markup's date, before the byline's.
+    header_time: bool = True
 
     @classmethod
     def variant(cls, name: str) -> CleanOptions:
@@ -168,6 +172,8 @@ class CleanOptions:
             "byline-date-first": cls(byline_date="first"),
             "-byline-date": cls(byline_date="off"),
             "-shown-authors": cls(shown_authors=False),
+            "-url-date": cls(url_date=False),
+            "-header-time": cls(header_time=False),
         }
         if name not in variants:
             raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")
@@ -250,9 +256,14 @@ def extract_article(
         # names the page really shows are kept (stated markup authors are kept as stated).
         heuristic_authors = [name for name in heuristic_authors if stated.shows(name)]
     authors = stated.authors or _dedupe(heuristic_authors)
-    dates = [stated.published, _field(document, "date")]
+    # Most deliberate first: the permalink's day, the markup's datePublished, the header's
+    # <time datetime>, the date written in the byline, then trafilatura's (htmldate's) pick.
+    dates = [stated.published, stated.header_time if options.header_time else None]
     if options.byline_date != "off":
-        dates.insert(0 if options.byline_date == "first" else 1, stated.byline_date)
+        dates.insert(0 if options.byline_date == "first" else len(dates), stated.byline_date)
+    if options.url_date:
+        dates.insert(0, url_date(url))
+    dates.append(_field(document, "date"))
     return {
         "title": stated.headline or _field(document, "title"),
         "authors": authors,
