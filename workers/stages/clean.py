@@ -29,6 +29,7 @@ from workers.errors import StageError
 from workers.ids import document_id, normalise_url
 from workers.pagemeta import PageMeta, page_meta, plausible_name, url_date
 from workers.settings import Settings
+from workers.site_boilerplate import SiteMemory, site_of
 from workers.stages.base import InputMessage
 from workers.timeout import DeadlineExceeded, deadline
 
@@ -107,6 +108,17 @@ def clean_message(
         "crawler": raw.get("crawler"),
         "meta": raw.get("meta"),
     }
+
+
+def forget_site_boilerplate(record: dict[str, Any], memory: SiteMemory) -> dict[str, Any]:
+    """``record`` without the lines its site repeats on many pages (the per-site memory of
+    :mod:`workers.site_boilerplate`, which counts this page's lines too). A text the memory
+    would empty entirely is left as it is."""
+    lines = record["text"].split("\n\n")
+    kept = memory.filter(site_of(record["url"]), record["document_id"], lines)
+    if not kept or len(kept) == len(lines):
+        return record
+    return {**record, "text": "\n\n".join(kept)}
 
 
 def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) -> Decoded:
