@@ -318,3 +318,17 @@ def test_recall_retry_rescues_a_page_the_default_pass_finds_empty(monkeypatch) -
     assert calls == [False, True]
     assert article["text"].split("\n\n") == ARTICLE
     assert article["published_at"] is None and article["authors"] == []
+
+
+def test_a_nav_wrapping_the_article_is_not_pruned_as_a_menu() -> None:
+    # Sloppy templates (or an unclosed <nav>) put the whole article inside the nav element;
+    # pruning it as a menu emptied such pages (7 of the 711 WCXB dev pages).
+    html = page(
+        body="<nav><ul><li><a href='/'>Home</a></li><li><a href='/world'>World</a></li></ul>"
+        "<article><h1>Harbour bridge to be rebuilt</h1>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE)
+        + "</article></nav>"
+    )
+    text = extract_article(html, "https://news.example/x", 10.0, min_words=25)["text"]
+    assert ARTICLE[0] in text and ARTICLE[-1] in text
+    assert "World" not in text.split("\n\n")

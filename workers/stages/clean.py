@@ -37,7 +37,9 @@ TRAFILATURA_VERSION = trafilatura.__version__
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
 _LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
 _AUTHOR_SEPARATOR = re.compile(r"\s*;\s*")
-_NAVIGATION = ["//nav", "//*[@role='navigation']"]
+# Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
+# template wrapping the page (or an unclosed tag), and pruning it would empty the article.
+_NAVIGATION = ["//nav[count(.//p) < 3]", "//*[@role='navigation'][count(.//p) < 3]"]
 # A word, or one CJK character (those scripts write no spaces; a character is about a word).
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
