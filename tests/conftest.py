@@ -23,6 +23,10 @@ from workers.settings import Settings
 from workers.topics import create_topics
 
 REPO = Path(__file__).resolve().parent.parent
+# The per-site boilerplate memory learns across pages: tests that clean many pages of one
+# made-up site would change each other's output through it. It is off unless a test turns
+# it on (tests/test_site_boilerplate.py does, with its own Redis key prefix).
+os.environ.setdefault("NEWSFLOW_BOILERPLATE_BACKEND", "off")
 
 
 @pytest.fixture(scope="session")

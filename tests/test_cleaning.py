@@ -11,9 +11,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from trafilatura.utils import load_html
 
 from workers.boilerplate import drop_clutter, is_clutter
 from workers.errors import Reason, StageError
+from workers.pagemeta import page_meta
 from workers.produce import raw_record
 from workers.settings import Settings
 from workers.stages.base import InputMessage
@@ -192,6 +194,61 @@ def test_no_date_or_author_is_invented() -> None:
     assert record["authors"] == []
 
 
+def dated_page(*, head: str = "", header: str = "", aside: str = "") -> str:
+    return page(
+        head=f"<title>Harbour bridge to be rebuilt</title>{head}",
+        body=f"<aside><ul>{aside}</ul></aside><article><div class='meta'>"
+        f"<h1>Harbour bridge to be rebuilt</h1><p class='byline'>{header}</p></div>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE)
+        + "</article>",
+    )
+
+
+def test_permalink_day_comes_before_the_markup_timestamp() -> None:
+    # Published late in the evening in the publisher's time zone: the markup's timestamp
+    # is already the next day; the permalink (and the visible byline) say the 18th.
+    ld = {"@type": "BlogPosting", "datePublished": "2025-12-19T02:10:00+00:00"}
+    html = dated_page(head=f"<script type='application/ld+json'>{json.dumps(ld)}</script>")
+    url = "https://blog.example/2025/12/18/harbour-bridge/"
+    assert extract_article(html, url, 10.0)["published_at"] == "2025-12-18"
+    off = extract_article(html, url, 10.0, options=CleanOptions(url_date=False))
+    assert off["published_at"] == "2025-12-19"
+    # A year and month alone, or a query string, are not a day.
+    assert extract_article(html, "https://blog.example/2025/12/x", 10.0)["published_at"] == (
+        "2025-12-19"
+    )
+    assert extract_article(html, "https://blog.example/p?d=/2025/12/18", 10.0)["published_at"] == (
+        "2025-12-19"
+    )
+
+
+def test_time_element_in_the_article_header_dates_the_page() -> None:
+    # The sidebar's teaser dates come first in the document; the <time> beside the
+    # headline is the article's, and it says more than the "Updated" text written there.
+    aside = "".join(
+        f"<li><a href='/n/{d}'>Other story</a> <time datetime='2025-06-0{d}'>June {d}</time></li>"
+        for d in (1, 2)
+    )
+    html = dated_page(
+        header="By Ana Silva · <time datetime='2017-03-01T12:00:00Z'>1 March</time>"
+        " · Updated June 1, 2025",
+        aside=aside,
+    )
+    url = "https://news.example/harbour-bridge"
+    assert extract_article(html, url, 10.0)["published_at"] == "2017-03-01"
+    without = extract_article(html, url, 10.0, options=CleanOptions(header_time=False))
+    assert without["published_at"] == "2025-06-01"
+    # A <time> only in the sidebar is not the header's (htmldate may still pick it later).
+    assert page_meta(load_html(html)).header_time == "2017-03-01"
+    bare = dated_page(header="By Ana Silva", aside=aside)
+    assert page_meta(load_html(bare)).header_time is None
+
+
+def test_meta_date_is_a_publication_date() -> None:
+    html = dated_page(head="<meta name='date' content='2022-11-09'>")
+    assert extract_article(html, "https://news.example/x", 10.0)["published_at"] == "2022-11-09"
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -261,3 +318,17 @@ def test_recall_retry_rescues_a_page_the_default_pass_finds_empty(monkeypatch) -
     assert calls == [False, True]
     assert article["text"].split("\n\n") == ARTICLE
     assert article["published_at"] is None and article["authors"] == []
+
+
+def test_a_nav_wrapping_the_article_is_not_pruned_as_a_menu() -> None:
+    # Sloppy templates (or an unclosed <nav>) put the whole article inside the nav element;
+    # pruning it as a menu emptied such pages (7 of the 711 WCXB dev pages).
+    html = page(
+        body="<nav><ul><li><a href='/'>Home</a></li><li><a href='/world'>World</a></li></ul>"
+        "<article><h1>Harbour bridge to be rebuilt</h1>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE)
+        + "</article></nav>"
+    )
+    text = extract_article(html, "https://news.example/x", 10.0, min_words=25)["text"]
+    assert ARTICLE[0] in text and ARTICLE[-1] in text
+    assert "World" not in text.split("\n\n")

@@ -106,7 +106,8 @@ def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: 
         except TransientError as exc:
             # A worker would wait and retry; a one-shot command says why it cannot go on.
             raise click.ClickException(
-                f"{path}: {exc} (NEWSFLOW_DEDUP_BACKEND=memory runs without Redis)"
+                f"{path}: {exc} (NEWSFLOW_DEDUP_BACKEND=memory and "
+                "NEWSFLOW_BOILERPLATE_BACKEND=memory run without Redis)"
             ) from exc
         record = orjson.loads(outgoing.value)
         if outgoing.outcome != "ok":

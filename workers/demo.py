@@ -124,6 +124,8 @@ def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
             # One enrich worker: the in-process near-duplicate index is enough, and the
             # demo needs no Redis (every run starts from an empty index).
             "NEWSFLOW_DEDUP_BACKEND": "memory",
+            # Likewise the clean worker's per-site boilerplate memory.
+            "NEWSFLOW_BOILERPLATE_BACKEND": "memory",
         }
         click.echo(f"· broker on {broker.bootstrap}")
         asyncio.run(create_topics(settings))

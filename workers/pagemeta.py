@@ -48,6 +48,7 @@ _PUBLISHED_META = (
     "sailthru.date",
     "dc.date.issued",
     "dcterms.created",
+    "date",  # <meta name="date">: NPR and other news CMSs (DC.date is often the last edit)
 )
 _AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator")
 # Byline prefixes that are not part of a name.
@@ -81,6 +82,8 @@ class PageMeta:
     site_names: set[str] = field(default_factory=set)
     # A date written next to the visible headline (the byline's), e.g. "Updated March 3, 2024".
     byline_date: str | None = None
+    # A machine-readable <time datetime> beside the visible headline (the article header's).
+    header_time: str | None = None
     # The page's visible text, case-folded, for checking that a name is really shown.
     visible_text: str = ""
 
@@ -257,13 +260,55 @@ def _byline_date(visible: str, headline: str | None) -> str | None:
     return written_date(visible[max(0, at - _BYLINE_BEFORE) : end + _BYLINE_AFTER])
 
 
-def _headings(tree: Any) -> list[str]:
-    headings = []
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{2})/(\d{2})(?=/|$)")
+_HEADER_LEVELS = 3  # how far up from the <h1> the article header may reach
+_CHROME = {"nav", "aside", "footer"}
+
+
+def url_date(url: str | None) -> str | None:
+    """The day in a URL path written /YYYY/MM/DD/ (CMS permalinks: the day the article was
+    first published, in the publisher's time zone), else None."""
+    path = (url or "").split("?", 1)[0].split("#", 1)[0]
+    match = _URL_DATE.search(path)
+    return iso_date("-".join(match.groups())) if match else None
+
+
+def _header_time(tree: Any, headline: str | None) -> str | None:
+    """The date of the first ``<time datetime>`` in the headline's header: within a few
+    levels above the <h1> that shows ``headline``, not in a menu, sidebar or footer."""
+    if not headline:
+        return None
+    key = _key(headline)
+    for h1 in _heading_elements(tree):
+        if _key(h1.text_content()) != key:
+            continue
+        container = h1
+        for _ in range(_HEADER_LEVELS):
+            parent = container.getparent()
+            if parent is None or parent.tag in ("body", "html"):
+                break
+            container = parent
+        for time_el in container.iter("time"):
+            if {a.tag for a in time_el.iterancestors()} & _CHROME:
+                continue
+            if date := iso_date(time_el.get("datetime")):
+                return date
+        return None
+    return None
+
+
+def _heading_elements(tree: Any) -> Iterator[Any]:
     for h1 in tree.iter("h1"):
         # An <h1> inside the page chrome is a logo or a menu label, not the headline.
         ancestors = {a.tag for a in h1.iterancestors()}
         if ancestors & {"header", "nav", "footer", "aside"} and not ancestors & {"article", "main"}:
             continue
+        yield h1
+
+
+def _headings(tree: Any) -> list[str]:
+    headings = []
+    for h1 in _heading_elements(tree):
         text = clean_text(h1.text_content())
         if text:
             headings.append(text)
@@ -344,6 +389,7 @@ def page_meta(tree: Any) -> PageMeta:
     visible = _visible_text(tree)
     return PageMeta(
         byline_date=_byline_date(visible, headline),
+        header_time=_header_time(tree, headline),
         visible_text=visible,
         headline=headline,
         title_candidates=candidates,

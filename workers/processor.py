@@ -18,8 +18,9 @@ from workers.enrichers import build_enrichers
 from workers.errors import StageError, TransientError
 from workers.metrics import TimedEnricher
 from workers.settings import Settings, Stage
+from workers.site_boilerplate import create_memory
 from workers.stages.base import InputMessage
-from workers.stages.clean import clean_message
+from workers.stages.clean import clean_message, forget_site_boilerplate
 from workers.stages.clean import warm_up as warm_up_clean
 from workers.stages.enrich import enrich_message
 
@@ -56,6 +57,8 @@ class StageProcessor:
         self.source = f"/newsflow/{stage}"
         enrichers = build_enrichers(settings) if stage == "enrich" else []
         self.enrichers = [TimedEnricher(enricher) for enricher in enrichers]
+        # Lines a site repeats on many pages (Redis, shared by the clean replicas).
+        self.site_memory = create_memory(settings) if stage == "clean" else None
 
     def warm_up(self) -> None:
         """Load models and fill caches before the first message (seconds, once)."""
@@ -66,7 +69,10 @@ class StageProcessor:
     def run_stage(self, message: InputMessage) -> dict[str, Any]:
         """The stage function itself: the output record, or StageError."""
         if self.stage == "clean":
-            return clean_message(message, self.settings)
+            record = clean_message(message, self.settings)
+            if self.site_memory is None:
+                return record
+            return forget_site_boilerplate(record, self.site_memory)
         return enrich_message(message, self.settings, self.enrichers)
 
     def process(self, message: InputMessage) -> Outgoing:

@@ -162,10 +162,43 @@ class Settings(BaseSettings):
         30 * 24 * 3600, gt=0, description="How long the index remembers a document (seconds)."
     )
 
+    boilerplate_backend: Literal["redis", "memory", "off"] = Field(
+        "redis",
+        description="Where the clean stage's per-site boilerplate memory lives: redis (shared "
+        "by all replicas), memory (one process only: the embedded demo) or off.",
+    )
+    boilerplate_min_pages: int = Field(
+        5,
+        ge=1,
+        description="A short line that this many other pages of the same site (registered "
+        "domain) carried is the site's boilerplate and is dropped.",
+    )
+    boilerplate_max_words: int = Field(
+        25,
+        ge=1,
+        description="Lines of more words are never counted nor dropped by the per-site "
+        "memory (standard paragraphs and quotes stay in every article).",
+    )
+    boilerplate_max_lines: int = Field(
+        5000,
+        ge=10,
+        description="Line hashes the memory keeps per site; beyond it the rarest are forgotten.",
+    )
+    boilerplate_key_prefix: str = Field(
+        "newsflow:boilerplate:", description="Prefix of the boilerplate memory's Redis keys."
+    )
+    boilerplate_ttl_s: int = Field(
+        30 * 24 * 3600,
+        gt=0,
+        description="How long the boilerplate memory keeps a site's counts and a page's "
+        "marker after the last write (seconds).",
+    )
+
     # --- Shared state and web ----------------------------------------------------------
     redis_url: str = Field(
         "redis://127.0.0.1:6379/0",
-        description="Redis for state shared by replicas (the near-duplicate index).",
+        description="Redis for state shared by replicas (the near-duplicate index, the "
+        "per-site boilerplate memory).",
     )
     redis_timeout_s: float = Field(
         2.0, gt=0, description="Connect and read timeout of Redis calls (seconds)."

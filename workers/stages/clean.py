@@ -27,8 +27,9 @@ from workers.charset import Decoded, decode_html
 from workers.cloudevents import now_rfc3339
 from workers.errors import StageError
 from workers.ids import document_id, normalise_url
-from workers.pagemeta import PageMeta, page_meta, plausible_name
+from workers.pagemeta import PageMeta, page_meta, plausible_name, url_date
 from workers.settings import Settings
+from workers.site_boilerplate import SiteMemory, site_of
 from workers.stages.base import InputMessage
 from workers.timeout import DeadlineExceeded, deadline
 
@@ -36,7 +37,9 @@ TRAFILATURA_VERSION = trafilatura.__version__
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
 _LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
 _AUTHOR_SEPARATOR = re.compile(r"\s*;\s*")
-_NAVIGATION = ["//nav", "//*[@role='navigation']"]
+# Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
+# template wrapping the page (or an unclosed tag), and pruning it would empty the article.
+_NAVIGATION = ["//nav[count(.//p) < 3]", "//*[@role='navigation'][count(.//p) < 3]"]
 # A word, or one CJK character (those scripts write no spaces; a character is about a word).
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
@@ -109,6 +112,17 @@ def clean_message(
     }
 
 
+def forget_site_boilerplate(record: dict[str, Any], memory: SiteMemory) -> dict[str, Any]:
+    """``record`` without the lines its site repeats on many pages (the per-site memory of
+    :mod:`workers.site_boilerplate`, which counts this page's lines too). A text the memory
+    would empty entirely is left as it is."""
+    lines = record["text"].split("\n\n")
+    kept = memory.filter(site_of(record["url"]), record["document_id"], lines)
+    if not kept or len(kept) == len(lines):
+        return record
+    return {**record, "text": "\n\n".join(kept)}
+
+
 def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) -> Decoded:
     if "html" in raw:
         text = raw["html"]
@@ -152,6 +166,10 @@ class CleanOptions:
     byline_date: Literal["first", "last", "off"] = "last"
     # A name found only by trafilatura's heuristics must be visible on the page.
     shown_authors: bool = True
+    # A permalink's /YYYY/MM/DD/ is the publication day, ahead of every other source.
+    url_date: bool = True
+    # A <time datetime> in the headline's header, after the markup's date, before the byline's.
+    header_time: bool = True
 
     @classmethod
     def variant(cls, name: str) -> CleanOptions:
@@ -168,6 +186,8 @@ class CleanOptions:
             "byline-date-first": cls(byline_date="first"),
             "-byline-date": cls(byline_date="off"),
             "-shown-authors": cls(shown_authors=False),
+            "-url-date": cls(url_date=False),
+            "-header-time": cls(header_time=False),
         }
         if name not in variants:
             raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")
@@ -250,9 +270,14 @@ def extract_article(
         # names the page really shows are kept (stated markup authors are kept as stated).
         heuristic_authors = [name for name in heuristic_authors if stated.shows(name)]
     authors = stated.authors or _dedupe(heuristic_authors)
-    dates = [stated.published, _field(document, "date")]
+    # Most deliberate first: the permalink's day, the markup's datePublished, the header's
+    # <time datetime>, the date written in the byline, then trafilatura's (htmldate's) pick.
+    dates = [stated.published, stated.header_time if options.header_time else None]
     if options.byline_date != "off":
-        dates.insert(0 if options.byline_date == "first" else 1, stated.byline_date)
+        dates.insert(0 if options.byline_date == "first" else len(dates), stated.byline_date)
+    if options.url_date:
+        dates.insert(0, url_date(url))
+    dates.append(_field(document, "date"))
     return {
         "title": stated.headline or _field(document, "title"),
         "authors": authors,
