@@ -49,7 +49,12 @@ sys.path.insert(0, str(REPO))
 
 from workers import contracts  # noqa: E402
 from workers.enrichers import build_enrichers  # noqa: E402
-from workers.localbroker import TEST_GROUP_TIMING, LocalBroker, free_port  # noqa: E402
+from workers.localbroker import (  # noqa: E402
+    LOCAL_FETCH_WAIT,
+    TEST_GROUP_TIMING,
+    LocalBroker,
+    free_port,
+)
 from workers.produce import encode_raw, raw_record  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.stages.base import InputMessage  # noqa: E402
@@ -224,6 +229,7 @@ def pipeline_settings(bootstrap: str, partitions: int) -> Settings:
         session_timeout_s=float(TEST_GROUP_TIMING["NEWSFLOW_SESSION_TIMEOUT_S"]),
         heartbeat_interval_s=float(TEST_GROUP_TIMING["NEWSFLOW_HEARTBEAT_INTERVAL_S"]),
         rebalance_timeout_s=float(TEST_GROUP_TIMING["NEWSFLOW_REBALANCE_TIMEOUT_S"]),
+        fetch_max_wait_ms=int(LOCAL_FETCH_WAIT["NEWSFLOW_FETCH_MAX_WAIT_MS"]),
         log_format="json",
     )
 
@@ -293,6 +299,7 @@ class PipelineResult:
     latency_ms: dict[str, float] | None = None
     latency_rate: float | None = None
     latency_n: int = 0
+    wall_ms: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def pages_per_s(self) -> float:
@@ -369,6 +376,16 @@ async def run_pipeline(
         for spy in spies:
             spy.send_signal(2)  # SIGINT: py-spy writes its file and exits
         cpu = {w.pid: cpu_seconds(w.pid) - cpu0[w.pid] for w in workers}
+        timing = {}
+        for w in workers:
+            m = scrape(w.port)
+            label_ = f'{{stage="{w.stage}"}}'
+            timing[f"{w.stage}-{w.pid}"] = {
+                part: m.get(f"newsflow_{part}_duration_seconds_sum{label_}", 0.0)
+                / max(m.get(f"newsflow_{part}_duration_seconds_count{label_}", 0.0), 1)
+                * 1000
+                for part in ("stage", "delivery")
+            }
         read = {w.pid: w.metric("newsflow_messages_in_total") - in0[w.pid] for w in workers}
         broker_cpu = cpu_seconds(broker.process.pid) - broker0
         cpu_per_page = {}
@@ -388,6 +405,7 @@ async def run_pipeline(
             cores=cores,
             broker_cpu_per_page_ms=1000 * broker_cpu / messages,
             rss=[],
+            wall_ms=timing,
         )
         if latency_s > 0:
             rate = result.pages_per_s / 2
@@ -649,7 +667,7 @@ async def pipelines(args: argparse.Namespace, pages: list[tuple[str, bytes]]) ->
             )
             print(
                 f"  {result.pages_per_s:.1f} pages/s, CPU ms/page {result.cpu_per_page_ms}, "
-                f"latency {result.latency_ms}",
+                f"latency {result.latency_ms}, mean wall ms in stage/delivery {result.wall_ms}",
                 file=sys.stderr,
             )
             results.append(result)

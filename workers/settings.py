@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a rebalance waits for members to rejoin."
     )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
+    fetch_max_wait_ms: int = Field(
+        500,
+        ge=0,
+        le=60000,
+        description="Longest a consumer fetch waits for data at the broker (faust alone "
+        "would use 1500).",
+    )
     compression: Literal["none", "gzip"] = Field(
         "none", description="Compression of produced batches."
     )
