@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -42,6 +44,16 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     if ssl_context is not None:
         return faust.SSLCredentials(ssl_context)
     return None
+
+
+@dataclass(slots=True)
+class _Sent:
+    """An output handed to the producer, and the input it answers."""
+
+    outgoing: Outgoing
+    message: faust.types.Message
+    delivery: Awaitable[object]
+    started: float
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -127,11 +139,36 @@ class StageWorker:
 
     async def _run(self, stream: StreamT) -> None:
         manual = stream.noack()
-        async for event in manual.events():
-            await self._handle(event)
+        window = self.settings.max_pending_outputs
+        if window == 0:
+            async for event in manual.events():
+                await self._finish(await self._start(event))
+                await manual.ack(event)
+            return
+        # Go on with the next messages while outputs travel to the broker; a second task
+        # acks the inputs in the order they were read, each only once its output (or dead
+        # letter) is acknowledged. At most ``window`` (+1 being awaited) wait at a time.
+        pending: asyncio.Queue[tuple[EventT, _Sent]] = asyncio.Queue(maxsize=window)
+        acker = asyncio.ensure_future(self._ack_in_order(manual, pending))
+        try:
+            async for event in manual.events():
+                sent = await self._start(event)
+                if acker.done():
+                    acker.result()  # a delivery failed: the worker is stopping
+                await pending.put((event, sent))
+        finally:
+            acker.cancel()
+
+    async def _ack_in_order(
+        self, manual: StreamT, pending: asyncio.Queue[tuple[EventT, _Sent]]
+    ) -> None:
+        while True:
+            event, sent = await pending.get()
+            await self._finish(sent)
             await manual.ack(event)
 
-    async def _handle(self, event: EventT) -> None:
+    async def _start(self, event: EventT) -> _Sent:
+        """Run the stage on one event and hand its output to the producer."""
         message = event.message
         incoming = InputMessage(
             value=message.value,
@@ -147,13 +184,61 @@ class StageWorker:
         in_flight.inc()
         try:
             outgoing = await self._process_until_done(incoming)
-            await self._deliver(outgoing, message)
-        finally:
+        except BaseException:
             in_flight.dec()
+            raise
+        started = time.perf_counter()
+        try:
+            delivery = await self.sinks[outgoing.topic].send(
+                key=outgoing.key, value=outgoing.value, headers=outgoing.headers
+            )
+        except Exception as exc:
+            in_flight.dec()
+            await self._not_delivered(exc, outgoing, message)
+            raise
+        return _Sent(outgoing, message, delivery, started)
+
+    async def _finish(self, sent: _Sent) -> None:
+        """Wait until the broker acknowledged the output, then count and log it."""
+        outgoing, message = sent.outgoing, sent.message
+        try:
+            await sent.delivery
+        except Exception as exc:
+            await self._not_delivered(exc, outgoing, message)
+            raise
+        finally:
+            metrics.IN_FLIGHT.labels(self.stage).dec()
+        metrics.DELIVERY_SECONDS.labels(self.stage).observe(time.perf_counter() - sent.started)
+        log.log(
+            logging.INFO if outgoing.outcome == "ok" else logging.WARNING,
+            "processed" if outgoing.outcome == "ok" else "dead-lettered",
+            extra=self._fields(outgoing, message),
+        )
         self._count(outgoing)
         self.health.on_processed(
             (message.topic, message.partition), message.offset, message.timestamp
         )
+
+    async def _not_delivered(
+        self, exc: Exception, outgoing: Outgoing, message: faust.types.Message
+    ) -> None:
+        # The broker did not take the output after the producer's own retries. The input
+        # stays unacked and the worker stops; its replacement re-reads it.
+        log.error(
+            "output not acknowledged; stopping the worker",
+            extra=self._fields(outgoing, message),
+            exc_info=exc,
+        )
+        await self.app.crash(exc)
+
+    def _fields(self, outgoing: Outgoing, message: faust.types.Message) -> dict[str, object]:
+        return {
+            "stage": self.stage,
+            "document_id": outgoing.document_id,
+            "tpo": f"{message.topic}/{message.partition}/{message.offset}",
+            "outcome": outgoing.outcome,
+            "ms": round(outgoing.elapsed_ms, 1),
+        }
 
     async def _process_until_done(self, incoming: InputMessage) -> Outgoing:
         """Run the stage; while a dependency is away, wait (doubling up to a cap) and retry.
@@ -177,33 +262,6 @@ class StageWorker:
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.settings.retry_backoff_max_s)
-
-    async def _deliver(self, outgoing: Outgoing, message: faust.types.Message) -> None:
-        fields = {
-            "stage": self.stage,
-            "document_id": outgoing.document_id,
-            "tpo": f"{message.topic}/{message.partition}/{message.offset}",
-            "outcome": outgoing.outcome,
-            "ms": round(outgoing.elapsed_ms, 1),
-        }
-        started = time.perf_counter()
-        try:
-            delivery = await self.sinks[outgoing.topic].send(
-                key=outgoing.key, value=outgoing.value, headers=outgoing.headers
-            )
-            await delivery
-        except Exception as exc:
-            # The broker did not take the output after the producer's own retries. The
-            # input stays unacked and the worker stops; its replacement re-reads it.
-            log.error("output not acknowledged; stopping the worker", extra=fields, exc_info=exc)
-            await self.app.crash(exc)
-            raise
-        metrics.DELIVERY_SECONDS.labels(self.stage).observe(time.perf_counter() - started)
-        log.log(
-            logging.INFO if outgoing.outcome == "ok" else logging.WARNING,
-            "processed" if outgoing.outcome == "ok" else "dead-lettered",
-            extra=fields,
-        )
 
     def _count(self, outgoing: Outgoing) -> None:
         metrics.STAGE_SECONDS.labels(self.stage).observe(outgoing.elapsed_ms / 1000)

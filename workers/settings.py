@@ -70,6 +70,14 @@ class Settings(BaseSettings):
         description="Longest a consumer fetch waits for data at the broker (faust alone "
         "would use 1500).",
     )
+    max_pending_outputs: int = Field(
+        8,
+        ge=0,
+        le=1000,
+        description="Outputs a worker may have sent and not yet seen acknowledged while it "
+        "goes on with the next messages (inputs are acked in order, each after its output); "
+        "0: wait for each output before the next message.",
+    )
     compression: Literal["none", "gzip"] = Field(
         "none", description="Compression of produced batches."
     )
