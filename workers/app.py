@@ -9,6 +9,7 @@ The app also serves ``/metrics``, ``/healthz`` and ``/readyz`` (:mod:`workers.we
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable
@@ -30,6 +31,9 @@ from workers.web import add_routes
 log = logging.getLogger("newsflow.worker")
 # Headroom for the envelope around the largest accepted page (JSON, base64, headers).
 _ENVELOPE_SLACK = 1024 * 1024
+# On a graceful stop, how long to wait for outputs already sent (producer retries are bounded
+# by the request timeout; what is not acknowledged by then is simply re-read later).
+_DRAIN_S = 10.0
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -157,6 +161,11 @@ class StageWorker:
                     acker.result()  # a delivery failed: the worker is stopping
                 await pending.put((event, sent))
         finally:
+            if not acker.done():
+                # A graceful stop: let the outputs already sent be acknowledged and their
+                # inputs acked, so the final commit covers them (else they are re-read).
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(pending.join(), _DRAIN_S)
             acker.cancel()
 
     async def _ack_in_order(
@@ -166,6 +175,7 @@ class StageWorker:
             event, sent = await pending.get()
             await self._finish(sent)
             await manual.ack(event)
+            pending.task_done()
 
     async def _start(self, event: EventT) -> _Sent:
         """Run the stage on one event and hand its output to the producer."""
