@@ -639,6 +639,10 @@ def report(
             f"2+2 vs 1+1: throughput x{two.pages_per_s / one.pages_per_s:.2f}; "
             f"clean CPU per page x{two.cpu_per_page_ms['clean'] / one.cpu_per_page_ms['clean']:.2f}"
             f"; worker CPU per page x{two.worker_cpu_per_page_ms / one.worker_cpu_per_page_ms:.2f}"
+            f"; cores used by the workers {sum(one.cores.values()):.2f} (1+1) and "
+            f"{sum(two.cores.values()):.2f} (2+2), by the broker "
+            f"{one.broker_cpu_per_page_ms * one.pages_per_s / 1000:.2f} and "
+            f"{two.broker_cpu_per_page_ms * two.pages_per_s / 1000:.2f}"
         )
     return "\n\n".join([table, env_table, *notes])
 
