@@ -34,6 +34,9 @@ _ENVELOPE_SLACK = 1024 * 1024
 # On a graceful stop, how long to wait for outputs already sent (producer retries are bounded
 # by the request timeout; what is not acknowledged by then is simply re-read later).
 _DRAIN_S = 10.0
+# A moment for the event loop to run the producer between two messages (its sender needs a
+# few loop turns to write a request); far below a stage call's tens of milliseconds.
+_FLUSH_S = 0.001
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -157,6 +160,10 @@ class StageWorker:
         try:
             async for event in manual.events():
                 sent = await self._start(event)
+                # Let the producer put the output on the wire before the next (blocking)
+                # stage call: with messages already buffered, faust hands over the next one
+                # without a turn of the event loop, and outputs would wait for later pages.
+                await asyncio.sleep(_FLUSH_S)
                 if acker.done():
                     acker.result()  # a delivery failed: the worker is stopping
                 await pending.put((event, sent))
