@@ -113,10 +113,11 @@ async def test_page_flows_from_raw_to_sink(pipeline: Settings, start_worker) -> 
     assert len(trace_ids) == 1
 
 
+@pytest.mark.parametrize("pending", [0, 8], ids=["wait-each-output", "outputs-pending"])
 async def test_malformed_inputs_become_dead_letters_and_good_ones_keep_order(
-    pipeline: Settings, start_worker
+    pipeline: Settings, start_worker, pending: int
 ) -> None:
-    small = pipeline.model_copy(update={"max_html_bytes": 200_000})
+    small = pipeline.model_copy(update={"max_html_bytes": 200_000, "max_pending_outputs": pending})
     clean = start_worker("clean", small)
     enrich = start_worker("enrich", small)
 

@@ -9,12 +9,16 @@ The app also serves ``/metrics``, ``/healthz`` and ``/readyz`` (:mod:`workers.we
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 
 import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import EventT, StreamT
 
 from workers import __version__, logs, metrics
@@ -29,6 +33,12 @@ from workers.web import add_routes
 log = logging.getLogger("newsflow.worker")
 # Headroom for the envelope around the largest accepted page (JSON, base64, headers).
 _ENVELOPE_SLACK = 1024 * 1024
+# On a graceful stop, how long to wait for outputs already sent (producer retries are bounded
+# by the request timeout; what is not acknowledged by then is simply re-read later).
+_DRAIN_S = 10.0
+# A moment for the event loop to run the producer between two messages (its sender needs a
+# few loop turns to write a request); far below a stage call's tens of milliseconds.
+_FLUSH_S = 0.001
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -43,6 +53,44 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     if ssl_context is not None:
         return faust.SSLCredentials(ssl_context)
     return None
+
+
+@dataclass(slots=True)
+class _Sent:
+    """An output handed to the producer, and the input it answers."""
+
+    outgoing: Outgoing
+    message: faust.types.Message
+    delivery: Awaitable[object]
+    started: float
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> object:
+        consumer = super()._create_worker_consumer(transport)
+        # faust hard-codes fetch_max_wait_ms=1500. Apache Kafka answers a fetch as soon as
+        # data arrives, so there it only bounds idle polling; a broker that holds the fetch
+        # for its whole wait (the local one does) adds up to this much latency per stage.
+        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> _ConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+
+
+class _App(faust.App):
+    """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``)."""
+
+    fetch_max_wait_ms = 500
+
+    def _new_transport(self) -> _Transport:
+        return _Transport(self.conf.broker_consumer, self)
 
 
 class StageWorker:
@@ -69,7 +117,7 @@ class StageWorker:
 
     def _create_app(self) -> faust.App:
         settings = self.settings
-        return faust.App(
+        app = _App(
             settings.group_for(self.stage),
             broker=[f"kafka://{server}" for server in settings.bootstrap_list],
             broker_credentials=_credentials(settings),
@@ -98,14 +146,51 @@ class StageWorker:
             web_port=settings.web_port,
             web_in_thread=False,
         )
+        app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+        return app
 
     async def _run(self, stream: StreamT) -> None:
         manual = stream.noack()
-        async for event in manual.events():
-            await self._handle(event)
-            await manual.ack(event)
+        window = self.settings.max_pending_outputs
+        if window == 0:
+            async for event in manual.events():
+                await self._finish(await self._start(event))
+                await manual.ack(event)
+            return
+        # Go on with the next messages while outputs travel to the broker; a second task
+        # acks the inputs in the order they were read, each only once its output (or dead
+        # letter) is acknowledged. At most ``window`` (+1 being awaited) wait at a time.
+        pending: asyncio.Queue[tuple[EventT, _Sent]] = asyncio.Queue(maxsize=window)
+        acker = asyncio.ensure_future(self._ack_in_order(manual, pending))
+        try:
+            async for event in manual.events():
+                sent = await self._start(event)
+                # Let the producer put the output on the wire before the next (blocking)
+                # stage call: with messages already buffered, faust hands over the next one
+                # without a turn of the event loop, and outputs would wait for later pages.
+                await asyncio.sleep(_FLUSH_S)
+                if acker.done():
+                    acker.result()  # a delivery failed: the worker is stopping
+                await pending.put((event, sent))
+        finally:
+            if not acker.done():
+                # A graceful stop: let the outputs already sent be acknowledged and their
+                # inputs acked, so the final commit covers them (else they are re-read).
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(pending.join(), _DRAIN_S)
+            acker.cancel()
 
-    async def _handle(self, event: EventT) -> None:
+    async def _ack_in_order(
+        self, manual: StreamT, pending: asyncio.Queue[tuple[EventT, _Sent]]
+    ) -> None:
+        while True:
+            event, sent = await pending.get()
+            await self._finish(sent)
+            await manual.ack(event)
+            pending.task_done()
+
+    async def _start(self, event: EventT) -> _Sent:
+        """Run the stage on one event and hand its output to the producer."""
         message = event.message
         incoming = InputMessage(
             value=message.value,
@@ -121,13 +206,61 @@ class StageWorker:
         in_flight.inc()
         try:
             outgoing = await self._process_until_done(incoming)
-            await self._deliver(outgoing, message)
-        finally:
+        except BaseException:
             in_flight.dec()
+            raise
+        started = time.perf_counter()
+        try:
+            delivery = await self.sinks[outgoing.topic].send(
+                key=outgoing.key, value=outgoing.value, headers=outgoing.headers
+            )
+        except Exception as exc:
+            in_flight.dec()
+            await self._not_delivered(exc, outgoing, message)
+            raise
+        return _Sent(outgoing, message, delivery, started)
+
+    async def _finish(self, sent: _Sent) -> None:
+        """Wait until the broker acknowledged the output, then count and log it."""
+        outgoing, message = sent.outgoing, sent.message
+        try:
+            await sent.delivery
+        except Exception as exc:
+            await self._not_delivered(exc, outgoing, message)
+            raise
+        finally:
+            metrics.IN_FLIGHT.labels(self.stage).dec()
+        metrics.DELIVERY_SECONDS.labels(self.stage).observe(time.perf_counter() - sent.started)
+        log.log(
+            logging.INFO if outgoing.outcome == "ok" else logging.WARNING,
+            "processed" if outgoing.outcome == "ok" else "dead-lettered",
+            extra=self._fields(outgoing, message),
+        )
         self._count(outgoing)
         self.health.on_processed(
             (message.topic, message.partition), message.offset, message.timestamp
         )
+
+    async def _not_delivered(
+        self, exc: Exception, outgoing: Outgoing, message: faust.types.Message
+    ) -> None:
+        # The broker did not take the output after the producer's own retries. The input
+        # stays unacked and the worker stops; its replacement re-reads it.
+        log.error(
+            "output not acknowledged; stopping the worker",
+            extra=self._fields(outgoing, message),
+            exc_info=exc,
+        )
+        await self.app.crash(exc)
+
+    def _fields(self, outgoing: Outgoing, message: faust.types.Message) -> dict[str, object]:
+        return {
+            "stage": self.stage,
+            "document_id": outgoing.document_id,
+            "tpo": f"{message.topic}/{message.partition}/{message.offset}",
+            "outcome": outgoing.outcome,
+            "ms": round(outgoing.elapsed_ms, 1),
+        }
 
     async def _process_until_done(self, incoming: InputMessage) -> Outgoing:
         """Run the stage; while a dependency is away, wait (doubling up to a cap) and retry.
@@ -151,33 +284,6 @@ class StageWorker:
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.settings.retry_backoff_max_s)
-
-    async def _deliver(self, outgoing: Outgoing, message: faust.types.Message) -> None:
-        fields = {
-            "stage": self.stage,
-            "document_id": outgoing.document_id,
-            "tpo": f"{message.topic}/{message.partition}/{message.offset}",
-            "outcome": outgoing.outcome,
-            "ms": round(outgoing.elapsed_ms, 1),
-        }
-        started = time.perf_counter()
-        try:
-            delivery = await self.sinks[outgoing.topic].send(
-                key=outgoing.key, value=outgoing.value, headers=outgoing.headers
-            )
-            await delivery
-        except Exception as exc:
-            # The broker did not take the output after the producer's own retries. The
-            # input stays unacked and the worker stops; its replacement re-reads it.
-            log.error("output not acknowledged; stopping the worker", extra=fields, exc_info=exc)
-            await self.app.crash(exc)
-            raise
-        metrics.DELIVERY_SECONDS.labels(self.stage).observe(time.perf_counter() - started)
-        log.log(
-            logging.INFO if outgoing.outcome == "ok" else logging.WARNING,
-            "processed" if outgoing.outcome == "ok" else "dead-lettered",
-            extra=fields,
-        )
 
     def _count(self, outgoing: Outgoing) -> None:
         metrics.STAGE_SECONDS.labels(self.stage).observe(outgoing.elapsed_ms / 1000)

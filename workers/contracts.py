@@ -61,6 +61,11 @@ def _shorten(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else f"{text[: limit // 2]} … {text[-limit // 2 :]}"
 
 
+def is_valid(record: Any, name: SchemaName) -> bool:
+    """Whether ``record`` satisfies schema ``name`` (the fast path: no error collection)."""
+    return _validator(name).is_valid(record)
+
+
 def validate(record: Any, name: SchemaName) -> None:
     """Raise StageError(schema_violation) unless ``record`` satisfies schema ``name``."""
     if _validator(name).is_valid(record):

@@ -19,7 +19,7 @@ from typing import Any
 import click
 import orjson
 
-from workers.localbroker import DEMO_GROUP_TIMING, LocalBroker, free_port
+from workers.localbroker import DEMO_GROUP_TIMING, LOCAL_FETCH_WAIT, LocalBroker, free_port
 from workers.processes import spawn_worker, stop_process
 from workers.produce import iter_records, produce
 from workers.settings import Settings
@@ -119,6 +119,7 @@ def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
         env = {
             **os.environ,
             **DEMO_GROUP_TIMING,
+            **LOCAL_FETCH_WAIT,
             "NEWSFLOW_BOOTSTRAP_SERVERS": broker.bootstrap,
             "NEWSFLOW_PARTITIONS": str(partitions),
             # One enrich worker: the in-process near-duplicate index is enough, and the

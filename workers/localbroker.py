@@ -30,6 +30,10 @@ DEMO_GROUP_TIMING = {
     "NEWSFLOW_REBALANCE_TIMEOUT_S": "6",
 }
 
+# The local broker answers a fetch only when its wait runs out, not when data arrives (Apache
+# Kafka answers at once), so each stage would add up to the fetch wait to the latency.
+LOCAL_FETCH_WAIT = {"NEWSFLOW_FETCH_MAX_WAIT_MS": "100"}
+
 
 class BrokerUnavailable(RuntimeError):
     pass

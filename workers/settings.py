@@ -63,6 +63,21 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a rebalance waits for members to rejoin."
     )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
+    fetch_max_wait_ms: int = Field(
+        500,
+        ge=0,
+        le=60000,
+        description="Longest a consumer fetch waits for data at the broker (faust alone "
+        "would use 1500).",
+    )
+    max_pending_outputs: int = Field(
+        8,
+        ge=0,
+        le=1000,
+        description="Outputs a worker may have sent and not yet seen acknowledged while it "
+        "goes on with the next messages (inputs are acked in order, each after its output); "
+        "0: wait for each output before the next message.",
+    )
     compression: Literal["none", "gzip", "lz4", "zstd"] = Field(
         "none", description="Compression of produced batches (workers and `newsflow produce`)."
     )
