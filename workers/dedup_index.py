@@ -24,6 +24,7 @@ import redis
 from datasketch import MinHashLSH
 
 from workers.errors import TransientError
+from workers.redis_state import connect
 from workers.settings import Settings
 
 
@@ -122,10 +123,7 @@ class RedisIndex:
         ttl_s: int,
         timeout_s: float,
     ):
-        self.client = redis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
-        )
-        self.where = self.client.connection_pool.connection_kwargs.get("host", url)
+        self.client, self.where = connect(url, timeout_s)
         self.prefix = prefix
         self.threshold = threshold
         self.bands, self.rows = bands_for(threshold, num_perm)

@@ -28,6 +28,7 @@ import redis
 from courlan import extract_domain
 
 from workers.errors import TransientError
+from workers.redis_state import connect
 from workers.settings import Settings
 
 _SPACE = re.compile(r"\s+")
@@ -107,10 +108,7 @@ class RedisMemory:
         ttl_s: int,
         timeout_s: float,
     ):
-        self.client = redis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
-        )
-        self.where = self.client.connection_pool.connection_kwargs.get("host", url)
+        self.client, self.where = connect(url, timeout_s)
         self.prefix = prefix
         self.min_pages, self.max_words, self.max_lines = min_pages, max_words, max_lines
         self.ttl_s = ttl_s
