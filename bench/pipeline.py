@@ -51,9 +51,9 @@ from workers import contracts  # noqa: E402
 from workers.enrichers import build_enrichers  # noqa: E402
 from workers.localbroker import (  # noqa: E402
     LOCAL_FETCH_WAIT,
-    TEST_GROUP_TIMING,
     LocalBroker,
     free_port,
+    isolated_settings,
 )
 from workers.produce import encode_raw, raw_record  # noqa: E402
 from workers.settings import Settings  # noqa: E402
@@ -216,19 +216,10 @@ class Sink:
 
 
 def pipeline_settings(bootstrap: str, partitions: int) -> Settings:
-    uid = uuid.uuid4().hex[:8]
-    return Settings(
-        bootstrap_servers=bootstrap,
-        topic_raw=f"b{uid}.raw-html.v1",
-        topic_clean=f"b{uid}.articles-clean.v1",
-        topic_enriched=f"b{uid}.articles-enriched.v1",
-        topic_dead_letter=f"b{uid}.dead-letter.v1",
-        clean_group=f"b{uid}-clean",
-        enrich_group=f"b{uid}-enrich",
+    return isolated_settings(
+        bootstrap,
+        tag="b",
         partitions=partitions,
-        session_timeout_s=float(TEST_GROUP_TIMING["NEWSFLOW_SESSION_TIMEOUT_S"]),
-        heartbeat_interval_s=float(TEST_GROUP_TIMING["NEWSFLOW_HEARTBEAT_INTERVAL_S"]),
-        rebalance_timeout_s=float(TEST_GROUP_TIMING["NEWSFLOW_REBALANCE_TIMEOUT_S"]),
         fetch_max_wait_ms=int(LOCAL_FETCH_WAIT["NEWSFLOW_FETCH_MAX_WAIT_MS"]),
         log_format="json",
     )

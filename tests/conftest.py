@@ -17,7 +17,7 @@ import orjson
 import pytest
 import redis
 
-from workers.localbroker import TEST_GROUP_TIMING, LocalBroker, free_port, wait_for_port
+from workers.localbroker import LocalBroker, free_port, isolated_settings, wait_for_port
 from workers.processes import spawn_worker, stop_process
 from workers.settings import Settings
 from workers.topics import create_topics
@@ -91,21 +91,8 @@ def redis_prefix() -> Iterator[str]:
 def pipeline_settings(bootstrap: str, redis_prefix: str) -> Settings:
     """Settings naming a test's own topics (3 partitions), consumer groups and
     near-duplicate index keys."""
-    uid = uuid.uuid4().hex[:8]
-    return Settings(
-        dedup_key_prefix=redis_prefix,
-        bootstrap_servers=bootstrap,
-        topic_raw=f"t{uid}.raw-html.v1",
-        topic_clean=f"t{uid}.articles-clean.v1",
-        topic_enriched=f"t{uid}.articles-enriched.v1",
-        topic_dead_letter=f"t{uid}.dead-letter.v1",
-        clean_group=f"g{uid}-clean",
-        enrich_group=f"g{uid}-enrich",
-        partitions=3,
-        session_timeout_s=float(TEST_GROUP_TIMING["NEWSFLOW_SESSION_TIMEOUT_S"]),
-        heartbeat_interval_s=float(TEST_GROUP_TIMING["NEWSFLOW_HEARTBEAT_INTERVAL_S"]),
-        rebalance_timeout_s=float(TEST_GROUP_TIMING["NEWSFLOW_REBALANCE_TIMEOUT_S"]),
-        commit_interval_s=0.5,
+    return isolated_settings(
+        bootstrap, tag="t", partitions=3, dedup_key_prefix=redis_prefix, commit_interval_s=0.5
     )
 
 

@@ -12,10 +12,13 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from workers.processes import stop_process
+from workers.settings import Settings
 
 # Consumer-group timing for workers talking to the local broker, as environment variables
 # of the typed settings: (session timeout, heartbeat interval, rebalance timeout) seconds.
@@ -33,6 +36,25 @@ DEMO_GROUP_TIMING = {
 # The local broker answers a fetch only when its wait runs out, not when data arrives (Apache
 # Kafka answers at once), so each stage would add up to the fetch wait to the latency.
 LOCAL_FETCH_WAIT = {"NEWSFLOW_FETCH_MAX_WAIT_MS": "100"}
+
+
+def isolated_settings(bootstrap: str, *, tag: str, partitions: int, **overrides: Any) -> Settings:
+    """Settings for one run on the local broker (a test, a benchmark): topics and consumer
+    groups of its own, so runs on one broker never meet, and the group timings it needs."""
+    uid = f"{tag}{uuid.uuid4().hex[:8]}"
+    timing = {k.removeprefix("NEWSFLOW_").lower(): float(v) for k, v in TEST_GROUP_TIMING.items()}
+    return Settings(
+        bootstrap_servers=bootstrap,
+        topic_raw=f"{uid}.raw-html.v1",
+        topic_clean=f"{uid}.articles-clean.v1",
+        topic_enriched=f"{uid}.articles-enriched.v1",
+        topic_dead_letter=f"{uid}.dead-letter.v1",
+        clean_group=f"{uid}-clean",
+        enrich_group=f"{uid}-enrich",
+        partitions=partitions,
+        **timing,
+        **overrides,
+    )
 
 
 class BrokerUnavailable(RuntimeError):
