@@ -97,17 +97,46 @@ def raw_messages(pages: list[tuple[str, bytes]], count: int, first_rep: int) -> 
 # --- process measurements ------------------------------------------------------------------
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (a worker's stage processes and their forkserver)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    """User + system CPU of ``pid`` and its live descendants."""
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    return total
 
 
 def memory_mb(pid: int) -> dict[str, float]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmHWM", "VmRSS"):
-            out[name] = int(rest.split()[0]) / 1024
+    """VmHWM and VmRSS summed over ``pid`` and its descendants (an upper bound: pages the
+    stage processes share with their forkserver count once per process), plus the tree's
+    proportional set size (Pss), which counts shared pages once."""
+    out = {"VmHWM": 0.0, "VmRSS": 0.0, "Pss": 0.0, "processes": 0}
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                name, _, rest = line.partition(":")
+                if name in ("VmHWM", "VmRSS"):
+                    out[name] += int(rest.split()[0]) / 1024
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    out["Pss"] += int(line.split()[1]) / 1024
+            out["processes"] += 1
     return out
 
 
@@ -174,12 +203,13 @@ class Sink:
     """Follows the sink and dead-letter topics; records arrival of each key."""
 
     settings: Settings
+    topic: str  # the last stage's output: the sink, or the clean topic for clean alone
     arrived: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     dead: int = 0
     last_ts: float = 0.0
 
     async def run(self) -> None:
-        topics = [self.settings.topic_enriched, self.settings.topic_dead_letter]
+        topics = [self.topic, self.settings.topic_dead_letter]
         consumer = AIOKafkaConsumer(
             **self.settings.kafka_client_kwargs(),
             enable_auto_commit=False,
@@ -314,15 +344,24 @@ async def run_pipeline(
     work: Path,
     profile: Path | None,
     env: dict[str, str],
+    clean_backlog: list[tuple] | None = None,
 ) -> PipelineResult:
+    """Throughput (and latency) of ``clean`` + ``enrich`` workers. With no clean worker the
+    enrich workers alone read ``clean_backlog`` (clean records made by the baseline); with
+    no enrich worker the clean workers' output topic is the end."""
     settings = pipeline_settings(broker.bootstrap, partitions)
     from workers.topics import create_topics
 
     await create_topics(settings)
-    backlog = raw_messages(pages, messages, first_rep=0)
+    if clean == 0:
+        assert clean_backlog, "enrich alone needs the baseline's clean records"
+        backlog, source = clean_backlog[:messages], settings.topic_clean
+        messages = len(backlog)
+    else:
+        backlog, source = raw_messages(pages, messages, first_rep=0), settings.topic_raw
     workers = [Worker("clean", settings, work, env) for _ in range(clean)]
     workers += [Worker("enrich", settings, work, env) for _ in range(enrich)]
-    sink = Sink(settings)
+    sink = Sink(settings, settings.topic_enriched if enrich else settings.topic_clean)
     sink_task = asyncio.create_task(sink.run())
     producer = AIOKafkaProducer(
         **settings.kafka_client_kwargs(),
@@ -361,7 +400,7 @@ async def run_pipeline(
                     )
                 )
         started = time.time()
-        await send_all(producer, settings.topic_raw, backlog)
+        await send_all(producer, source, backlog)
         await wait_sink(sink, messages, timeout_s=max(600, messages))
         seconds = sink.last_ts - started
         for spy in spies:
@@ -381,7 +420,7 @@ async def run_pipeline(
         broker_cpu = cpu_seconds(broker.process.pid) - broker0
         cpu_per_page = {}
         cores = {}
-        for stage in ("clean", "enrich"):
+        for stage in [s for s, n in (("clean", clean), ("enrich", enrich)) if n]:
             stage_cpu = sum(cpu[w.pid] for w in workers if w.stage == stage)
             stage_read = sum(read[w.pid] for w in workers if w.stage == stage)
             cpu_per_page[stage] = 1000 * stage_cpu / max(stage_read, 1)
@@ -398,7 +437,7 @@ async def run_pipeline(
             rss=[],
             wall_ms=timing,
         )
-        if latency_s > 0:
+        if latency_s > 0 and clean and enrich:
             rate = result.pages_per_s / 2
             count = max(20, int(rate * latency_s))
             paced = raw_messages(pages, count, first_rep=1000)
@@ -447,6 +486,8 @@ class BaselineResult:
     cpu_ms: dict[str, float]
     failed: int
     page_ms: dict[int, float] = field(default_factory=dict)
+    # (key, value, headers) of each page's clean record: the input of "enrich alone" runs
+    clean_records: list[tuple] = field(default_factory=list, repr=False)
 
     @property
     def pages_per_s(self) -> float:
@@ -471,6 +512,7 @@ def run_baseline(pages: list[tuple[str, bytes]], count: int) -> BaselineResult:
     ]
     cpu = {"clean": 0.0, "enrich": 0.0}
     per_page: list[float] = []
+    clean_records: list[tuple] = []
     failed = 0
     wall0 = time.perf_counter()
     for message in inputs:
@@ -484,6 +526,7 @@ def run_baseline(pages: list[tuple[str, bytes]], count: int) -> BaselineResult:
         t1 = time.process_time()
         cpu["clean"] += t1 - t0
         clean_value = InputMessage(orjson.dumps(record), offset=message.offset)
+        clean_records.append((record["document_id"].encode(), clean_value.value, []))
         enrich_message(clean_value, settings, enrichers)
         cpu["enrich"] += time.process_time() - t1
         per_page.append(1000 * (time.process_time() - t0))
@@ -494,6 +537,7 @@ def run_baseline(pages: list[tuple[str, bytes]], count: int) -> BaselineResult:
         cpu_ms={k: 1000 * v / count for k, v in cpu.items()},
         failed=failed,
         page_ms={q: percentile(per_page, q) for q in (50, 95, 99)} if per_page else {},
+        clean_records=clean_records,
     )
 
 
@@ -570,32 +614,44 @@ def report(
             "-",
             "-",
             "-",
+            "-",
         ]
     ]
+    stages = ("clean", "enrich")
+
+    def per_stage(values: dict[str, float], fmt: str) -> list[str]:
+        return [format(values[stage], fmt) if stage in values else "-" for stage in stages]
+
     for r in results:
         per_core = 1000 / r.worker_cpu_per_page_ms
+        # A stage run alone is compared with that stage's share of the baseline.
+        base = 1000 / sum(baseline.cpu_ms[stage] for stage in r.cpu_per_page_ms)
         lat = (
             f"{r.latency_ms['p50']:.0f} / {r.latency_ms['p95']:.0f} / {r.latency_ms['p99']:.0f}"
             f" at {r.latency_rate:.1f}/s (n={r.latency_n})"
             if r.latency_ms
             else "-"
         )
-        peak = {
-            stage: max(m["VmHWM"] for m in r.rss if m["stage"] == stage)
-            for stage in ("clean", "enrich")
-        }
+        peak, pss = (
+            {
+                stage: max(m[key] for m in r.rss if m["stage"] == stage)
+                for stage in stages
+                if any(m["stage"] == stage for m in r.rss)
+            }
+            for key in ("VmHWM", "Pss")
+        )
         rows.append(
             [
                 f"{r.label}: {r.replicas[0]} clean + {r.replicas[1]} enrich workers",
                 f"{r.pages_per_s:.1f}",
-                f"{r.cpu_per_page_ms['clean']:.1f}",
-                f"{r.cpu_per_page_ms['enrich']:.1f}",
+                *per_stage(r.cpu_per_page_ms, ".1f"),
                 f"{per_core:.1f}",
-                f"{per_core / base_per_core:.2f}",
-                f"{r.cores['clean']:.2f} + {r.cores['enrich']:.2f}"
-                f" (broker {r.broker_cpu_per_page_ms:.1f} ms/page)",
+                f"{per_core / base:.2f}",
+                " + ".join(per_stage(r.cores, ".2f"))
+                + f" (broker {r.broker_cpu_per_page_ms:.1f} ms/page)",
                 lat,
-                f"{peak['clean']:.0f} / {peak['enrich']:.0f}",
+                " / ".join(per_stage(peak, ".0f")),
+                " / ".join(per_stage(pss, ".0f")),
             ]
         )
     table = fmt_table(
@@ -609,6 +665,7 @@ def report(
             "cores used clean + enrich",
             "latency p50/p95/p99 ms",
             "peak RSS MB clean / enrich",
+            "PSS MB clean / enrich",
         ],
         rows,
     )
@@ -626,18 +683,23 @@ def report(
         env_rows,
     )
     notes = []
-    ones = [r for r in results if r.replicas == (1, 1)]
-    twos = [r for r in results if r.replicas == (2, 2)]
-    if ones and twos:
-        one, two = ones[-1], twos[-1]
+    # Each run against the first run of the same label with half its replicas of every stage.
+    for two in results:
+        one = next(
+            (r for r in results if r.label == two.label and 2 * sum(r.replicas) == sum(two.replicas)
+             and all(2 * a == b for a, b in zip(r.replicas, two.replicas, strict=True))),
+            None,
+        )  # fmt: skip
+        if one is None:
+            continue
+        broker_cores = [r.broker_cpu_per_page_ms * r.pages_per_s / 1000 for r in (one, two)]
         notes.append(
-            f"2+2 vs 1+1: throughput x{two.pages_per_s / one.pages_per_s:.2f}; "
-            f"clean CPU per page x{two.cpu_per_page_ms['clean'] / one.cpu_per_page_ms['clean']:.2f}"
-            f"; worker CPU per page x{two.worker_cpu_per_page_ms / one.worker_cpu_per_page_ms:.2f}"
-            f"; cores used by the workers {sum(one.cores.values()):.2f} (1+1) and "
-            f"{sum(two.cores.values()):.2f} (2+2), by the broker "
-            f"{one.broker_cpu_per_page_ms * one.pages_per_s / 1000:.2f} and "
-            f"{two.broker_cpu_per_page_ms * two.pages_per_s / 1000:.2f}"
+            f"{two.label} {'+'.join(map(str, two.replicas))} vs "
+            f"{'+'.join(map(str, one.replicas))}: throughput "
+            f"x{two.pages_per_s / one.pages_per_s:.2f}; worker CPU per page "
+            f"x{two.worker_cpu_per_page_ms / one.worker_cpu_per_page_ms:.2f}; cores used by "
+            f"the workers {sum(one.cores.values()):.2f} and {sum(two.cores.values()):.2f}, by "
+            f"the broker {broker_cores[0]:.2f} and {broker_cores[1]:.2f}"
         )
     if baseline.page_ms:
         notes.append(
@@ -648,7 +710,9 @@ def report(
     return "\n\n".join([table, env_table, *notes])
 
 
-async def pipelines(args: argparse.Namespace, pages: list[tuple[str, bytes]]) -> list:
+async def pipelines(
+    args: argparse.Namespace, pages: list[tuple[str, bytes]], clean_backlog: list[tuple]
+) -> list:
     work = Path(tempfile.mkdtemp(prefix="newsflow-bench-"))
     print(f"logs in {work}", file=sys.stderr)
     results = []
@@ -669,6 +733,7 @@ async def pipelines(args: argparse.Namespace, pages: list[tuple[str, bytes]]) ->
                 work=work,
                 profile=args.profile,
                 env=env,
+                clean_backlog=clean_backlog,
             )
             print(
                 f"  {result.pages_per_s:.1f} pages/s, CPU ms/page {result.cpu_per_page_ms}, "
@@ -716,7 +781,7 @@ def main() -> None:
         print(f"· baseline over {args.baseline_pages} pages", file=sys.stderr)
         baseline = run_baseline(pages, args.baseline_pages)
         print(f"  {baseline.pages_per_s:.1f} pages/s, {baseline.cpu_ms}", file=sys.stderr)
-    results = asyncio.run(pipelines(args, pages))
+    results = asyncio.run(pipelines(args, pages, baseline.clean_records if baseline else []))
     if baseline is None:
         baseline = BaselineResult(1, 1.0, {"clean": float("nan"), "enrich": 0.0}, 0)
     print(
@@ -730,7 +795,9 @@ def main() -> None:
         args.json.write_text(
             json.dumps(
                 {
-                    "baseline": baseline.__dict__,
+                    "baseline": {
+                        k: v for k, v in baseline.__dict__.items() if k != "clean_records"
+                    },
                     "pipelines": [r.__dict__ for r in results],
                     "envelope": envelope,
                 },

@@ -260,3 +260,54 @@ async def test_enrich_replicas_share_the_near_duplicate_index(
     [edited] = [r for r in records if r["document_id"] == document_id(copy_url)]
     assert edited["enrichment"]["dedup"]["duplicate_of"] == original["document_id"]
     assert 0.7 <= edited["enrichment"]["dedup"]["similarity"] < 1
+
+
+async def test_stage_processes_keep_each_documents_updates_in_order(
+    pipeline: Settings, start_worker
+) -> None:
+    # Two versions of one document, the first slow to extract: with two stage processes the
+    # second is ready first, yet the worker must send them in the order it read them, so the
+    # sink's last word on the document is its latest version.
+    settings = pipeline.model_copy(update={"stage_processes": 2})
+    paragraph = "<p>" + "The council met again on Tuesday to discuss the budget. " * 12 + "</p>"
+    slow_html = f"<html><body><article><h1>Budget</h1>{paragraph * 1500}</article></body></html>"
+    fast_html = (SAMPLES / "01-putin-arrives-pyongyang.html").read_bytes()
+    url = "https://news.example/budget-story"
+    versions = [raw_record(slow_html.encode(), url), raw_record(fast_html, url)]
+    start_worker("clean", settings)
+    start_worker("enrich", settings)
+    await produce(settings, versions)
+
+    records = await collect(settings, settings.topic_enriched, 2, timeout_s=120)
+    assert {r.key for r in records} == {document_id(url).encode()}
+    titles = [orjson.loads(r.value)["title"] for r in records]
+    assert titles[0] == "Budget" and titles[1] != "Budget", titles
+
+
+async def test_stage_process_past_the_hard_limit_is_killed_and_the_partition_flows_on(
+    pipeline: Settings, start_worker
+) -> None:
+    # The soft limit is out of reach: only killing the stage process can stop the slow page.
+    settings = pipeline.model_copy(
+        update={"stage_processes": 1, "stage_timeout_s": 1.0, "extraction_timeout_s": 120.0}
+    )
+    paragraph = "<p>" + "The council met again on Tuesday to discuss the budget. " * 12 + "</p>"
+    slow_html = f"<html><body><article><h1>Budget</h1>{paragraph * 4500}</article></body></html>"
+    slow = raw_record(slow_html.encode(), "https://news.example/very-slow")
+    good = [
+        raw_record((SAMPLES / name).read_bytes(), f"https://news.example/after-slow/{n}")
+        for n, name in enumerate(["01-putin-arrives-pyongyang.html", "03-ecb-first-rate-cut.html"])
+    ]
+    worker = start_worker("clean", settings)
+    start_worker("enrich", settings)
+    await produce(settings, [slow, *good])
+
+    (dead,) = await collect(settings, settings.topic_dead_letter, 1, timeout_s=120)
+    letter = orjson.loads(dead.value)
+    assert letter["reason"] == "extraction_timeout"
+    assert letter["error"]["class"] == "StageTimeout"
+    assert dead.key == encode_raw(slow)[0]
+    sink = await collect(settings, settings.topic_enriched, 2, timeout_s=120)
+    assert {r.key for r in sink} == {document_id(r["url"]).encode() for r in good}
+    assert worker.process.poll() is None
+    assert worker.events("stage process lost")

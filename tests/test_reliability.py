@@ -85,7 +85,11 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-async def test_sigkill_at_random_moments_loses_nothing(pipeline: Settings, start_worker) -> None:
+@pytest.mark.parametrize("stage_processes", [0, 2], ids=["in-worker", "stage-processes"])
+async def test_sigkill_at_random_moments_loses_nothing(
+    pipeline: Settings, start_worker, stage_processes: int
+) -> None:
+    pipeline = pipeline.model_copy(update={"stage_processes": stage_processes})
     rng = random.Random(20261123)
     records = pages(2000, "sigkill")
     keys = {encode_raw(r)[0] for r in records}

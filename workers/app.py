@@ -1,9 +1,11 @@
-"""The faust application of one worker kind: a thin loop around :class:`StageProcessor`.
+"""The faust application of one worker kind: a thin loop around its stage runner.
 
-Per message: run the stage, send the output (or the dead letter), wait until the broker
-acknowledged it, then ack the input. faust commits only acked offsets, so a worker killed at
-any moment re-reads, from the last commit, exactly the inputs whose output may be missing.
-The app also serves ``/metrics``, ``/healthz`` and ``/readyz`` (:mod:`workers.web`).
+Per message: run the stage (:mod:`workers.runner`: in this process or in stage processes),
+send the output (or the dead letter), wait until the broker acknowledged it, then ack the
+input. Outputs are sent and inputs acked in the order the inputs were read. faust commits
+only acked offsets, so a worker killed at any moment re-reads, from the last commit, exactly
+the inputs whose output may be missing. The app also serves ``/metrics``, ``/healthz`` and
+``/readyz`` (:mod:`workers.web`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from workers import __version__, logs, metrics
 from workers.errors import TransientError
 from workers.health import WorkerHealth
 from workers.monitor import Monitor
-from workers.processor import Outgoing, StageProcessor
+from workers.processor import Outgoing
+from workers.runner import create_runner
 from workers.settings import Settings, Stage
 from workers.stages.base import InputMessage
 from workers.web import add_routes
@@ -60,9 +63,35 @@ class _Sent:
     """An output handed to the producer, and the input it answers."""
 
     outgoing: Outgoing
-    message: faust.types.Message
+    message: InputMessage
     delivery: Awaitable[object]
     started: float
+
+
+# An input whose stage is under way: the event (to ack), the message, its outcome to come.
+_Started = tuple[EventT, InputMessage, "asyncio.Future[Outgoing]"]
+
+
+def _incoming(event: EventT) -> InputMessage:
+    message = event.message
+    return InputMessage(
+        value=message.value,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+        key=message.key,
+        headers=tuple(message.headers or ()),
+    )
+
+
+def _tpo(message: InputMessage) -> str:
+    return f"{message.topic}/{message.partition}/{message.offset}"
+
+
+async def _drained(*queues: asyncio.Queue) -> None:
+    for queue in queues:
+        await queue.join()
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -99,7 +128,7 @@ class StageWorker:
     def __init__(self, stage: Stage, settings: Settings):
         self.stage: Stage = stage
         self.settings = settings
-        self.processor = StageProcessor(stage, settings)
+        self.runner = create_runner(stage, settings)
         self.health = WorkerHealth(stage, settings.stall_after_s)
         self.app = self._create_app()
         raw_bytes = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -154,31 +183,47 @@ class StageWorker:
         window = self.settings.max_pending_outputs
         if window == 0:
             async for event in manual.events():
-                await self._finish(await self._start(event))
+                incoming = _incoming(event)
+                await self._finish(await self._send(incoming, self._submit(incoming)))
                 await manual.ack(event)
             return
-        # Go on with the next messages while outputs travel to the broker; a second task
-        # acks the inputs in the order they were read, each only once its output (or dead
-        # letter) is acknowledged. At most ``window`` (+1 being awaited) wait at a time.
-        pending: asyncio.Queue[tuple[EventT, _Sent]] = asyncio.Queue(maxsize=window)
-        acker = asyncio.ensure_future(self._ack_in_order(manual, pending))
+        # Three steps, each in the order the inputs were read: the stage (several at once in
+        # stage processes), sending its output, acking the input once the broker has the
+        # output. Bounded queues between them cap what is in flight.
+        started: asyncio.Queue[_Started] = asyncio.Queue(maxsize=self.runner.capacity)
+        sent: asyncio.Queue[tuple[EventT, _Sent]] = asyncio.Queue(maxsize=window)
+        helpers = [
+            asyncio.ensure_future(self._send_in_order(started, sent)),
+            asyncio.ensure_future(self._ack_in_order(manual, sent)),
+        ]
         try:
             async for event in manual.events():
-                sent = await self._start(event)
-                # Let the producer put the output on the wire before the next (blocking)
-                # stage call: with messages already buffered, faust hands over the next one
-                # without a turn of the event loop, and outputs would wait for later pages.
-                await asyncio.sleep(_FLUSH_S)
-                if acker.done():
-                    acker.result()  # a delivery failed: the worker is stopping
-                await pending.put((event, sent))
+                incoming = _incoming(event)
+                await started.put((event, incoming, self._submit(incoming)))
+                if self.runner.blocking:
+                    # Let the producer put the output on the wire before the next blocking
+                    # stage call: with messages already buffered, faust hands over the next
+                    # one without a turn of the event loop, and outputs would wait for it.
+                    await asyncio.sleep(_FLUSH_S)
+                for helper in helpers:
+                    if helper.done():
+                        helper.result()  # a delivery failed: the worker is stopping
         finally:
-            if not acker.done():
-                # A graceful stop: let the outputs already sent be acknowledged and their
+            if not any(helper.done() for helper in helpers):
+                # A graceful stop: let the outputs under way be acknowledged and their
                 # inputs acked, so the final commit covers them (else they are re-read).
                 with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(pending.join(), _DRAIN_S)
-            acker.cancel()
+                    await asyncio.wait_for(_drained(started, sent), _DRAIN_S)
+            for helper in helpers:
+                helper.cancel()
+
+    async def _send_in_order(
+        self, started: asyncio.Queue[_Started], sent: asyncio.Queue[tuple[EventT, _Sent]]
+    ) -> None:
+        while True:
+            event, incoming, outcome = await started.get()
+            await sent.put((event, await self._send(incoming, outcome)))
+            started.task_done()
 
     async def _ack_in_order(
         self, manual: StreamT, pending: asyncio.Queue[tuple[EventT, _Sent]]
@@ -189,25 +234,17 @@ class StageWorker:
             await manual.ack(event)
             pending.task_done()
 
-    async def _start(self, event: EventT) -> _Sent:
-        """Run the stage on one event and hand its output to the producer."""
-        message = event.message
-        incoming = InputMessage(
-            value=message.value,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
-            key=message.key,
-            headers=tuple(message.headers or ()),
-        )
+    def _submit(self, incoming: InputMessage) -> asyncio.Future[Outgoing]:
         metrics.MESSAGES_IN.labels(self.stage).inc()
-        in_flight = metrics.IN_FLIGHT.labels(self.stage)
-        in_flight.inc()
+        metrics.IN_FLIGHT.labels(self.stage).inc()
+        return self.runner.submit(incoming)
+
+    async def _send(self, incoming: InputMessage, outcome: asyncio.Future[Outgoing]) -> _Sent:
+        """Wait for the stage's output (retrying transient failures), hand it to the producer."""
         try:
-            outgoing = await self._process_until_done(incoming)
+            outgoing = await self._until_done(incoming, outcome)
         except BaseException:
-            in_flight.dec()
+            metrics.IN_FLIGHT.labels(self.stage).dec()
             raise
         started = time.perf_counter()
         try:
@@ -215,10 +252,10 @@ class StageWorker:
                 key=outgoing.key, value=outgoing.value, headers=outgoing.headers
             )
         except Exception as exc:
-            in_flight.dec()
-            await self._not_delivered(exc, outgoing, message)
+            metrics.IN_FLIGHT.labels(self.stage).dec()
+            await self._not_delivered(exc, outgoing, incoming)
             raise
-        return _Sent(outgoing, message, delivery, started)
+        return _Sent(outgoing, incoming, delivery, started)
 
     async def _finish(self, sent: _Sent) -> None:
         """Wait until the broker acknowledged the output, then count and log it."""
@@ -238,11 +275,13 @@ class StageWorker:
         )
         self._count(outgoing)
         self.health.on_processed(
-            (message.topic, message.partition), message.offset, message.timestamp
+            (message.topic, message.partition),
+            message.offset,
+            message.timestamp_ms / 1000 if message.timestamp_ms is not None else None,
         )
 
     async def _not_delivered(
-        self, exc: Exception, outgoing: Outgoing, message: faust.types.Message
+        self, exc: Exception, outgoing: Outgoing, message: InputMessage
     ) -> None:
         # The broker did not take the output after the producer's own retries. The input
         # stays unacked and the worker stops; its replacement re-reads it.
@@ -253,40 +292,47 @@ class StageWorker:
         )
         await self.app.crash(exc)
 
-    def _fields(self, outgoing: Outgoing, message: faust.types.Message) -> dict[str, object]:
+    def _fields(self, outgoing: Outgoing, message: InputMessage) -> dict[str, object]:
         return {
             "stage": self.stage,
             "document_id": outgoing.document_id,
-            "tpo": f"{message.topic}/{message.partition}/{message.offset}",
+            "tpo": _tpo(message),
             "outcome": outgoing.outcome,
             "ms": round(outgoing.elapsed_ms, 1),
         }
 
-    async def _process_until_done(self, incoming: InputMessage) -> Outgoing:
-        """Run the stage; while a dependency is away, wait (doubling up to a cap) and retry.
+    async def _until_done(
+        self, incoming: InputMessage, outcome: asyncio.Future[Outgoing]
+    ) -> Outgoing:
+        """The stage's output; while a dependency is away, wait (doubling up to a cap), retry.
 
         The sleep keeps the event loop free, so heartbeats, probes and /metrics go on.
         """
         backoff = self.settings.retry_backoff_s
         while True:
             try:
-                return self.processor.process(incoming)
+                return await outcome
             except TransientError as exc:
                 metrics.RETRIES.labels(self.stage, "transient").inc()
                 log.warning(
                     "transient failure; retrying",
                     extra={
                         "stage": self.stage,
-                        "tpo": f"{incoming.topic}/{incoming.partition}/{incoming.offset}",
+                        "tpo": _tpo(incoming),
                         "error": str(exc),
                         "retry_in_s": backoff,
                     },
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.settings.retry_backoff_max_s)
+                outcome = self.runner.submit(incoming)
 
     def _count(self, outgoing: Outgoing) -> None:
         metrics.STAGE_SECONDS.labels(self.stage).observe(outgoing.elapsed_ms / 1000)
+        if outgoing.internal_failures:
+            metrics.RETRIES.labels(self.stage, "internal").inc(outgoing.internal_failures)
+        for name, seconds in (outgoing.enricher_seconds or {}).items():
+            metrics.ENRICHER_SECONDS.labels(name).observe(seconds)
         if self.stage == "clean":
             metrics.EXTRACTION_OUTCOMES.labels(outgoing.outcome).inc()
         if outgoing.outcome != "ok":
@@ -317,7 +363,7 @@ def run_worker(stage: Stage, settings: Settings) -> None:
     """Run one worker of ``stage`` until SIGTERM/SIGINT (blocking)."""
     logs.configure(settings.log_level, settings.log_format)
     worker = StageWorker(stage, settings)
-    worker.processor.warm_up()
+    worker.runner.warm_up()
     log.info(
         "starting worker",
         extra={

@@ -108,17 +108,22 @@ def iso_to_unix(value: str | None) -> float | None:
 
 
 class TimedEnricher:
-    """An enricher that reports its duration to ``newsflow_enricher_duration_seconds``."""
+    """An enricher that notes its duration in ``timings`` (seconds by enricher name).
 
-    def __init__(self, enricher: Any):
+    The worker observes ``newsflow_enricher_duration_seconds`` from the notes it gets back
+    with each output, so the metric is right wherever the stage ran (this process or a
+    stage process, :mod:`workers.runner`).
+    """
+
+    def __init__(self, enricher: Any, timings: dict[str, float]):
         self.enricher = enricher
         self.name = enricher.name
         self.version = enricher.version
-        self._histogram = ENRICHER_SECONDS.labels(enricher.name)
+        self._timings = timings
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         try:
             return self.enricher(article)
         finally:
-            self._histogram.observe(time.perf_counter() - started)
+            self._timings[self.name] = time.perf_counter() - started

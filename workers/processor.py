@@ -2,16 +2,18 @@
 
 This is everything a worker does per message except talking to Kafka, so the faust agent
 (:mod:`workers.app`) stays a thin loop: read, ``process``, send, wait for the broker, ack.
+It runs in the worker's process or in a stage process (:mod:`workers.runner`); either way
+what the worker counts comes back on :class:`Outgoing`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from workers import contracts, metrics
+from workers import contracts
 from workers.cloudevents import event_id, make_headers
 from workers.deadletter import build_dead_letter, dead_letter_key
 from workers.enrichers import build_enrichers
@@ -44,6 +46,52 @@ class Outgoing:
     document_id: str | None
     elapsed_ms: float
     timestamps: dict[str, Any] | None = None  # the record's per-stage times (ok outputs)
+    internal_failures: int = 0  # unexpected errors retried on the way (a bug's footprint)
+    enricher_seconds: dict[str, float] | None = None  # time in each enricher (enrich stage)
+
+
+class DeadLetterRouter:
+    """One stage's dead letters as records ready to send to the dead-letter topic."""
+
+    def __init__(self, stage: Stage, settings: Settings):
+        self.stage: Stage = stage
+        self.topic = settings.topic_dead_letter
+        self.source = f"/newsflow/{stage}"
+        self.max_original_bytes = settings.dead_letter_max_original_bytes
+
+    def route(
+        self,
+        message: InputMessage,
+        error: StageError,
+        *,
+        attempts: int,
+        elapsed_ms: float,
+        internal_failures: int = 0,
+    ) -> Outgoing:
+        record = build_dead_letter(
+            self.stage,
+            message,
+            error,
+            attempts=attempts,
+            max_original_bytes=self.max_original_bytes,
+        )
+        headers = make_headers(
+            schema="dead-letter.v1",
+            source=self.source,
+            event_id=record["id"],
+            subject=record["document_id"],
+            parent=message.headers,
+        )
+        return Outgoing(
+            topic=self.topic,
+            key=dead_letter_key(record, message),
+            value=contracts.encode(record),
+            headers=headers,
+            outcome=error.reason,
+            document_id=record["document_id"],
+            elapsed_ms=elapsed_ms,
+            internal_failures=internal_failures,
+        )
 
 
 class StageProcessor:
@@ -55,8 +103,11 @@ class StageProcessor:
         self.output_topic = settings.output_topic(stage)
         self.output_schema = OUTPUT_SCHEMA[stage]
         self.source = f"/newsflow/{stage}"
+        self.dead_letters = DeadLetterRouter(stage, settings)
         enrichers = build_enrichers(settings) if stage == "enrich" else []
-        self.enrichers = [TimedEnricher(enricher) for enricher in enrichers]
+        # Each enricher notes its time here; process() hands the notes over on Outgoing.
+        self._enricher_seconds: dict[str, float] = {}
+        self.enrichers = [TimedEnricher(e, self._enricher_seconds) for e in enrichers]
         # Lines a site repeats on many pages (Redis, shared by the clean replicas).
         self.site_memory = create_memory(settings) if stage == "clean" else None
 
@@ -64,7 +115,8 @@ class StageProcessor:
         """Load models and fill caches before the first message (seconds, once)."""
         article = warm_up_clean(self.settings)
         for timed in self.enrichers:
-            timed.enricher(article)  # unmeasured: warm-up is not traffic
+            if not getattr(timed.enricher, "shared_state", False):
+                timed.enricher(article)  # unmeasured: warm-up is not traffic
 
     def run_stage(self, message: InputMessage) -> dict[str, Any]:
         """The stage function itself: the output record, or StageError."""
@@ -83,6 +135,7 @@ class StageProcessor:
         TransientError propagates: the caller retries the message with backoff.
         """
         started = time.perf_counter()
+        self._enricher_seconds.clear()
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
                 record = self._checked_record(message)
@@ -97,7 +150,6 @@ class StageProcessor:
                     extra={"stage": self.stage, "attempt": attempt},
                     exc_info=exc,
                 )
-                metrics.RETRIES.labels(self.stage, "internal").inc()
                 if attempt == self.settings.max_attempts:
                     error = StageError(
                         "internal_error",
@@ -122,6 +174,8 @@ class StageProcessor:
             document_id=doc_id,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             timestamps=record["timestamps"],
+            internal_failures=attempt - 1,
+            enricher_seconds=dict(self._enricher_seconds) or None,
         )
 
     def _checked_record(self, message: InputMessage) -> dict[str, Any]:
@@ -138,26 +192,12 @@ class StageProcessor:
     def _dead_letter(
         self, message: InputMessage, error: StageError, attempts: int, started: float
     ) -> Outgoing:
-        record = build_dead_letter(
-            self.stage,
+        outgoing = self.dead_letters.route(
             message,
             error,
             attempts=attempts,
-            max_original_bytes=self.settings.dead_letter_max_original_bytes,
-        )
-        headers = make_headers(
-            schema="dead-letter.v1",
-            source=self.source,
-            event_id=record["id"],
-            subject=record["document_id"],
-            parent=message.headers,
-        )
-        return Outgoing(
-            topic=self.settings.topic_dead_letter,
-            key=dead_letter_key(record, message),
-            value=contracts.encode(record),
-            headers=headers,
-            outcome=error.reason,
-            document_id=record["document_id"],
             elapsed_ms=(time.perf_counter() - started) * 1000,
+            # Attempts before this one failed unexpectedly; so did this one if it gave up.
+            internal_failures=attempts if error.reason == "internal_error" else attempts - 1,
         )
+        return replace(outgoing, enricher_seconds=dict(self._enricher_seconds) or None)

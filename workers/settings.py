@@ -101,6 +101,26 @@ class Settings(BaseSettings):
     extraction_timeout_s: float = Field(
         10.0, gt=0, description="Wall-clock limit of one extraction; beyond it: dead letter."
     )
+    stage_processes: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Child processes that run the stage: 0 runs it in the worker's own "
+        "process; N uses N cores, keeps the event loop free and enforces "
+        "NEWSFLOW_STAGE_TIMEOUT_S by killing the call (workers/runner.py).",
+    )
+    stage_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="Hard wall-clock limit of one stage call in a stage process; beyond it "
+        "the process is killed and replaced and the message is dead-lettered.",
+    )
+    stage_process_max_tasks: int = Field(
+        0,
+        ge=0,
+        description="Messages a stage process handles before it is replaced, returning "
+        "memory kept after huge pages (0: never; a replacement reloads the models).",
+    )
     min_article_words: int = Field(
         25,
         ge=1,
