@@ -289,7 +289,7 @@ async def test_stage_process_past_the_hard_limit_is_killed_and_the_partition_flo
 ) -> None:
     # The soft limit is out of reach: only killing the stage process can stop the slow page.
     settings = pipeline.model_copy(
-        update={"stage_processes": 1, "stage_timeout_s": 1.0, "extraction_timeout_s": 120.0}
+        update={"stage_processes": 1, "stage_timeout_s": 3.0, "extraction_timeout_s": 120.0}
     )
     paragraph = "<p>" + "The council met again on Tuesday to discuss the budget. " * 12 + "</p>"
     slow_html = f"<html><body><article><h1>Budget</h1>{paragraph * 4500}</article></body></html>"

@@ -84,9 +84,10 @@ class ProcessRunner:
         # Each child works on one message and has the next one waiting: no idle gap.
         self.capacity = 2 * settings.stage_processes
         # forkserver: children start from a small single-threaded server, never from this
-        # process with its Kafka client threads; it preloads the stage code once.
+        # process with its Kafka client threads. No preloading: children that inherited the
+        # stage's modules from the server spent ~10 % more CPU per page (measured, see
+        # bench/RESULTS.md) than children that import them themselves.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["workers.runner"])
         self.pool = pebble.ProcessPool(
             max_workers=settings.stage_processes,
             max_tasks=settings.stage_process_max_tasks,
