@@ -281,6 +281,21 @@ def test_a_date_labelled_published_dates_the_page() -> None:
 
 
 @pytest.mark.parametrize(
+    ("byline", "day"),
+    [
+        ("By Ana Silva · 17.05.2021", "2021-05-17"),  # day first: 17 is no month
+        ("By Ana Silva · 2/24/2026", "2026-02-24"),  # month first: 24 is no month
+        ("By Ana Silva · 12.12.2025", "2025-12-12"),  # both readings agree
+        ("By Ana Silva · 03/04/2024", None),  # March or April, by country: no date
+    ],
+)
+def test_a_byline_date_in_figures_counts_when_it_reads_one_way(
+    byline: str, day: str | None
+) -> None:
+    assert page_meta(load_html(dated_page(header=byline))).byline_date == day
+
+
+@pytest.mark.parametrize(
     ("byline", "name"),
     [
         ("Rachel MacDonald Writer", "Rachel MacDonald"),

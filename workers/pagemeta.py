@@ -278,14 +278,36 @@ def _match_date(match: re.Match[str]) -> str | None:
     return iso_date(f"{match.group('year')}-{int(number):02d}-{int(match.group('day')):02d}")
 
 
+# Day and month in figures: "17.05.2021", "2/24/2026". Which comes first differs by
+# country, so only a date that reads one way (a number above 12, or both equal) counts.
+_NUMERIC_DATE = re.compile(r"(?<![\d./])(\d{1,2})([./])(\d{1,2})\2((?:19|20)\d{2})(?![\d./])")
+
+
+def _numeric_date(text: str) -> tuple[int, str] | None:
+    for match in _NUMERIC_DATE.finditer(text):
+        first, second = int(match.group(1)), int(match.group(3))
+        if first > 12 or first == second:
+            day, month = first, second
+        elif second > 12:
+            day, month = second, first
+        else:
+            continue  # 03/04/2024: March or April, depending on the country
+        if date := iso_date(f"{match.group(4)}-{month:02d}-{day:02d}"):
+            return match.start(), date
+    return None
+
+
 def written_date(text: str) -> str | None:
-    """The first unambiguous date written in ``text`` (English month names or Y-M-D)."""
+    """The first unambiguous date written in ``text`` (English month names, Y-M-D, or day
+    and month in figures when only one reading is possible)."""
     found: list[tuple[int, str]] = []
     for pattern in _WRITTEN_DATES:
         for match in pattern.finditer(text):
             if (date := _match_date(match)) is not None:
                 found.append((match.start(), date))
                 break
+    if numeric := _numeric_date(text):
+        found.append(numeric)
     return min(found)[1] if found else None
 
 
