@@ -115,6 +115,35 @@ def run_ours(body: bytes, url: str, settings: Any, options: Any) -> dict[str, An
     }
 
 
+def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> dict[str, Any]:
+    """``result`` keeping only the lines that readability-lxml's extraction of the page
+    also has (at least half of a line's words), when the two agree on at least half of all
+    its words. A measured, rejected idea (bench/RESULTS.md): readability-lxml is not a
+    dependency of the product; ``pip install readability-lxml`` to run this variant."""
+    from lxml import html as lxml_html
+    from readability import Document  # type: ignore[import-untyped]
+
+    from workers.charset import decode_html
+
+    if not result["text"]:
+        return result
+    try:
+        summary = Document(decode_html(body, "text/html").text, url=url).summary(html_partial=True)
+        other = words(lxml_html.fromstring(summary).text_content())
+    except Exception:  # readability gives up on some pages: keep the stage's text
+        return result
+    ours = words(result["text"])
+    if not other or sum((ours & other).values()) < 0.5 * sum(ours.values()):
+        return result
+    lines = result["text"].split("\n\n")
+    kept = [
+        line
+        for line in lines
+        if (counts := words(line)) and sum((counts & other).values()) >= 0.5 * sum(counts.values())
+    ]
+    return {**result, "text": "\n\n".join(kept)} if kept else result
+
+
 def run_trafilatura(body: bytes, url: str) -> dict[str, Any]:
     import trafilatura
 
@@ -164,6 +193,7 @@ def score(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
 # --- running ------------------------------------------------------------------------------
 
 _STATE: dict[str, Any] = {}
+_READABILITY = "+readability"
 
 
 def _init(variants: list[str]) -> None:
@@ -173,7 +203,10 @@ def _init(variants: list[str]) -> None:
     settings = Settings()
     warm_up(settings)  # the worker does this at start; so do we, outside the timings
     _STATE["settings"] = settings
-    _STATE["options"] = {name: CleanOptions.variant(name) for name in variants}
+    # "<variant>+readability": the variant's output confirmed line by line by readability-lxml.
+    _STATE["options"] = {
+        name: CleanOptions.variant(name.removesuffix(_READABILITY)) for name in variants
+    }
     # Both systems pay their one-off costs (date parser fallbacks, lxml tables) on the same
     # warm-up pages before any timing, as a long-running worker would have.
     body = (
@@ -202,6 +235,8 @@ def _page(job: tuple[str, str]) -> dict[str, Any]:
             result = run_trafilatura(body, url)
         else:
             result = run_ours(body, url, _STATE["settings"], options)
+            if name.endswith(_READABILITY):
+                result = confirm_with_readability(result, body, url)
         cpu_ms = (time.process_time() - started) * 1000
         rows[name] = {**score(result, truth), "cpu_ms": cpu_ms}
     return {"id": page_id, "rows": rows}
@@ -270,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         "--variants",
         default="newsflow",
         help="comma-separated CleanOptions variants to run beside trafilatura "
-        "(newsflow = the stage as configured; see CleanOptions.variant for the ablations)",
+        "(newsflow = the stage as configured; see CleanOptions.variant for the ablations; "
+        "a '+readability' suffix adds the readability-lxml confirmation, which needs "
+        "readability-lxml installed)",
     )
     parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")
     args = parser.parse_args(argv)

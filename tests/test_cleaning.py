@@ -15,7 +15,7 @@ from trafilatura.utils import load_html
 
 from workers.boilerplate import drop_clutter, is_clutter
 from workers.errors import Reason, StageError
-from workers.pagemeta import page_meta
+from workers.pagemeta import byline_name, page_meta
 from workers.produce import raw_record
 from workers.settings import Settings
 from workers.stages.base import InputMessage
@@ -247,6 +247,120 @@ def test_time_element_in_the_article_header_dates_the_page() -> None:
 def test_meta_date_is_a_publication_date() -> None:
     html = dated_page(head="<meta name='date' content='2022-11-09'>")
     assert extract_article(html, "https://news.example/x", 10.0)["published_at"] == "2022-11-09"
+
+
+def test_an_earlier_shown_date_beats_the_markups() -> None:
+    # The markup's datePublished is the day the CMS re-imported the post; the byline shows
+    # the day it was written.
+    ld = {"@type": "BlogPosting", "datePublished": "2025-11-20T16:02:46Z"}
+    head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
+    html = dated_page(head=head, header="By Ana Silva · May 14, 2025")
+    url = "https://news.example/harbour-bridge"
+    assert extract_article(html, url, 10.0)["published_at"] == "2025-05-14"
+    off = extract_article(html, url, 10.0, options=CleanOptions(earlier_shown_date=False))
+    assert off["published_at"] == "2025-11-20"
+    # One day earlier is a time zone, not a migration: the markup's day stands.
+    html = dated_page(head=head, header="By Ana Silva · November 19, 2025")
+    assert extract_article(html, url, 10.0)["published_at"] == "2025-11-20"
+
+
+def test_a_date_labelled_published_dates_the_page() -> None:
+    # No markup date; the byline shows when the post was last updated, the end of the
+    # article says when it was first published.
+    html = page(
+        head="<title>Harbour bridge to be rebuilt</title>",
+        body="<article><h1>Harbour bridge to be rebuilt</h1>"
+        "<p class='byline'>Updated December 10, 2025</p>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE)
+        + "<p>This article was originally published on 26 September 2019.</p></article>",
+    )
+    url = "https://news.example/harbour-bridge"
+    assert extract_article(html, url, 10.0)["published_at"] == "2019-09-26"
+    off = extract_article(html, url, 10.0, options=CleanOptions(labelled_date=False))
+    assert off["published_at"] == "2025-12-10"
+
+
+@pytest.mark.parametrize(
+    ("byline", "day"),
+    [
+        ("By Ana Silva · 17.05.2021", "2021-05-17"),  # day first: 17 is no month
+        ("By Ana Silva · 2/24/2026", "2026-02-24"),  # month first: 24 is no month
+        ("By Ana Silva · 12.12.2025", "2025-12-12"),  # both readings agree
+        ("By Ana Silva · 03/04/2024", None),  # March or April, by country: no date
+    ],
+)
+def test_a_byline_date_in_figures_counts_when_it_reads_one_way(
+    byline: str, day: str | None
+) -> None:
+    assert page_meta(load_html(dated_page(header=byline))).byline_date == day
+
+
+@pytest.mark.parametrize(
+    ("byline", "name"),
+    [
+        ("Rachel MacDonald Writer", "Rachel MacDonald"),
+        ("Linda Rosencrance Contributing Writer", "Linda Rosencrance"),
+        ("Luke Kim December", "Luke Kim"),
+        ("Haley Hoekstra • March", "Haley Hoekstra"),
+        ("Cazzy Magennis Last Updated August 1", "Cazzy Magennis"),
+        ("Recipe by PJ Hamel", "PJ Hamel"),
+        ("Read more about The Upwork Team", "The Upwork Team"),
+        ("Tom May", "Tom May"),  # a name that is also a month
+        ("Podium Staff", "Podium Staff"),  # no name would be left without the role
+        ("October", None),
+        ("Updated January", None),
+    ],
+)
+def test_heuristic_bylines_lose_lead_ins_roles_and_dates(byline: str, name: str | None) -> None:
+    assert byline_name(byline) == name
+
+
+def byline_page(*, head: str = "", byline: str) -> str:
+    return page(
+        head=f"<title>Harbour bridge to be rebuilt | The Daily Tide</title>{head}",
+        body="<article><h1>Harbour bridge to be rebuilt</h1>"
+        f"<div class='byline'>{byline}</div>"
+        + "".join(f"<p>{p}</p>" for p in ARTICLE)
+        + "</article>",
+    )
+
+
+def test_a_byline_running_into_the_role_is_tidied() -> None:
+    html = byline_page(byline="<span class='author'>Rachel MacDonald Writer</span>")
+    url = "https://news.example/harbour-bridge"
+    assert extract_article(html, url, 10.0)["authors"] == ["Rachel MacDonald"]
+    off = extract_article(html, url, 10.0, options=CleanOptions(tidy_bylines=False))
+    assert off["authors"] == ["Rachel MacDonald Writer"]
+
+
+def test_a_shown_person_beats_a_markup_author_that_is_the_publisher() -> None:
+    ld = {
+        "@type": "NewsArticle",
+        "author": {"@type": "Organization", "name": "The Daily Tide"},
+        "publisher": {"@type": "Organization", "name": "The Daily Tide"},
+    }
+    head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
+    html = byline_page(head=head, byline="By <span class='author'>Ana Silva</span>")
+    url = "https://news.example/harbour-bridge"
+    assert extract_article(html, url, 10.0)["authors"] == ["Ana Silva"]
+    off = extract_article(html, url, 10.0, options=CleanOptions(person_over_publisher=False))
+    assert off["authors"] == ["The Daily Tide"]
+    # Without a person in the byline, the publisher stays the author.
+    html = byline_page(head=head, byline="")
+    assert extract_article(html, url, 10.0)["authors"] == ["The Daily Tide"]
+
+
+def test_an_account_name_counts_only_when_the_page_shows_it() -> None:
+    # trafilatura turns the meta tag's "ana.silva" into "Ana Silva", which the page never
+    # shows; the account name itself is what the byline shows.
+    head = "<meta name='author' content='ana.silva'>"
+    url = "https://news.example/harbour-bridge"
+    shown = byline_page(head=head, byline="Posted by ana.silva")
+    assert extract_article(shown, url, 10.0)["authors"] == ["ana.silva"]
+    off = extract_article(shown, url, 10.0, options=CleanOptions(shown_accounts=False))
+    assert off["authors"] == []
+    hidden = byline_page(head=head, byline="")
+    assert extract_article(hidden, url, 10.0)["authors"] == []
 
 
 @pytest.mark.parametrize(

@@ -84,12 +84,26 @@ class PageMeta:
     byline_date: str | None = None
     # A machine-readable <time datetime> beside the visible headline (the article header's).
     header_time: str | None = None
+    # The first date the page labels as its publication: "Published on …", "Posted: …",
+    # "Originally published …".
+    labelled_date: str | None = None
+    # Markup author values that are account names ("jdoe"), kept apart from ``authors``.
+    account_names: list[str] = field(default_factory=list)
     # The page's visible text, case-folded, for checking that a name is really shown.
     visible_text: str = ""
 
     def shows(self, name: str) -> bool:
         """True when ``name`` appears in the page's visible text."""
         return _key(name) in self.visible_text
+
+    def is_site(self, name: str) -> bool:
+        """True when ``name`` is the site's or publisher's name."""
+        return _key(name) in self.site_names
+
+    def near_site(self, name: str) -> bool:
+        """True when ``name`` contains a site name or is part of one."""
+        key = _key(name)
+        return any(key in site or site in key for site in self.site_names)
 
 
 def clean_text(value: Any) -> str | None:
@@ -190,6 +204,42 @@ def plausible_name(text: str) -> str | None:
     return name
 
 
+# Heuristic bylines often run on into the role or the date: "Rachel MacDonald Writer",
+# "Luke Kim December", "Haley Hoekstra • March", "Recipe by PJ Hamel".
+_MONTH_WORD = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_ROLE_TAIL = re.compile(
+    r"\s+(?:[•|·]|(?:writer|reporter|contributor|correspondent|columnist|co-founder|founder|"
+    r"former|contributing|senior|staff|head|(?:last\s+)?updated|published|posted|reviewed)\b)"
+    r".*$",
+    re.I,
+)
+_MONTH_TAIL = re.compile(rf"\s+(?:{_MONTH_WORD})\.?$", re.I)
+_LEAD_IN = re.compile(
+    r"^(?:.*?\bwritten\s+by|(?:recipe|article|story|words|photos?|text)\s+by|"
+    r"read\s+more\s+about)\s+",
+    re.I,
+)
+_ONLY_DATE = re.compile(rf"^(?:(?:{_MONTH_WORD}|updated|last|\d+)\.?\s*)+$", re.I)
+
+
+def byline_name(text: str) -> str | None:
+    """The name in a byline that an extractor's heuristics cut out of the page: lead-ins
+    ("Recipe by") and a trailing role or date dropped when a name of two words or more
+    remains (so "Tom May" and "Podium Staff" stay whole); None when it is only a date."""
+    name = _LEAD_IN.sub("", text.strip())
+    for tail in (_ROLE_TAIL, _MONTH_TAIL):
+        cut = tail.sub("", name)
+        if len(cut.split()) >= 2:
+            name = cut
+    name = name.strip(" ,;:-")
+    if not name or _ONLY_DATE.match(name):
+        return None
+    return plausible_name(name)
+
+
 _MONTH_NAMES = {
     m: i
     for i, names in enumerate(
@@ -222,21 +272,76 @@ _WRITTEN_DATES = [
 _BYLINE_BEFORE, _BYLINE_AFTER = 200, 500  # characters around the headline
 
 
+def _match_date(match: re.Match[str]) -> str | None:
+    month = match.group("month")
+    number = _MONTH_NAMES.get(month.lower().rstrip(".")) if month.isalpha() else month
+    return iso_date(f"{match.group('year')}-{int(number):02d}-{int(match.group('day')):02d}")
+
+
+# Day and month in figures: "17.05.2021", "2/24/2026". Which comes first differs by
+# country, so only a date that reads one way (a number above 12, or both equal) counts.
+_NUMERIC_DATE = re.compile(r"(?<![\d./])(\d{1,2})([./])(\d{1,2})\2((?:19|20)\d{2})(?![\d./])")
+
+
+def _numeric_date(text: str) -> tuple[int, str] | None:
+    for match in _NUMERIC_DATE.finditer(text):
+        first, second = int(match.group(1)), int(match.group(3))
+        if first > 12 or first == second:
+            day, month = first, second
+        elif second > 12:
+            day, month = second, first
+        else:
+            continue  # 03/04/2024: March or April, depending on the country
+        if date := iso_date(f"{match.group(4)}-{month:02d}-{day:02d}"):
+            return match.start(), date
+    return None
+
+
 def written_date(text: str) -> str | None:
-    """The first unambiguous date written in ``text`` (English month names or Y-M-D)."""
+    """The first unambiguous date written in ``text`` (English month names, Y-M-D, or day
+    and month in figures when only one reading is possible)."""
     found: list[tuple[int, str]] = []
     for pattern in _WRITTEN_DATES:
         for match in pattern.finditer(text):
-            month = match.group("month")
-            number = _MONTH_NAMES.get(month.lower().rstrip(".")) if month.isalpha() else month
-            if (
-                date := iso_date(
-                    f"{match.group('year')}-{int(number):02d}-{int(match.group('day')):02d}"
-                )
-            ) is not None:
+            if (date := _match_date(match)) is not None:
                 found.append((match.start(), date))
                 break
+    if numeric := _numeric_date(text):
+        found.append(numeric)
     return min(found)[1] if found else None
+
+
+# "Published on 3 March 2024", "Posted: Nov 21, 2018", "Originally published 26 Sep 2019".
+_PUBLISHED_LABEL = re.compile(
+    r"\b(?:originally\s+|first\s+)?(?:published|posted)(?:\s+on)?\s*:?\s*", re.I
+)
+
+
+def labelled_date(visible: str) -> str | None:
+    """The date right after the first "published" / "posted" label in ``visible`` that
+    has one: the page saying which of its dates is the publication's."""
+    for label in _PUBLISHED_LABEL.finditer(visible):
+        for pattern in _WRITTEN_DATES:
+            if (match := pattern.match(visible, label.end())) and (date := _match_date(match)):
+                return date
+    return None
+
+
+def _account_names(tree: Any, tags: dict[str, str]) -> list[str]:
+    """Author values of the markup that are account names ("jdoe", "user-42"), which
+    :func:`person_names` leaves out; in markup order."""
+    values: list[Any] = []
+    for obj in _json_ld_objects(tree):
+        if _types(obj) & _ARTICLE_TYPES and (author := obj.get("author")):
+            for item in author if isinstance(author, list) else [author]:
+                values.append(item.get("name") if isinstance(item, dict) else item)
+    values.extend(tags.get(name) for name in _AUTHOR_META)
+    names: list[str] = []
+    for value in values:
+        text = clean_text(value)
+        if text and _LOGIN.match(text) and not _NOT_A_NAME.match(text) and text not in names:
+            names.append(text)
+    return names
 
 
 def _visible_text(tree: Any) -> str:
@@ -383,12 +488,15 @@ def page_meta(tree: Any) -> PageMeta:
         for name in _AUTHOR_META:
             if (value := tags.get(name)) and (authors := person_names(value)):
                 break
+    accounts = [] if authors else _account_names(tree, tags)
 
     candidates = [c for c in (headline_ld, clean_text(tags.get("og:title")), title_text) if c]
     headline = _choose_headline(_headings(tree), candidates, sites)
     visible = _visible_text(tree)
     return PageMeta(
         byline_date=_byline_date(visible, headline),
+        labelled_date=labelled_date(visible),
+        account_names=accounts,
         header_time=_header_time(tree, headline),
         visible_text=visible,
         headline=headline,

@@ -12,6 +12,7 @@ import binascii
 import re
 import time
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from workers.charset import Decoded, decode_html
 from workers.cloudevents import now_rfc3339
 from workers.errors import StageError
 from workers.ids import document_id, normalise_url
-from workers.pagemeta import PageMeta, page_meta, plausible_name, url_date
+from workers.pagemeta import PageMeta, byline_name, page_meta, plausible_name, url_date
 from workers.settings import Settings
 from workers.site_boilerplate import SiteMemory, site_of
 from workers.stages.base import InputMessage
@@ -170,6 +171,16 @@ class CleanOptions:
     url_date: bool = True
     # A <time datetime> in the headline's header, after the markup's date, before the byline's.
     header_time: bool = True
+    # A visible byline date more than a day before the markup's date replaces it.
+    earlier_shown_date: bool = True
+    # A date labelled "Published …" / "Posted …", after the header's, before the byline's.
+    labelled_date: bool = True
+    # Heuristic bylines lose lead-ins and trailing roles / dates ("Rachel MacDonald Writer").
+    tidy_bylines: bool = True
+    # A shown byline name replaces a markup author that is only the site's / publisher's name.
+    person_over_publisher: bool = True
+    # A markup account name ("jdoe") counts when the page shows it and gives no other name.
+    shown_accounts: bool = True
 
     @classmethod
     def variant(cls, name: str) -> CleanOptions:
@@ -188,6 +199,11 @@ class CleanOptions:
             "-shown-authors": cls(shown_authors=False),
             "-url-date": cls(url_date=False),
             "-header-time": cls(header_time=False),
+            "-earlier-shown-date": cls(earlier_shown_date=False),
+            "-labelled-date": cls(labelled_date=False),
+            "-tidy-bylines": cls(tidy_bylines=False),
+            "-person-over-publisher": cls(person_over_publisher=False),
+            "-shown-accounts": cls(shown_accounts=False),
         }
         if name not in variants:
             raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")
@@ -260,34 +276,69 @@ def extract_article(
             f"{words} words of prose (fewer than {min_words}, NEWSFLOW_MIN_ARTICLE_WORDS): "
             "an index page, an empty shell or a stub",
         )
-    heuristic_authors = [
-        name
-        for part in _AUTHOR_SEPARATOR.split(_field(document, "author") or "")
-        if (name := plausible_name(part))
-    ]
-    if options.shown_authors and options.page_metadata:
-        # trafilatura's author heuristics read any text that looks like a byline; only
-        # names the page really shows are kept (stated markup authors are kept as stated).
-        heuristic_authors = [name for name in heuristic_authors if stated.shows(name)]
-    authors = stated.authors or _dedupe(heuristic_authors)
-    # Most deliberate first: the permalink's day, the markup's datePublished, the header's
-    # <time datetime>, the date written in the byline, then trafilatura's (htmldate's) pick.
-    dates = [stated.published, stated.header_time if options.header_time else None]
-    if options.byline_date != "off":
-        dates.insert(0 if options.byline_date == "first" else len(dates), stated.byline_date)
-    if options.url_date:
-        dates.insert(0, url_date(url))
-    dates.append(_field(document, "date"))
     return {
         "title": stated.headline or _field(document, "title"),
-        "authors": authors,
-        "published_at": next((d for d in dates if d), None),
+        "authors": _authors(stated, _field(document, "author"), options),
+        "published_at": _published(stated, url, _field(document, "date"), options),
         "site_name": _field(document, "sitename"),
         "description": _field(document, "description"),
         "canonical_url": canonical or None,
         "language_declared": declared,
         "text": text,
     }
+
+
+def _authors(stated: PageMeta, heuristic: str | None, options: CleanOptions) -> list[str]:
+    """The page's authors: the markup's, else the names trafilatura's heuristics found."""
+    read = byline_name if options.tidy_bylines else plausible_name
+    names = [name for part in _AUTHOR_SEPARATOR.split(heuristic or "") if (name := read(part))]
+    if options.shown_authors and options.page_metadata:
+        # trafilatura's author heuristics read any text that looks like a byline; only
+        # names the page really shows are kept (stated markup authors are kept as stated).
+        names = [name for name in names if stated.shows(name)]
+    names = _dedupe(names)
+    if (
+        options.person_over_publisher
+        and stated.authors
+        and names
+        and all(stated.is_site(author) for author in stated.authors)
+        and not any(stated.near_site(name) for name in names)
+    ):
+        # The markup credits the publisher (a CMS default); the page's byline names a person.
+        return names
+    if stated.authors or names:
+        return stated.authors or names
+    if options.shown_accounts:
+        # An account name is a poor byline, but when the page shows it, it is the one it has.
+        return [name for name in stated.account_names if stated.shows(name)][:1]
+    return []
+
+
+def _published(
+    stated: PageMeta, url: str, heuristic: str | None, options: CleanOptions
+) -> str | None:
+    """The publication day. Most deliberate first: the permalink's day, the markup's
+    datePublished, the header's <time datetime>, a date labelled "Published", the date
+    written in the byline, then trafilatura's (htmldate's) pick."""
+    markup = stated.published
+    shown = stated.byline_date
+    if options.earlier_shown_date and markup and shown and _days_between(shown, markup) > 1:
+        # The page shows an earlier date than its markup states: the markup's is a later
+        # re-import or migration (a time zone moves a day by one at most).
+        markup = shown
+    dates = [markup, stated.header_time if options.header_time else None]
+    if options.labelled_date:
+        dates.append(stated.labelled_date)
+    if options.byline_date != "off":
+        dates.insert(0 if options.byline_date == "first" else len(dates), shown)
+    if options.url_date:
+        dates.insert(0, url_date(url))
+    dates.append(heuristic)
+    return next((d for d in dates if d), None)
+
+
+def _days_between(earlier: str, later: str) -> int:
+    return (date.fromisoformat(later[:10]) - date.fromisoformat(earlier[:10])).days
 
 
 @cache
