@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from conftest import eventually
 from helpers import raw_for_sample
+from test_runner import SLOW_PAGE
 
 from workers import contracts
 from workers.cloudevents import header
@@ -270,7 +271,7 @@ async def test_stage_processes_keep_each_documents_updates_in_order(
     # sink's last word on the document is its latest version.
     settings = pipeline.model_copy(update={"stage_processes": 2})
     paragraph = "<p>" + "The council met again on Tuesday to discuss the budget. " * 12 + "</p>"
-    slow_html = f"<html><body><article><h1>Budget</h1>{paragraph * 1500}</article></body></html>"
+    slow_html = f"<html><body><article><h1>Budget</h1>{paragraph * 3000}</article></body></html>"
     fast_html = (SAMPLES / "01-putin-arrives-pyongyang.html").read_bytes()
     url = "https://news.example/budget-story"
     versions = [raw_record(slow_html.encode(), url), raw_record(fast_html, url)]
@@ -291,9 +292,7 @@ async def test_stage_process_past_the_hard_limit_is_killed_and_the_partition_flo
     settings = pipeline.model_copy(
         update={"stage_processes": 1, "stage_timeout_s": 3.0, "extraction_timeout_s": 120.0}
     )
-    paragraph = "<p>" + "The council met again on Tuesday to discuss the budget. " * 12 + "</p>"
-    slow_html = f"<html><body><article><h1>Budget</h1>{paragraph * 4500}</article></body></html>"
-    slow = raw_record(slow_html.encode(), "https://news.example/very-slow")
+    slow = raw_record(SLOW_PAGE, "https://news.example/very-slow")
     good = [
         raw_record((SAMPLES / name).read_bytes(), f"https://news.example/after-slow/{n}")
         for n, name in enumerate(["01-putin-arrives-pyongyang.html", "03-ecb-first-rate-cut.html"])

@@ -17,9 +17,13 @@ from workers.localbroker import free_port
 from workers.runner import InlineRunner, ProcessRunner, create_runner
 from workers.settings import Settings
 
-PARAGRAPH = b"<p>" + b"The council met again on Tuesday to discuss the budget. " * 12 + b"</p>\n"
-# About 3 MB of prose: a few seconds of extraction, far past the limits set below.
-SLOW_PAGE = b"<html><body><article><h1>Budget</h1>" + PARAGRAPH * 4500 + b"</article></body></html>"
+# 1 MB of short linked paragraphs: over ten seconds of extraction here, far past the limits
+# set below (and, repeated as it is, not an article once trafilatura drops the repeats).
+SLOW_PAGE = (
+    b"<html><body><article><h1>Budget</h1>"
+    + b"<div><p>The council met again on Tuesday to discuss the budget <a href='/x'>more</a>."
+    b"</p></div>\n" * 10_000 + b"</article></body></html>"
+)
 
 
 def _settings(**overrides: object) -> Settings:
