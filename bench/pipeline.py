@@ -10,13 +10,18 @@ On the same real pages (the WCXB dev articles in ``../shared/data``, repeated wi
    processes on a local Tansu broker): throughput at the sink with a backlog, then
    end-to-end latency at a steady offered load of half that throughput;
 3. the pipeline with two clean and two enrich workers (throughput with a backlog);
+4. one stage alone with one and with two replicas (``--config LABEL:0:N`` runs N enrich workers
+   on the baseline's clean records, ``LABEL:N:0`` N clean workers up to the clean topic), so
+   "two replicas of the bottleneck" is measured on the stage itself;
 
 plus a micro-benchmark of the per-message envelope (decode, validate, encode) with orjson and
 with the standard library's json. Prints one Markdown table per part.
 
-CPU per page comes from each worker's /proc/<pid>/stat (user + system) over the measured
-window divided by the messages that worker read; RSS is VmHWM (peak) and VmRSS from
-/proc/<pid>/status. Latency is the sink record's broker timestamp minus the raw record's
+CPU per page comes from /proc/<pid>/stat (user + system) of each worker and its descendants
+(stage processes, ``NEWSFLOW_STAGE_PROCESSES``) over the measured window divided by the
+messages that worker read; memory is VmHWM (peak) summed over the worker's processes (an
+upper bound: shared pages count once per process) and their proportional set size (Pss).
+Latency is the sink record's broker timestamp minus the raw record's
 (``timestamps.raw_produced``). "Per consumed core" = pages per CPU-second of the workers
 (the broker's CPU is reported beside it, not counted).
 """
@@ -263,7 +268,7 @@ async def wait_assigned(workers: list[Worker], partitions: int, timeout_s: float
             if worker.process.poll() is not None:
                 raise RuntimeError(f"worker exited; see {worker.log_path}")
         ok = True
-        for stage in ("clean", "enrich"):
+        for stage in {w.stage for w in workers}:
             counts = [w.metric("newsflow_assigned_partitions") for w in workers if w.stage == stage]
             ok = ok and sum(counts) == partitions and min(counts) > 0
         if ok:
