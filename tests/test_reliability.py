@@ -16,7 +16,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from conftest import WorkerProcess, eventually, pipeline_settings
-from helpers import http_get
+from helpers import descendants, http_get
 from test_hostile_input import HOSTILE
 
 from workers import contracts
@@ -97,10 +97,13 @@ async def test_sigkill_at_random_moments_loses_nothing(
     assert summary.sent == 2000
 
     workers = {"clean": start_worker("clean", pipeline), "enrich": start_worker("enrich", pipeline)}
+    orphans: set[int] = set()
     for _ in range(3):  # rounds
         for stage in ("clean", "enrich"):
             await asyncio.sleep(rng.uniform(3, 9))
+            children = descendants(workers[stage].process.pid)
             workers[stage].kill()
+            orphans |= children
             workers[stage] = start_worker(stage, pipeline)
 
     sink = await wait_for_keys(pipeline, pipeline.topic_enriched, keys, timeout_s=400)
@@ -114,6 +117,11 @@ async def test_sigkill_at_random_moments_loses_nothing(
     dead = await read_all(pipeline, pipeline.topic_dead_letter)
     assert dead == [], [orjson.loads(m.value)["reason"] for m in dead]
     await eventually_async(lambda: all_committed(pipeline), 60, "committed offsets at the log ends")
+    # A killed worker's stage processes do not outlive it.
+    assert bool(orphans) == bool(stage_processes), orphans
+    await eventually(
+        lambda: not any(Path(f"/proc/{pid}").exists() for pid in orphans), 30, "orphans to exit"
+    )
 
 
 async def eventually_async(check, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
