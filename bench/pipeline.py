@@ -60,6 +60,7 @@ from workers.localbroker import (  # noqa: E402
     free_port,
     isolated_settings,
 )
+from workers.processes import descendants  # noqa: E402
 from workers.produce import encode_raw, raw_record  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.stages.base import InputMessage  # noqa: E402
@@ -104,17 +105,7 @@ def raw_messages(pages: list[tuple[str, bytes]], count: int, first_rep: int) -> 
 
 def process_tree(pid: int) -> list[int]:
     """``pid`` and every live descendant (a worker's stage processes and their forkserver)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(stat.parent.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, []))
-    return tree
+    return [pid, *descendants(pid)]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -16,14 +16,14 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from conftest import WorkerProcess, eventually, pipeline_settings
-from helpers import descendants, http_get
+from helpers import http_get
 from test_hostile_input import HOSTILE
 
 from workers import contracts
 from workers.cloudevents import header
 from workers.lag import consumer_lag, pipeline_groups
 from workers.localbroker import LocalBroker, free_port, wait_for_port
-from workers.processes import stop_process
+from workers.processes import descendants, stop_process
 from workers.produce import encode_raw, produce, raw_record
 from workers.replay import REPLAY_HEADER
 from workers.settings import Settings

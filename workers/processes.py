@@ -34,3 +34,22 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float) -> int:
             process.kill()
             process.wait()
     return process.returncode
+
+
+def descendants(pid: int) -> set[int]:
+    """Live processes started by ``pid``, directly or not (a worker's stage processes and
+    their forkserver), read from Linux's /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found: set[int] = set()
+    todo = list(children.get(pid, []))
+    while todo:
+        current = todo.pop()
+        found.add(current)
+        todo.extend(children.get(current, []))
+    return found
