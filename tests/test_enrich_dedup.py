@@ -64,6 +64,27 @@ def test_two_replicas_see_each_others_documents(settings) -> None:
     assert second(copy)["duplicate_of"] == putin["document_id"]
 
 
+def test_near_copies_added_at_the_same_moment_by_two_replicas_find_each_other(settings) -> None:
+    """One replica's first request to Redis completes, then the other replica adds its copy
+    whole, then the first replica goes on: whatever the interleaving, one of the two copies
+    must be reported as the other's duplicate (the later one as the earlier's)."""
+    first, second = DedupEnricher(settings), DedupEnricher(settings)
+    putin = seed_article(PUTIN_IN_PYONGYANG)
+    copy = {**putin, "document_id": COPY_ID, "text": lightly_edited(putin["text"])}
+    client = second.index.client
+    send, results = client.execute_command, {}
+
+    def interleaved(*args: object, **kw: object) -> object:
+        reply = send(*args, **kw)
+        if "putin" not in results:
+            results["putin"] = first(putin)["duplicate_of"]
+        return reply
+
+    client.execute_command = interleaved
+    results["copy"] = second(copy)["duplicate_of"]
+    assert results == {"putin": COPY_ID, "copy": None}
+
+
 def test_a_redelivery_is_not_its_own_duplicate_and_keeps_its_place(settings) -> None:
     dedup = DedupEnricher(settings)
     putin = seed_article(PUTIN_IN_PYONGYANG)

@@ -91,6 +91,36 @@ def test_redis_keys_are_bounded_and_expire(redis_prefix: str) -> None:
     assert 0 < client.ttl(f"{redis_prefix}doc:tide.example:doc7") <= 600
 
 
+@pytest.mark.parametrize("lost", [1, 2, 3])
+def test_a_page_is_counted_once_whichever_request_to_redis_is_lost(
+    lost: int, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection drops on the ``lost``-th request of a page's first attempt; the retry
+    must leave the page counted exactly once (a marker written without its counts would
+    make the retry count nothing)."""
+    memory = redis_memory(redis_prefix, boilerplate_min_pages=1)
+    memory.client.script_flush()  # the first attempt also has to load the script
+    send = redis.connection.Connection.send_packed_command
+    sent = 0
+
+    def flaky_send(connection: redis.connection.Connection, *args: object, **kw: object) -> None:
+        nonlocal sent
+        sent += 1
+        if sent == lost:
+            connection.disconnect()
+            raise redis.ConnectionError("connection lost (injected)")
+        send(connection, *args, **kw)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(redis.connection.Connection, "send_packed_command", flaky_send)
+        with pytest.raises(MemoryUnavailable):
+            memory.filter("tide.example", "doc0", lines_of(0))
+    assert PROMO in memory.filter("tide.example", "doc0", lines_of(0))  # the retry
+    key = f"{redis_prefix}lines:tide.example"
+    assert memory.client.zscore(key, line_hash(PROMO)) == 1
+    assert PROMO not in memory.filter("tide.example", "doc1", lines_of(1))  # 1 other page
+
+
 def test_unreachable_redis_is_a_transient_failure() -> None:
     memory = RedisMemory(
         "redis://127.0.0.1:1/0",

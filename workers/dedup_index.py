@@ -6,7 +6,8 @@ whose signature agrees on at least ``threshold`` of its values is a near-duplica
 
 Each document gets a sequence number when first added (a redelivery keeps its number), and
 only documents with a smaller number count as "earlier": two replicas adding near-copies at
-the same moment still agree which one came first, because adding happens before looking.
+the same moment still agree which one came first, because numbering and adding are one
+atomic step (a Lua script in Redis) and looking comes after it.
 
 :class:`RedisIndex` keeps everything in Redis under one key prefix, every key expiring after
 ``ttl_s``; :class:`MemoryIndex` does the same in one process (the embedded demo only).
@@ -128,6 +129,7 @@ class RedisIndex:
         self.threshold = threshold
         self.bands, self.rows = bands_for(threshold, num_perm)
         self.ttl_s = ttl_s
+        self._add = self.client.register_script(_ADD)
 
     def add_and_match(self, document_id: str, hashvalues: Sequence[int]) -> Match | None:
         try:
@@ -140,21 +142,19 @@ class RedisIndex:
 
     def _add_and_match(self, document_id: str, hashvalues: Sequence[int]) -> Match | None:
         p = self.prefix
-        seq_key, sig_key = f"{p}seq:{document_id}", f"{p}sig:{document_id}"
-        # A redelivery keeps the sequence number of its first delivery (SET NX).
-        self.client.set(seq_key, self.client.incr(f"{p}counter"), nx=True, ex=self.ttl_s)
-        bands = [f"{p}band:{band}" for band in band_hashes(hashvalues, self.bands, self.rows)]
-        with self.client.pipeline(transaction=False) as pipe:
-            pipe.get(seq_key)
-            pipe.expire(seq_key, self.ttl_s)
-            pipe.set(sig_key, array("I", hashvalues).tobytes(), ex=self.ttl_s)
-            for band in bands:
-                pipe.sadd(band, document_id)
-                pipe.expire(band, self.ttl_s)
-            pipe.sunion(bands)
-            replies = pipe.execute()
+        keys = [
+            f"{p}counter",
+            f"{p}seq:{document_id}",
+            f"{p}sig:{document_id}",
+            *(f"{p}band:{band}" for band in band_hashes(hashvalues, self.bands, self.rows)),
+        ]
+        replies = self._add(
+            keys=keys,
+            args=[self.ttl_s, document_id, array("I", hashvalues).tobytes()],
+            client=self.client,
+        )
         own_seq = int(replies[0])
-        candidates = sorted(m.decode() for m in replies[-1] if m.decode() != document_id)
+        candidates = sorted({m.decode() for m in replies[1:]} - {document_id})
         if not candidates:
             return None
         with self.client.pipeline(transaction=False) as pipe:
@@ -167,6 +167,30 @@ class RedisIndex:
             if seq is not None and sig is not None:  # expired between the two round trips
                 found[doc] = (int(seq), array("I", sig).tolist())
         return best_earlier(own_seq, hashvalues, found, self.threshold)
+
+
+# Numbering, storing and banding a document is one atomic step, so the order of sequence
+# numbers is the order in which documents entered their bands: of two near-copies added at
+# the same moment, the later always finds the earlier. (As separate calls, a document could
+# take its number first and enter its bands last, and neither copy found the other.)
+# KEYS: counter, the document's seq and sig, its bands. ARGV: ttl_s, document id, signature.
+# Returns the document's number, then every document in its bands (itself included).
+_ADD = """
+local ttl, doc = tonumber(ARGV[1]), ARGV[2]
+local seq = redis.call('GET', KEYS[2])
+if not seq then  -- a redelivery keeps the number of its first delivery
+  seq = redis.call('INCR', KEYS[1])
+end
+redis.call('SET', KEYS[2], seq, 'EX', ttl)
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ttl)
+for i = 4, #KEYS do
+  redis.call('SADD', KEYS[i], doc)
+  redis.call('EXPIRE', KEYS[i], ttl)
+end
+local found = redis.call('SUNION', unpack(KEYS, 4))
+table.insert(found, 1, seq)
+return found
+"""
 
 
 def create_index(settings: Settings) -> NearDuplicateIndex:

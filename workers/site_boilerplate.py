@@ -10,7 +10,8 @@ across articles is still part of each article.
 
 :class:`RedisMemory` keeps the counts in Redis, shared by every clean replica: per site one
 sorted set of line hashes scored by page count, trimmed to ``max_lines`` entries (the rarest
-go first), and one marker key per counted document; every key expires after ``ttl_s``.
+go first), and one marker key per counted document; every key expires after ``ttl_s``. One
+Lua script per page counts and reads in a single atomic step.
 :class:`InProcessMemory` does the same in one process (the embedded demo only). An unreachable
 Redis raises :class:`MemoryUnavailable`, a transient error: the worker retries the message.
 """
@@ -112,6 +113,8 @@ class RedisMemory:
         self.prefix = prefix
         self.min_pages, self.max_words, self.max_lines = min_pages, max_words, max_lines
         self.ttl_s = ttl_s
+        # Sent by hash (EVALSHA), loaded again by redis-py when the server has lost it.
+        self._count_and_score = self.client.register_script(_COUNT_AND_SCORE)
 
     def filter(self, site: str, document_id: str, lines: list[str]) -> list[str]:
         try:
@@ -126,24 +129,35 @@ class RedisMemory:
         hashes = counted_lines(lines, self.max_words)
         if not hashes:
             return lines
-        lines_key = f"{self.prefix}lines:{site}"
-        # A redelivery finds its marker and counts nothing (SET NX).
-        first = self.client.set(f"{self.prefix}doc:{site}:{document_id}", 1, nx=True, ex=self.ttl_s)
-        with self.client.pipeline(transaction=False) as pipe:
-            if first:
-                for h in hashes:
-                    pipe.zincrby(lines_key, 1, h)
-                # Bounded: keep the max_lines most frequent lines of the site.
-                pipe.zremrangebyrank(lines_key, 0, -self.max_lines - 1)
-                pipe.expire(lines_key, self.ttl_s)
-            pipe.zmscore(lines_key, list(hashes))
-            scores = pipe.execute()[-1]
+        keys = [f"{self.prefix}doc:{site}:{document_id}", f"{self.prefix}lines:{site}"]
+        scores = self._count_and_score(
+            keys=keys, args=[self.ttl_s, self.max_lines, *hashes], client=self.client
+        )
         dropped = {
             h
             for h, score in zip(hashes, scores, strict=True)
-            if score and score - 1 >= self.min_pages
+            if score and float(score) - 1 >= self.min_pages
         }
         return [line for line in lines if not (dropped and line_hash(line) in dropped)]
+
+
+# One script, so the document's marker and its counts are written together: with two calls,
+# a connection lost between them left the marker without the counts, and the retry then
+# counted nothing. Redis runs a script whole, before any other client's command.
+# KEYS: the document's marker, the site's line counts. ARGV: ttl_s, max_lines, hashes...
+# Returns each hash's page count (as a string; false where the line is not counted).
+_COUNT_AND_SCORE = """
+local ttl, max_lines = tonumber(ARGV[1]), tonumber(ARGV[2])
+if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ttl) then
+  for i = 3, #ARGV do redis.call('ZINCRBY', KEYS[2], 1, ARGV[i]) end
+  -- Bounded: keep the max_lines most frequent lines of the site.
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -max_lines - 1)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+local scores = {}
+for i = 3, #ARGV do scores[i - 2] = redis.call('ZSCORE', KEYS[2], ARGV[i]) end
+return scores
+"""
 
 
 def create_memory(settings: Settings) -> SiteMemory | None:
