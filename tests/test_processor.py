@@ -247,12 +247,13 @@ def test_tombstone_is_dead_lettered(cleaner: StageProcessor) -> None:
     assert out.key == hashlib.sha256(b"").hexdigest().encode("ascii")
 
 
-def test_oversize_original_is_truncated() -> None:
+def test_oversize_original_is_truncated_and_still_names_its_url() -> None:
     limit = 1000
     processor = StageProcessor(
         "clean", Settings(max_message_bytes=4096, dead_letter_max_original_bytes=limit)
     )
-    value = orjson.dumps(raw_for(entry("01")))
+    item = entry("01")
+    value = orjson.dumps(raw_for(item))
     assert len(value) > 4096
     out = processor.process(_raw_message(value))
     assert out.outcome == "oversize"
@@ -262,9 +263,44 @@ def test_oversize_original_is_truncated() -> None:
     assert base64.b64decode(original["value_base64"]) == value[:limit]
     assert original["size"] == len(value)
     assert original["sha256"] == hashlib.sha256(value).hexdigest()
-    # The truncated value is not parsed for its URL: the key falls back to the original key.
-    assert record["url"] is None
+    # Too large to parse whole: the URL is read from the value's leading top-level keys.
+    assert record["url"] == item["url"]
+    assert record["document_id"] == document_id(item["url"])
+    assert out.key == document_id(item["url"]).encode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        # The URL after a page too large to parse: not reached, the original key stands.
+        (b'{"html": "' + b"x" * 100_000 + b'", "url": "https://news.example/a"}', None),
+        # A "url" that is not the record's own (inside meta) is not taken.
+        (b'{"meta": {"url": "https://crawler.example/"}, "html": "' + b"x" * 9000, None),
+        (b"\x00\x01 not json" + b"x" * 9000, None),
+    ],
+)
+def test_oversize_value_without_a_leading_url_keeps_its_key(value: bytes, url: None) -> None:
+    processor = StageProcessor("clean", Settings(max_message_bytes=4096))
+    out = processor.process(_raw_message(value))
+    assert out.outcome == "oversize"
+    assert _dead_letter(out)["url"] is url
     assert out.key == b"raw-key"
+
+
+def test_a_value_over_the_kept_prefix_is_still_parsed_for_its_url() -> None:
+    """Larger than the dead letter keeps but within what the stage parses: parsed whole,
+    wherever its url key is."""
+    item = entry("01")
+    record = {k: v for k, v in raw_for(item).items() if k != "url"}
+    value = orjson.dumps(record | {"status": 500, "url": item["url"]})  # url last
+    processor = StageProcessor(
+        "clean", Settings(max_message_bytes=len(value), dead_letter_max_original_bytes=100)
+    )
+    out = processor.process(_raw_message(value))
+    assert out.outcome == "http_error"
+    dead = _dead_letter(out)
+    assert dead["original"]["truncated"] is True
+    assert dead["url"] == item["url"]
 
 
 def test_unexpected_exception_is_internal_error(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import socket
 from typing import Any
 
+import ijson
 import orjson
 
 from workers import __version__
@@ -18,19 +20,38 @@ from workers.stages.base import InputMessage
 
 MAX_ERROR_MESSAGE = 2000
 HOST = socket.gethostname()
+# A value too large to parse is searched for its URL in this prefix only.
+URL_SCAN_BYTES = 64 * 1024
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _url_of(value: bytes | None) -> str | None:
-    """The document URL, when the failed value is JSON that names one."""
-    try:
-        url = orjson.loads(value or b"").get("url")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
+def _url_of(value: bytes, max_parse_bytes: int) -> str | None:
+    """The document URL the failed value names: read from the whole value when it is no
+    larger than the stage parses, else from a top-level ``url`` key in its first
+    :data:`URL_SCAN_BYTES` (producers usually write it before the page)."""
+    if len(value) <= max_parse_bytes:
+        try:
+            url = orjson.loads(value or b"").get("url")
+        except (orjson.JSONDecodeError, AttributeError):
+            return None
+    else:
+        url = _leading_url(value[:URL_SCAN_BYTES])
     return url if isinstance(url, str) and url else None
+
+
+def _leading_url(prefix: bytes) -> str | None:
+    """The top-level ``url`` string of a JSON object, read incrementally from ``prefix``
+    (cut anywhere), or None when the prefix does not reach it."""
+    try:
+        for path, event, value in ijson.parse(io.BytesIO(prefix)):
+            if path == "url" and event == "string":
+                return value
+    except ijson.JSONError:  # cut short or not JSON
+        return None
+    return None
 
 
 def dead_letter_id(stage: Stage, message: InputMessage) -> str:
@@ -44,9 +65,10 @@ def build_dead_letter(
     *,
     attempts: int,
     max_original_bytes: int,
+    max_parse_bytes: int,
 ) -> dict[str, Any]:
     value = message.value or b""
-    url = _url_of(value) if len(value) <= max_original_bytes else None
+    url = _url_of(value, max_parse_bytes)
     return {
         "id": dead_letter_id(stage, message),
         "stage": stage,

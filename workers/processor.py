@@ -58,6 +58,7 @@ class DeadLetterRouter:
         self.topic = settings.topic_dead_letter
         self.source = f"/newsflow/{stage}"
         self.max_original_bytes = settings.dead_letter_max_original_bytes
+        self.max_parse_bytes = settings.max_message_bytes
 
     def route(
         self,
@@ -74,6 +75,7 @@ class DeadLetterRouter:
             error,
             attempts=attempts,
             max_original_bytes=self.max_original_bytes,
+            max_parse_bytes=self.max_parse_bytes,
         )
         headers = make_headers(
             schema="dead-letter.v1",
