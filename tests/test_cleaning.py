@@ -11,11 +11,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
 from workers.boilerplate import drop_clutter, is_clutter
 from workers.errors import Reason, StageError
-from workers.pagemeta import byline_name, page_meta
+from workers.pagemeta import _visible_text, byline_name, page_meta
 from workers.produce import raw_record
 from workers.settings import Settings
 from workers.stages.base import InputMessage
@@ -446,3 +447,14 @@ def test_a_nav_wrapping_the_article_is_not_pruned_as_a_menu() -> None:
     text = extract_article(html, "https://news.example/x", 10.0, min_words=25)["text"]
     assert ARTICLE[0] in text and ARTICLE[-1] in text
     assert "World" not in text.split("\n\n")
+
+
+def test_visible_text_is_what_a_reader_sees() -> None:
+    # lxml's own parser keeps comments (trafilatura's load_html drops them).
+    tree = lxml_html.fromstring(
+        "<html><head><title>T</title></head><body><p>Updated<!-- react -->July 9, 2025"
+        "<script>var date = '2001-01-01';</script> by Ana</p><style>p {}</style>"
+        "<noscript>Enable JavaScript</noscript><template><p>Hidden</p></template>"
+        "<div>Tail <b>bold</b> end</div></body></html>"
+    )
+    assert _visible_text(tree) == "updated july 9, 2025 by ana tail bold end"
