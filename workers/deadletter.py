@@ -34,7 +34,7 @@ def _url_of(value: bytes, max_parse_bytes: int) -> str | None:
     :data:`URL_SCAN_BYTES` (producers usually write it before the page)."""
     if len(value) <= max_parse_bytes:
         try:
-            url = orjson.loads(value or b"").get("url")
+            url = orjson.loads(value).get("url")
         except (orjson.JSONDecodeError, AttributeError):
             return None
     else:
