@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gzip
-import json
 import re
 from collections import Counter
 from pathlib import Path
 
 from lxml import html as lxml_html
+from wcxb import DEFAULT_DATA, page_ids, read_page
 
 from workers.pagemeta import page_meta, url_date
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "wcxb-dev-articles"
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -79,16 +77,15 @@ def main() -> None:
 
     classes: Counter[str] = Counter()
     sides: Counter[tuple[str, str]] = Counter()
-    for truth_file in sorted((args.data / "ground-truth").glob("*.json")):
-        record = json.loads(truth_file.read_text())
+    for page_id in page_ids(args.data):
+        body, record = read_page(args.data, page_id)
         truth = (record["ground_truth"].get("publish_date") or "")[:10]
         if not truth:
             continue
-        page = args.data / "html" / f"{truth_file.stem}.html.gz"
-        kind, side = classify(gzip.decompress(page.read_bytes()), truth, record["url"])
+        kind, side = classify(body, truth, record["url"])
         classes[kind] += 1
         if side:
-            batch = "files < 4000" if int(truth_file.stem) < 4000 else "files ≥ 4000"
+            batch = "files < 4000" if int(page_id) < 4000 else "files ≥ 4000"
             sides[(side, batch)] += 1
 
     total = sum(classes.values())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gzip
 import json
 import re
 import statistics
@@ -28,7 +27,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "wcxb-dev-articles"
+from wcxb import DEFAULT_DATA, page_ids, read_page
+
 _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
 # Name lists are split on these for the author comparison (both columns alike).
@@ -223,9 +223,7 @@ def _init(variants: list[str]) -> None:
 
 def _page(job: tuple[str, str]) -> dict[str, Any]:
     page_id, data = job
-    base = Path(data)
-    body = gzip.decompress((base / "html" / f"{page_id}.html.gz").read_bytes())
-    doc = json.loads((base / "ground-truth" / f"{page_id}.json").read_text())
+    body, doc = read_page(Path(data), page_id)
     truth, url = doc["ground_truth"], doc.get("url") or ""
     rows = {}
     systems = [("trafilatura", None), *_STATE["options"].items()]
@@ -312,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")
     args = parser.parse_args(argv)
 
-    ids = sorted(p.name.split(".")[0] for p in (args.data / "html").glob("*.html.gz"))
+    ids = page_ids(args.data)
     if args.limit:
         ids = ids[: args.limit]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]

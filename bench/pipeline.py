@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gzip
 import json
 import os
 import statistics
@@ -52,6 +51,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from wcxb import DEFAULT_DATA, page_ids, read_page  # noqa: E402
+
 from workers import contracts  # noqa: E402
 from workers.enrichers import build_enrichers  # noqa: E402
 from workers.localbroker import (  # noqa: E402
@@ -68,7 +69,6 @@ from workers.stages.clean import clean_message  # noqa: E402
 from workers.stages.clean import warm_up as warm_up_clean  # noqa: E402
 from workers.stages.enrich import enrich_message  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data" / "wcxb-dev-articles"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -78,9 +78,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 def load_pages(data: Path) -> list[tuple[str, bytes]]:
     """(url, html bytes) of every page, in file order."""
     pages = []
-    for path in sorted((data / "html").glob("*.html.gz")):
-        truth = json.loads((data / "ground-truth" / f"{path.name.split('.')[0]}.json").read_text())
-        pages.append((truth["url"], gzip.decompress(path.read_bytes())))
+    for page_id in page_ids(data):
+        body, record = read_page(data, page_id)
+        pages.append((record["url"], body))
     return pages
 
 
@@ -742,7 +742,7 @@ async def pipelines(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--messages", type=int, default=2000, help="pages per pipeline run")
     parser.add_argument("--baseline-pages", type=int, default=711)
     parser.add_argument("--partitions", type=int, default=6)
