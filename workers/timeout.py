@@ -22,6 +22,12 @@ class DeadlineExceeded(BaseException):
     """
 
 
+# After the limit the alarm repeats this often until the block is left: an exception raised
+# while a finalizer (``__del__``, a weakref callback) runs is printed and dropped by Python,
+# so one alarm can be lost; the next one stops the block.
+_REPEAT_S = 0.05
+
+
 def _on_alarm(signum: int, frame: object) -> None:
     raise DeadlineExceeded
 
@@ -33,7 +39,7 @@ def deadline(seconds: float) -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    outer_remaining, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer_remaining, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_S)
     started = time.monotonic()
     try:
         yield
