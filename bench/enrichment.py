@@ -22,14 +22,14 @@ from pathlib import Path
 
 import redis
 
-from workers.enrichers import build_enrichers
-from workers.enrichers.fingerprint import signature
+from workers.cleaning.stage import clean_message
+from workers.enrichment.enrichers import build_enrichers
+from workers.enrichment.enrichers.fingerprint import signature
+from workers.kafka.produce import encode_raw, iter_records
 from workers.nlp import ner
 from workers.nlp.clusters import find_clusters
-from workers.produce import encode_raw, iter_records
+from workers.records.message import InputMessage
 from workers.settings import Settings
-from workers.stages.base import InputMessage
-from workers.stages.clean import clean_message
 
 SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
 BUDGET_WORDS = 600

@@ -1,6 +1,6 @@
 """Extraction quality and cost: our cleaning stage beside plain trafilatura, on real pages.
 
-Runs ``workers.stages.clean.clean_message`` (the function the clean worker runs) and
+Runs ``workers.cleaning.stage.clean_message`` (the function the clean worker runs) and
 ``trafilatura.extract`` with its defaults over the WCXB development articles, page by page
 in the same process (so both see the same machine load), and prints one Markdown table.
 
@@ -87,9 +87,9 @@ def snippet_found(snippet: str, text: str) -> bool:
 
 
 def run_ours(body: bytes, url: str, settings: Any, options: Any) -> dict[str, Any]:
+    from workers.cleaning.stage import clean_message
     from workers.errors import StageError
-    from workers.stages.base import InputMessage
-    from workers.stages.clean import clean_message
+    from workers.records.message import InputMessage
 
     raw = {
         "url": url,
@@ -123,7 +123,7 @@ def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> d
     from lxml import html as lxml_html
     from readability import Document  # type: ignore[import-untyped]
 
-    from workers.charset import decode_html
+    from workers.cleaning.charset import decode_html
 
     if not result["text"]:
         return result
@@ -147,7 +147,7 @@ def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> d
 def run_trafilatura(body: bytes, url: str) -> dict[str, Any]:
     import trafilatura
 
-    from workers.charset import decode_html
+    from workers.cleaning.charset import decode_html
 
     html = decode_html(body, "text/html").text
     out = trafilatura.extract(html, url=url, output_format="json", with_metadata=True)
@@ -197,8 +197,8 @@ _READABILITY = "+readability"
 
 
 def _init(variants: list[str]) -> None:
+    from workers.cleaning.stage import CleanOptions, warm_up
     from workers.settings import Settings
-    from workers.stages.clean import CleanOptions, warm_up
 
     settings = Settings()
     warm_up(settings)  # the worker does this at start; so do we, outside the timings

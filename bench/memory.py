@@ -23,12 +23,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from workers.demo import samples_dir, spawn_worker, stop_workers
-from workers.localbroker import TEST_GROUP_TIMING, LocalBroker
-from workers.produce import iter_records, produce, raw_record
+from workers.kafka.produce import iter_records, produce, raw_record
+from workers.kafka.tail import tail
+from workers.kafka.topics import create_topics
+from workers.local.broker import TEST_GROUP_TIMING, LocalBroker
+from workers.local.demo import samples_dir, spawn_worker, stop_workers
 from workers.settings import Settings
-from workers.tail import tail
-from workers.topics import create_topics
 
 
 async def finished(settings: Settings, expected: int) -> int:

@@ -53,21 +53,21 @@ sys.path.insert(0, str(REPO))
 
 from wcxb import DEFAULT_DATA, page_ids, read_page  # noqa: E402
 
-from workers import contracts  # noqa: E402
-from workers.enrichers import build_enrichers  # noqa: E402
-from workers.localbroker import (  # noqa: E402
+from workers.cleaning.stage import clean_message  # noqa: E402
+from workers.cleaning.stage import warm_up as warm_up_clean  # noqa: E402
+from workers.enrichment.enrichers import build_enrichers  # noqa: E402
+from workers.enrichment.stage import enrich_message  # noqa: E402
+from workers.kafka.produce import encode_raw, raw_record  # noqa: E402
+from workers.local.broker import (  # noqa: E402
     LOCAL_FETCH_WAIT,
     LocalBroker,
     free_port,
     isolated_settings,
 )
-from workers.processes import descendants  # noqa: E402
-from workers.produce import encode_raw, raw_record  # noqa: E402
+from workers.local.processes import descendants  # noqa: E402
+from workers.records import contracts  # noqa: E402
+from workers.records.message import InputMessage  # noqa: E402
 from workers.settings import Settings  # noqa: E402
-from workers.stages.base import InputMessage  # noqa: E402
-from workers.stages.clean import clean_message  # noqa: E402
-from workers.stages.clean import warm_up as warm_up_clean  # noqa: E402
-from workers.stages.enrich import enrich_message  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -346,7 +346,7 @@ async def run_pipeline(
     enrich workers alone read ``clean_backlog`` (clean records made by the baseline); with
     no enrich worker the clean workers' output topic is the end."""
     settings = pipeline_settings(broker.bootstrap, partitions)
-    from workers.topics import create_topics
+    from workers.kafka.topics import create_topics
 
     await create_topics(settings)
     if clean == 0:

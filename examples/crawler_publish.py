@@ -32,7 +32,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from workers.produce import encode_raw
+from workers.kafka.produce import encode_raw
 from workers.settings import Settings, get_settings
 
 

@@ -17,10 +17,10 @@ import orjson
 import pytest
 import redis
 
-from workers.localbroker import LocalBroker, free_port, isolated_settings, wait_for_port
-from workers.processes import spawn_worker, stop_process
+from workers.kafka.topics import create_topics
+from workers.local.broker import LocalBroker, free_port, isolated_settings, wait_for_port
+from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
-from workers.topics import create_topics
 
 REPO = Path(__file__).resolve().parent.parent
 # The per-site boilerplate memory learns across pages: tests that clean many pages of one

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 
 import workers
-from workers.produce import raw_record
+from workers.cleaning.stage import clean_message
+from workers.kafka.produce import raw_record
+from workers.records.message import InputMessage
 from workers.settings import Settings
-from workers.stages.base import InputMessage
-from workers.stages.clean import clean_message
 
 SAMPLES = Path(workers.__file__).resolve().parent / "samples"
 REPO = Path(workers.__file__).resolve().parent.parent

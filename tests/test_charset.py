@@ -1,4 +1,4 @@
-"""workers.charset: bytes of a fetched page to Unicode, and where the charset came from."""
+"""workers.cleaning.charset: bytes of a fetched page to Unicode, and where the charset came from."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from workers.charset import charset_from_content_type, codec_name, decode_html
+from workers.cleaning.charset import charset_from_content_type, codec_name, decode_html
 
 GERMAN = (
     "<html><head><title>Grüße aus Köln</title></head><body><p>Die Straße kostet 5 € "

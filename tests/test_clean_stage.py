@@ -1,4 +1,4 @@
-"""workers.stages.clean.clean_message on the bundled sample pages, and every way it fails."""
+"""workers.cleaning.stage.clean_message on the bundled sample pages, and every way it fails."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from helpers import RAW_TOPIC, entry, manifest, message, raw_for, sample_bytes
 from trafilatura.external import try_readability
 from trafilatura.utils import load_html
 
-from workers import contracts
+from workers.cleaning.deadline import DeadlineExceeded, deadline
+from workers.cleaning.stage import clean_message
 from workers.errors import StageError
-from workers.ids import document_id, normalise_url
+from workers.records import contracts
+from workers.records.ids import document_id, normalise_url
+from workers.records.message import InputMessage
 from workers.settings import Settings
-from workers.stages.base import InputMessage
-from workers.stages.clean import clean_message
-from workers.timeout import DeadlineExceeded, deadline
 
 SETTINGS = Settings()
 MANIFEST = manifest()

@@ -14,13 +14,13 @@ import pytest
 from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
-from workers.boilerplate import drop_clutter, is_clutter
+from workers.cleaning.clutter import drop_clutter, is_clutter
+from workers.cleaning.pagemeta import _visible_text, byline_name, page_meta
+from workers.cleaning.stage import CleanOptions, clean_message, extract_article
 from workers.errors import Reason, StageError
-from workers.pagemeta import _visible_text, byline_name, page_meta
-from workers.produce import raw_record
+from workers.kafka.produce import raw_record
+from workers.records.message import InputMessage
 from workers.settings import Settings
-from workers.stages.base import InputMessage
-from workers.stages.clean import CleanOptions, clean_message, extract_article
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "workers" / "samples"

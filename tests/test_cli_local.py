@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 from helpers import SAMPLES, entry
 
-from workers import contracts
-from workers.ids import document_id
+from workers.records import contracts
+from workers.records.ids import document_id
 from workers.settings import Settings
 
 NEWSFLOW = str(Path(sys.executable).parent / "newsflow")

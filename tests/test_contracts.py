@@ -1,4 +1,4 @@
-"""The topic contracts: the JSON Schemas themselves and workers.contracts."""
+"""The topic contracts: the JSON Schemas themselves and workers.records.contracts."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import orjson
 import pytest
 from helpers import SCHEMAS
 
-from workers import contracts
 from workers.errors import Reason, StageError
+from workers.records import contracts
 from workers.settings import Stage
 
 SCHEMA_FILES = sorted(SCHEMAS.glob("*.json"))

@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from workers.errors import StageError
-from workers.ids import document_id
+from workers.kafka.tail import tail
+from workers.records.ids import document_id
 from workers.settings import Settings
-from workers.tail import tail
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 import crawler_publish

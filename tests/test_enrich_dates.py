@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, sample_article, seed_article
 
-from workers.enrichers.dates import DatesEnricher
+from workers.enrichment.enrichers.dates import DatesEnricher
 from workers.nlp.dates import Resolved, resolve
 from workers.settings import Settings
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, seed_article
 
-from workers.dedup_index import IndexUnavailable, MemoryIndex, similarity
-from workers.enrichers import build_enrichers
-from workers.enrichers.dedup import DedupEnricher
-from workers.enrichers.fingerprint import signature
+from workers.enrichment.dedup_index import IndexUnavailable, MemoryIndex, similarity
+from workers.enrichment.enrichers import build_enrichers
+from workers.enrichment.enrichers.dedup import DedupEnricher
+from workers.enrichment.enrichers.fingerprint import signature
+from workers.enrichment.stage import enrich_article
 from workers.errors import TransientError
+from workers.records.message import InputMessage
 from workers.settings import Settings
-from workers.stages.base import InputMessage
-from workers.stages.enrich import enrich_article
 
 COPY_ID = "c0" * 16
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, sample_article, seed_article
 
-from workers import geo
-from workers.enrichers.entities import EntitiesEnricher
-from workers.enrichers.places import PlacesEnricher
+from workers.enrichment import gazetteer
+from workers.enrichment.enrichers.entities import EntitiesEnricher
+from workers.enrichment.enrichers.places import PlacesEnricher
 from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
 
@@ -133,23 +133,23 @@ def test_places_are_geocoded_to_country_and_coordinates() -> None:
     ],
 )
 def test_geocode(name: str, code: str, kind: str) -> None:
-    place = geo.geocode(name)
+    place = gazetteer.geocode(name)
     assert (place.country_code, place.kind) == (code, kind)
 
 
 def test_unknown_places_stay_unresolved() -> None:
-    assert geo.geocode("Shejaiya") is None
+    assert gazetteer.geocode("Shejaiya") is None
 
 
 def test_same_named_cities_are_told_apart_by_the_article_s_countries() -> None:
-    assert geo.geocode("Lima").country_code == "PE"  # alone: the most populous Lima
-    lima_ohio = geo.geocode("Lima", near={"US"})
+    assert gazetteer.geocode("Lima").country_code == "PE"  # alone: the most populous Lima
+    lima_ohio = gazetteer.geocode("Lima", near={"US"})
     assert (lima_ohio.country_code, round(lima_ohio.latitude, 2)) == ("US", 40.74)
-    assert geo.geocode("Ohio") == geo.Place("US", None, None, "region", 5165418)
+    assert gazetteer.geocode("Ohio") == gazetteer.Place("US", None, None, "region", 5165418)
 
 
 def test_places_of_an_ohio_article_resolve_to_the_united_states() -> None:
-    from workers.enrichers.places import PlacesEnricher
+    from workers.enrichment.enrichers.places import PlacesEnricher
 
     article = {
         "text": "Veridian picked a site near Lima, Ohio, for the plant. The company, based in "

@@ -1,4 +1,4 @@
-"""workers.stages.enrich and the enrichers (stats, language, fingerprint)."""
+"""workers.enrichment.stage and the enrichers (stats, language, fingerprint)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import orjson
 import pytest
 from helpers import clean_sample, message
 
-from workers import contracts
-from workers.enrichers import REGISTRY, build_enrichers
-from workers.enrichers.fingerprint import MINHASH_SEED, FingerprintEnricher, content_hash
-from workers.enrichers.language import LanguageEnricher
-from workers.enrichers.stats import StatsEnricher
+from workers.enrichment.enrichers import REGISTRY, build_enrichers
+from workers.enrichment.enrichers.fingerprint import MINHASH_SEED, FingerprintEnricher, content_hash
+from workers.enrichment.enrichers.language import LanguageEnricher
+from workers.enrichment.enrichers.stats import StatsEnricher
+from workers.enrichment.stage import enrich_article, enrich_message
 from workers.errors import StageError
+from workers.records import contracts
 from workers.settings import Settings
-from workers.stages.enrich import enrich_article, enrich_message
 
 SETTINGS = Settings()
 # The enrichers this file covers; the others have test files of their own.

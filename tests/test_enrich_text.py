@@ -8,10 +8,10 @@ import pytest
 from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, sample_article, seed_article
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from workers.enrichers.keyphrases import KeyphrasesEnricher, protect_names
-from workers.enrichers.language import LanguageEnricher
-from workers.enrichers.readability import ReadabilityEnricher, syllables
-from workers.enrichers.tone import ToneEnricher
+from workers.enrichment.enrichers.keyphrases import KeyphrasesEnricher, protect_names
+from workers.enrichment.enrichers.language import LanguageEnricher
+from workers.enrichment.enrichers.readability import ReadabilityEnricher, syllables
+from workers.enrichment.enrichers.tone import ToneEnricher
 from workers.nlp.sentences import sentences
 from workers.settings import Settings
 

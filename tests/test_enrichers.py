@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 from articles import PUTIN_IN_PYONGYANG, sample_article
 
-from workers import contracts
-from workers.enrichers import REGISTRY, build_enrichers
-from workers.processor import StageProcessor
+from workers.enrichment.enrichers import REGISTRY, build_enrichers
+from workers.records import contracts
+from workers.records.message import InputMessage
+from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
-from workers.stages.base import InputMessage
 
 ENGLISH_ONLY = ["entities", "places", "keyphrases", "dates", "tone", "readability"]
 

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workers import contracts
 from workers.errors import Reason
-from workers.processor import StageProcessor
+from workers.records import contracts
+from workers.records.message import InputMessage
+from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
-from workers.stages.base import InputMessage
 
 REASONS = set(Reason.__args__)
 PROCESSOR = StageProcessor("clean", Settings())

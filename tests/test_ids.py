@@ -1,4 +1,4 @@
-"""workers.ids: URL normalisation and the document id every stage keys by."""
+"""workers.records.ids: URL normalisation and the document id every stage keys by."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from workers.ids import document_id, normalise_url
+from workers.records.ids import document_id, normalise_url
 
 ARTICLE = "https://www.example.com/News/2024/06/Story?a=1&b=2"
 

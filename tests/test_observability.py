@@ -18,10 +18,10 @@ from conftest import WorkerProcess, eventually
 from helpers import http_get, raw_for_sample
 from prometheus_client.parser import text_string_to_metric_families
 
-from workers.health import WorkerHealth
-from workers.produce import encode_raw, produce
+from workers.kafka.produce import encode_raw, produce
+from workers.kafka.tail import tail
+from workers.ops.health import WorkerHealth
 from workers.settings import Settings
-from workers.tail import tail
 
 REPO = Path(__file__).resolve().parent.parent
 ALERTS = REPO / "deploy" / "prometheus" / "alerts.yml"
@@ -181,7 +181,7 @@ async def test_metrics_probes_and_lag_after_real_traffic(pipeline: Settings, sta
     bad_404 = {**raw_for_sample("06-port-harlow-bike-lanes.html"), "status": 404}
     bad = await produce(pipeline, [bad_404], validate=False)
     assert summary.sent == 3 and bad.sent == 1
-    from workers.produce import AIOKafkaProducer
+    from workers.kafka.produce import AIOKafkaProducer
 
     producer = AIOKafkaProducer(**pipeline.kafka_client_kwargs())
     await producer.start()

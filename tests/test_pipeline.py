@@ -15,12 +15,12 @@ from conftest import eventually
 from helpers import raw_for_sample
 from test_runner import SLOW_PAGE
 
-from workers import contracts
-from workers.cloudevents import header
-from workers.ids import document_id
-from workers.produce import encode_raw, produce, raw_record
+from workers.kafka.produce import encode_raw, produce, raw_record
+from workers.kafka.tail import tail
+from workers.records import contracts
+from workers.records.cloudevents import header
+from workers.records.ids import document_id
 from workers.settings import Settings
-from workers.tail import tail
 
 pytestmark = pytest.mark.broker
 

@@ -17,13 +17,13 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from workers.ids import document_id
-from workers.processor import StageProcessor
-from workers.produce import input_files, iter_records
+from workers.kafka.produce import input_files, iter_records
+from workers.kafka.tail import tail
+from workers.kafka.warc import Skipped, http_headers, iter_warc, media_type
+from workers.records.ids import document_id
+from workers.records.message import InputMessage
+from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
-from workers.stages.base import InputMessage
-from workers.tail import tail
-from workers.warc import Skipped, http_headers, iter_warc, media_type
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "workers" / "samples"
@@ -344,7 +344,7 @@ async def test_produce_compressed(pipeline: Settings, tmp_path: Path, codec: str
 
 @pytest.mark.broker
 def test_produce_unreachable_broker_fails(tmp_path: Path) -> None:
-    from workers.localbroker import free_port
+    from workers.local.broker import free_port
 
     settings = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}")
     done = newsflow_produce(settings, SAMPLES / "03-ecb-first-rate-cut.html")

@@ -19,16 +19,16 @@ from conftest import WorkerProcess, eventually, pipeline_settings
 from helpers import http_get
 from test_hostile_input import HOSTILE
 
-from workers import contracts
-from workers.cloudevents import header
-from workers.lag import consumer_lag, pipeline_groups
-from workers.localbroker import LocalBroker, free_port, wait_for_port
-from workers.processes import descendants, stop_process
-from workers.produce import encode_raw, produce, raw_record
-from workers.replay import REPLAY_HEADER
+from workers.kafka.lag import consumer_lag, pipeline_groups
+from workers.kafka.produce import encode_raw, produce, raw_record
+from workers.kafka.replay import REPLAY_HEADER
+from workers.kafka.tail import tail
+from workers.kafka.topics import create_topics
+from workers.local.broker import LocalBroker, free_port, wait_for_port
+from workers.local.processes import descendants, stop_process
+from workers.records import contracts
+from workers.records.cloudevents import header
 from workers.settings import Settings
-from workers.tail import tail
-from workers.topics import create_topics
 
 pytestmark = pytest.mark.broker
 

@@ -1,4 +1,4 @@
-"""workers.runner: the stage in stage processes (real child processes, no broker)."""
+"""workers.runtime.runner: the stage in stage processes (real child processes, no broker)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from helpers import clean_sample, entry, message, raw_for
 
 from workers.errors import TransientError
-from workers.localbroker import free_port
-from workers.runner import InlineRunner, ProcessRunner, create_runner
+from workers.local.broker import free_port
+from workers.runtime.runner import InlineRunner, ProcessRunner, create_runner
 from workers.settings import Settings
 
 # 1 MB of short linked paragraphs: over ten seconds of extraction here, far past the limits

@@ -1,7 +1,7 @@
 """newsflow: streaming ingestion workers for news.
 
-Crawlers publish raw HTML to Kafka; the cleaning stage (:mod:`workers.stages.clean`) turns it
-into article text and metadata; the enrichment stage (:mod:`workers.stages.enrich`) adds
+Crawlers publish raw HTML to Kafka; the cleaning stage (:mod:`workers.cleaning.stage`) turns it
+into article text and metadata; the enrichment stage (:mod:`workers.enrichment.stage`) adds
 signals; the faust runtime (:mod:`workers.runtime`) wraps both stages thinly.
 """
 

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from workers.replay import ReplaySummary, Selection
+from workers.kafka.replay import ReplaySummary, Selection
+from workers.records.message import InputMessage
 from workers.settings import Settings, get_settings
-from workers.stages.base import InputMessage
 
 T = TypeVar("T")
 
@@ -67,7 +67,7 @@ def main(ctx: click.Context, bootstrap_servers: str | None) -> None:
 @pass_settings
 def worker(settings: Settings, stage: str) -> None:
     """Run a STAGE worker (one consumer-group member) until SIGTERM."""
-    from workers.app import run_worker
+    from workers.runtime.app import run_worker
 
     run_worker(stage, settings)  # type: ignore[arg-type]
 
@@ -76,7 +76,7 @@ def worker(settings: Settings, stage: str) -> None:
 
 
 def _local_messages(files: tuple[Path, ...], url: str | None) -> list[tuple[Path, InputMessage]]:
-    from workers.produce import encode_raw, iter_records
+    from workers.kafka.produce import encode_raw, iter_records
 
     messages = []
     for path in files:
@@ -92,7 +92,7 @@ def _local_messages(files: tuple[Path, ...], url: str | None) -> list[tuple[Path
 
 def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
     from workers.errors import TransientError
-    from workers.processor import StageProcessor
+    from workers.runtime.processor import StageProcessor
 
     settings = get_settings()
     cleaner = StageProcessor("clean", settings)
@@ -170,8 +170,8 @@ def produce(
     """Publish pages to the raw topic: HTML files, folders (recursively), raw-html.v1
     JSON-lines files (.jsonl, .ndjson) and WARC files (.warc, .warc.gz; HTML responses only,
     other responses are skipped and counted). Exits 1 if any record failed."""
-    from workers.produce import input_files, iter_records
-    from workers.produce import produce as produce_records
+    from workers.kafka.produce import input_files, iter_records
+    from workers.kafka.produce import produce as produce_records
 
     total = sum(path.stat().st_size for path in input_files(paths))
     with click.progressbar(
@@ -222,8 +222,8 @@ def tail(
     envelope: bool,
 ) -> None:
     """Print a TOPIC's records as JSON lines (aliases: raw, clean, enriched, dead-letter)."""
-    from workers.tail import as_json, resolve_topic
-    from workers.tail import tail as tail_topic
+    from workers.kafka.tail import as_json, resolve_topic
+    from workers.kafka.tail import tail as tail_topic
 
     async def print_records() -> None:
         async for record in tail_topic(
@@ -244,7 +244,7 @@ def tail(
 @pass_settings
 def lag(settings: Settings, groups: tuple[str, ...], as_json: bool) -> None:
     """Show consumer lag per group and partition: committed, end, lag, lag in seconds."""
-    from workers.lag import consumer_lag, format_table, pipeline_groups
+    from workers.kafka.lag import consumer_lag, format_table, pipeline_groups
 
     wanted = dict(g.split("=", 1) for g in groups) if groups else pipeline_groups(settings)
     rows = run(consumer_lag(settings, wanted), settings)
@@ -296,7 +296,7 @@ def _selection(
 @pass_settings
 def dlq_list(settings: Settings, **filters: Any) -> None:
     """Print the matching dead letters, one JSON summary per line."""
-    from workers.replay import select
+    from workers.kafka.replay import select
 
     for record in run(select(settings, _selection(**filters)), settings):
         summary = {k: record[k] for k in ("id", "stage", "reason", "failed_at", "url")}
@@ -311,7 +311,7 @@ def dlq_list(settings: Settings, **filters: Any) -> None:
 @pass_settings
 def dlq_replay(settings: Settings, dry_run: bool, **filters: Any) -> None:
     """Re-publish the matching dead letters' original messages to their source topics."""
-    from workers.replay import replay, select
+    from workers.kafka.replay import replay, select
 
     async def go() -> ReplaySummary:
         return await replay(
@@ -340,7 +340,7 @@ def topics() -> None:
 @pass_settings
 def topics_create(settings: Settings, partitions: int | None) -> None:
     """Create the raw, clean, enriched and dead-letter topics (existing ones are kept)."""
-    from workers.topics import create_topics
+    from workers.kafka.topics import create_topics
 
     for name, state in run(create_topics(settings, partitions), settings).items():
         click.echo(f"{name}\t{state}")
@@ -350,7 +350,7 @@ def topics_create(settings: Settings, partitions: int | None) -> None:
 @pass_settings
 def topics_list(settings: Settings) -> None:
     """List the broker's topics."""
-    from workers.topics import list_topics
+    from workers.kafka.topics import list_topics
 
     for name in run(list_topics(settings), settings):
         click.echo(name)
@@ -365,7 +365,7 @@ def broker(port: int) -> None:
     """Run the embedded Kafka-protocol broker (Tansu, memory storage) on 127.0.0.1:PORT."""
     import signal
 
-    from workers.localbroker import BrokerUnavailable, LocalBroker
+    from workers.local.broker import BrokerUnavailable, LocalBroker
 
     try:
         local = LocalBroker(port).start()
@@ -386,6 +386,6 @@ def broker(port: int) -> None:
 @click.option("-p", "--partitions", type=int, default=3, show_default=True)
 def demo(timeout: float, partitions: int) -> None:
     """Run the whole pipeline on an embedded broker with the bundled sample pages."""
-    from workers.demo import run_demo
+    from workers.local.demo import run_demo
 
     sys.exit(run_demo(timeout, partitions))

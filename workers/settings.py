@@ -107,7 +107,7 @@ class Settings(BaseSettings):
         le=64,
         description="Child processes that run the stage: 0 runs it in the worker's own "
         "process; N uses N cores, keeps the event loop free and enforces "
-        "NEWSFLOW_STAGE_TIMEOUT_S by killing the call (workers/runner.py).",
+        "NEWSFLOW_STAGE_TIMEOUT_S by killing the call (workers/runtime/runner.py).",
     )
     stage_timeout_s: float = Field(
         30.0,

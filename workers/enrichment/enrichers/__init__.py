@@ -1,0 +1,58 @@
+"""Enrichers: small plug-ins of the enrichment stage, each owning one member of
+``enrichment`` in the sink record, with its own version and a setting to switch it off
+(``NEWSFLOW_ENRICHERS``).
+
+An enricher is any object with ``name``, ``version`` and ``__call__(article) -> dict``; the
+article is the articles-clean.v1 record. Register new ones in :data:`REGISTRY`.
+
+English-only enrichers (entities, places, keyphrases, dates, tone, readability) return
+``{"skipped": "language de not supported"}`` for other languages instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from workers.enrichment.enrichers.dates import DatesEnricher
+from workers.enrichment.enrichers.dedup import DedupEnricher
+from workers.enrichment.enrichers.entities import EntitiesEnricher
+from workers.enrichment.enrichers.fingerprint import FingerprintEnricher
+from workers.enrichment.enrichers.keyphrases import KeyphrasesEnricher
+from workers.enrichment.enrichers.language import LanguageEnricher
+from workers.enrichment.enrichers.places import PlacesEnricher
+from workers.enrichment.enrichers.readability import ReadabilityEnricher
+from workers.enrichment.enrichers.stats import StatsEnricher
+from workers.enrichment.enrichers.tone import ToneEnricher
+from workers.settings import Settings
+
+
+class Enricher(Protocol):
+    name: str
+    version: str
+
+    def __call__(self, article: dict[str, Any]) -> dict[str, Any]: ...
+
+
+REGISTRY: dict[str, Callable[[Settings], Enricher]] = {
+    StatsEnricher.name: StatsEnricher,
+    LanguageEnricher.name: LanguageEnricher,
+    FingerprintEnricher.name: FingerprintEnricher,
+    EntitiesEnricher.name: EntitiesEnricher,
+    PlacesEnricher.name: PlacesEnricher,
+    KeyphrasesEnricher.name: KeyphrasesEnricher,
+    DedupEnricher.name: DedupEnricher,
+    DatesEnricher.name: DatesEnricher,
+    ToneEnricher.name: ToneEnricher,
+    ReadabilityEnricher.name: ReadabilityEnricher,
+}
+
+
+def build_enrichers(settings: Settings) -> list[Enricher]:
+    """The configured enrichers, in configured order; unknown names fail at start-up."""
+    unknown = [name for name in settings.enrichers if name not in REGISTRY]
+    if unknown:
+        raise ValueError(
+            f"unknown enrichers {unknown} in NEWSFLOW_ENRICHERS; known: {sorted(REGISTRY)}"
+        )
+    return [REGISTRY[name](settings) for name in settings.enrichers]

@@ -1,0 +1,71 @@
+"""Keyphrases of the text (YAKE, via the yake-rust binding), entity names kept whole.
+
+YAKE scores word n-grams by position, frequency and spread; it knows nothing of names and
+would offer "Kim Jong" or "Putin North". So before scoring, every mention of an entity
+cluster (:mod:`workers.nlp.clusters`) is replaced by its canonical name with hyphens for
+spaces ("Kim" → "Kim-Jong-Un"), which YAKE treats as one word; phrases are mapped back and
+merged afterwards. Lower scores are better (YAKE's convention).
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+import yake_rust
+
+from workers.enrichment.enrichers.support import skip_reason
+from workers.nlp import ner
+from workers.nlp.clusters import find_clusters
+from workers.settings import Settings
+
+MAX_WORDS = 3
+
+
+def protect_names(text: str, max_chars: int) -> tuple[str, dict[str, str]]:
+    """``text`` with every entity mention replaced by its joined canonical name, and the map
+    from joined names back to names."""
+    replacements: list[tuple[int, int, str]] = []
+    joined: dict[str, str] = {}
+    for item in find_clusters(text, max_chars):
+        name = item.name
+        token = "-".join(name.split())
+        joined[token.lower()] = name
+        replacements.extend((m.start, m.end, token) for m in item.mentions)
+    pieces, position = [], 0
+    for start, end, token in sorted(replacements):
+        if start < position:
+            continue  # overlapping mentions: the first one wins
+        pieces += [text[position:start], token]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces), joined
+
+
+def restore_names(phrase: str, joined: dict[str, str]) -> str:
+    return " ".join(joined.get(word.lower(), word) for word in phrase.split())
+
+
+class KeyphrasesEnricher:
+    name = "keyphrases"
+    version = f"1.0+yake-rust-{metadata.version('yake-rust')}"
+
+    def __init__(self, settings: Settings):
+        self.count = settings.keyphrases_count
+        self.max_chars = settings.ner_max_chars
+        self.yake = yake_rust.Yake(language="en", ngrams=MAX_WORDS)
+        ner.model()
+
+    def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
+        if reason := skip_reason(article):
+            return {"skipped": reason}
+        text, joined = protect_names(article["text"], self.max_chars)
+        # Ask for more than needed: merging spellings of one name shortens the list.
+        ranked = self.yake.get_n_best(text, n=self.count * 2)
+        phrases: dict[str, dict[str, Any]] = {}
+        for phrase, score in ranked:
+            restored = restore_names(phrase, joined)
+            key = restored.lower()
+            if key not in phrases:
+                phrases[key] = {"phrase": restored, "score": round(float(score), 6)}
+        return {"phrases": list(phrases.values())[: self.count]}

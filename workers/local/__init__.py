@@ -1,0 +1,1 @@
+"""Running newsflow on one machine: the embedded broker, worker processes, the demo."""

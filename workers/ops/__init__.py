@@ -1,0 +1,1 @@
+"""What ops people see: Prometheus metrics, health and readiness, the web endpoints, logs."""

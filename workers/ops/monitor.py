@@ -1,0 +1,76 @@
+"""The worker's periodic self-check: lag gauges, broker connectivity, Redis availability.
+
+Runs as a faust timer every ``NEWSFLOW_HEALTH_INTERVAL_S``. The broker check is a metadata
+request on a small client of its own, so it tells "connected" even while the consumer waits
+in a rebalance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import faust
+import redis.asyncio as redis
+from aiokafka.client import AIOKafkaClient
+from faust.types import TP
+
+from workers.ops import metrics
+from workers.ops.health import TopicPartition, WorkerHealth
+from workers.settings import Settings
+
+log = logging.getLogger("newsflow.monitor")
+_PROBE_EVERY_S = 5.0
+_PROBE_TIMEOUT_S = 3.0
+
+
+class Monitor:
+    def __init__(self, app: faust.App, health: WorkerHealth, settings: Settings):
+        self.app = app
+        self.health = health
+        self.settings = settings
+        self._client: AIOKafkaClient | None = None
+        self._redis = redis.from_url(settings.redis_url, socket_timeout=_PROBE_TIMEOUT_S)
+        self._last_probe = 0.0
+
+    async def refresh(self) -> None:
+        self.health.tick()
+        consumer = self.app.consumer
+        committed = getattr(consumer, "_committed_offset", {})  # faust's own bookkeeping
+        self.health.update_lag(
+            highwater=lambda tp: self._highwater(TP(*tp)),
+            committed=lambda tp: committed.get(TP(*tp)),
+        )
+        if time.monotonic() - self._last_probe >= _PROBE_EVERY_S:
+            self._last_probe = time.monotonic()
+            self.health.broker_connected = await self._broker_answers()
+            metrics.REDIS_UP.set(1 if await self._redis_answers() else 0)
+        self.health.healthy()
+        self.health.ready()
+
+    def _highwater(self, tp: TopicPartition) -> int | None:
+        try:
+            return self.app.consumer.highwater(tp)
+        except Exception:  # not fetched yet, or the consumer is between generations
+            return None
+
+    async def _broker_answers(self) -> bool:
+        try:
+            if self._client is None:
+                self._client = AIOKafkaClient(**self.settings.kafka_client_kwargs())
+                await asyncio.wait_for(self._client.bootstrap(), _PROBE_TIMEOUT_S)
+            await asyncio.wait_for(self._client.fetch_all_metadata(), _PROBE_TIMEOUT_S)
+            return True
+        except Exception as exc:
+            log.warning("broker probe failed", extra={"error": repr(exc)})
+            if self._client is not None:
+                await self._client.close()
+                self._client = None
+            return False
+
+    async def _redis_answers(self) -> bool:
+        try:
+            return bool(await asyncio.wait_for(self._redis.ping(), _PROBE_TIMEOUT_S))
+        except Exception:
+            return False

@@ -1,0 +1,2 @@
+"""The records on the topics: the input message a stage reads, the JSON Schema contracts,
+document ids, CloudEvents headers and dead letters."""

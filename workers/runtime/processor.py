@@ -1,0 +1,205 @@
+"""One message through one stage: the record for the output topic or a dead letter.
+
+This is everything a worker does per message except talking to Kafka, so the faust agent
+(:mod:`workers.runtime.app`) stays a thin loop: read, ``process``, send, wait for the broker, ack.
+It runs in the worker's process or in a stage process (:mod:`workers.runtime.runner`); either way
+what the worker counts comes back on :class:`Outgoing`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from workers.cleaning.site_memory import create_memory
+from workers.cleaning.stage import clean_message, forget_site_boilerplate
+from workers.cleaning.stage import warm_up as warm_up_clean
+from workers.enrichment.enrichers import build_enrichers
+from workers.enrichment.stage import enrich_message
+from workers.errors import StageError, TransientError
+from workers.ops.metrics import TimedEnricher
+from workers.records import contracts
+from workers.records.cloudevents import event_id, make_headers
+from workers.records.deadletter import build_dead_letter, dead_letter_key
+from workers.records.message import InputMessage
+from workers.settings import Settings, Stage
+
+log = logging.getLogger("newsflow.processor")
+
+OUTPUT_SCHEMA: dict[Stage, contracts.SchemaName] = {
+    "clean": "articles-clean.v1",
+    "enrich": "articles-enriched.v1",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A record ready to send, and what became of the input ("ok" or a dead-letter reason)."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    outcome: str
+    document_id: str | None
+    elapsed_ms: float
+    timestamps: dict[str, Any] | None = None  # the record's per-stage times (ok outputs)
+    internal_failures: int = 0  # unexpected errors retried on the way (a bug's footprint)
+    enricher_seconds: dict[str, float] | None = None  # time in each enricher (enrich stage)
+
+
+class DeadLetterRouter:
+    """One stage's dead letters as records ready to send to the dead-letter topic."""
+
+    def __init__(self, stage: Stage, settings: Settings):
+        self.stage: Stage = stage
+        self.topic = settings.topic_dead_letter
+        self.source = f"/newsflow/{stage}"
+        self.max_original_bytes = settings.dead_letter_max_original_bytes
+        self.max_parse_bytes = settings.max_message_bytes
+
+    def route(
+        self,
+        message: InputMessage,
+        error: StageError,
+        *,
+        attempts: int,
+        elapsed_ms: float,
+        internal_failures: int = 0,
+    ) -> Outgoing:
+        record = build_dead_letter(
+            self.stage,
+            message,
+            error,
+            attempts=attempts,
+            max_original_bytes=self.max_original_bytes,
+            max_parse_bytes=self.max_parse_bytes,
+        )
+        headers = make_headers(
+            schema="dead-letter.v1",
+            source=self.source,
+            event_id=record["id"],
+            subject=record["document_id"],
+            parent=message.headers,
+        )
+        return Outgoing(
+            topic=self.topic,
+            key=dead_letter_key(record, message),
+            value=contracts.encode(record),
+            headers=headers,
+            outcome=error.reason,
+            document_id=record["document_id"],
+            elapsed_ms=elapsed_ms,
+            internal_failures=internal_failures,
+        )
+
+
+class StageProcessor:
+    """Runs one stage's function on input messages and routes the result."""
+
+    def __init__(self, stage: Stage, settings: Settings):
+        self.stage: Stage = stage
+        self.settings = settings
+        self.output_topic = settings.output_topic(stage)
+        self.output_schema = OUTPUT_SCHEMA[stage]
+        self.source = f"/newsflow/{stage}"
+        self.dead_letters = DeadLetterRouter(stage, settings)
+        enrichers = build_enrichers(settings) if stage == "enrich" else []
+        # Each enricher notes its time here; process() hands the notes over on Outgoing.
+        self._enricher_seconds: dict[str, float] = {}
+        self.enrichers = [TimedEnricher(e, self._enricher_seconds) for e in enrichers]
+        # Lines a site repeats on many pages (Redis, shared by the clean replicas).
+        self.site_memory = create_memory(settings) if stage == "clean" else None
+
+    def warm_up(self) -> None:
+        """Load models and fill caches before the first message (seconds, once)."""
+        article = warm_up_clean(self.settings)
+        for timed in self.enrichers:
+            if not getattr(timed.enricher, "shared_state", False):
+                timed.enricher(article)  # unmeasured: warm-up is not traffic
+
+    def run_stage(self, message: InputMessage) -> dict[str, Any]:
+        """The stage function itself: the output record, or StageError."""
+        if self.stage == "clean":
+            record = clean_message(message, self.settings)
+            if self.site_memory is None:
+                return record
+            return forget_site_boilerplate(record, self.site_memory)
+        return enrich_message(message, self.settings, self.enrichers)
+
+    def process(self, message: InputMessage) -> Outgoing:
+        """The output record for ``message``, or its dead letter.
+
+        A StageError is deterministic: one attempt. An unexpected exception gets
+        ``max_attempts`` quick attempts, then an internal_error dead letter. A
+        TransientError propagates: the caller retries the message with backoff.
+        """
+        started = time.perf_counter()
+        self._enricher_seconds.clear()
+        for attempt in range(1, self.settings.max_attempts + 1):
+            try:
+                record = self._checked_record(message)
+                break
+            except StageError as error:
+                return self._dead_letter(message, error, attempt, started)
+            except TransientError:
+                raise
+            except Exception as exc:  # a bug: never kill the worker or lose the message
+                log.warning(
+                    "unexpected error in stage",
+                    extra={"stage": self.stage, "attempt": attempt},
+                    exc_info=exc,
+                )
+                if attempt == self.settings.max_attempts:
+                    error = StageError(
+                        "internal_error",
+                        f"{type(exc).__name__}: {exc}",
+                        error_class=type(exc).__name__,
+                    )
+                    return self._dead_letter(message, error, attempt, started)
+        doc_id = record["document_id"]
+        headers = make_headers(
+            schema=self.output_schema,
+            source=self.source,
+            event_id=event_id(self.stage, message.topic, message.partition, message.offset),
+            subject=doc_id,
+            parent=message.headers,
+        )
+        return Outgoing(
+            topic=self.output_topic,
+            key=doc_id.encode("ascii"),
+            value=contracts.encode(record),
+            headers=headers,
+            outcome="ok",
+            document_id=doc_id,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            timestamps=record["timestamps"],
+            internal_failures=attempt - 1,
+            enricher_seconds=dict(self._enricher_seconds) or None,
+        )
+
+    def _checked_record(self, message: InputMessage) -> dict[str, Any]:
+        record = self.run_stage(message)
+        if self.settings.validate_output and not contracts.is_valid(record, self.output_schema):
+            errors = contracts.schema_errors(record, self.output_schema)
+            if errors:
+                raise StageError(
+                    "output_contract_violation",
+                    f"{self.output_schema}: " + "; ".join(errors[:5]),
+                )
+        return record
+
+    def _dead_letter(
+        self, message: InputMessage, error: StageError, attempts: int, started: float
+    ) -> Outgoing:
+        outgoing = self.dead_letters.route(
+            message,
+            error,
+            attempts=attempts,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            # Attempts before this one failed unexpectedly; so did this one if it gave up.
+            internal_failures=attempts if error.reason == "internal_error" else attempts - 1,
+        )
+        return replace(outgoing, enricher_seconds=dict(self._enricher_seconds) or None)
