@@ -65,16 +65,13 @@ class KeyphrasesEnricher:
         # yake-rust sums in hash order, which differs between processes, so equal scores
         # come in any order and differ in their last bits; a redelivered page must get the
         # same record. (Candidates are scored anyway; returning them all costs little.)
+        candidates = self.yake.get_n_best(text, n=_ALL_CANDIDATES)
         ranked = sorted(
-            (
-                (round(float(score), 6), phrase)
-                for phrase, score in self.yake.get_n_best(text, n=_ALL_CANDIDATES)
-            )
+            (round(float(score), 6), restore_names(phrase, joined)) for phrase, score in candidates
         )
         phrases: dict[str, dict[str, Any]] = {}
         for score, phrase in ranked:
-            restored = restore_names(phrase, joined)
-            key = restored.lower()
+            key = phrase.lower()
             if key not in phrases:
-                phrases[key] = {"phrase": restored, "score": score}
+                phrases[key] = {"phrase": phrase, "score": score}
         return {"phrases": list(phrases.values())[: self.count]}
