@@ -28,7 +28,7 @@ from workers.local.broker import LocalBroker, free_port, wait_for_port
 from workers.local.processes import descendants, stop_process
 from workers.pipeline import consumer_groups
 from workers.records import contracts
-from workers.records.cloudevents import header
+from workers.records.cloudevents import event_id, header
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -246,6 +246,23 @@ async def test_dead_letters_replayed_after_a_fix_succeed(pipeline: Settings, sta
     assert {header(m.headers, REPLAY_HEADER) for m in replayed} <= dead_ids
     originals = {base64.b64decode(orjson.loads(m.value)["original"]["value_base64"]) for m in dead}
     assert {m.value for m in replayed} <= originals  # byte for byte what failed
+    # A replay is a new event: same key and document id, a new ce_id from its new raw offset.
+    by_key = {m.key: m for m in sink}
+    for message in replayed:
+        failed = next(
+            orjson.loads(m.value)
+            for m in dead
+            if orjson.loads(m.value)["id"] == header(message.headers, REPLAY_HEADER)
+        )
+        assert base64.b64decode(failed["source"]["key_base64"]) == message.key
+        enriched = by_key[message.key]
+        assert orjson.loads(enriched.value)["document_id"].encode() == message.key
+        position = (message.topic, message.partition)
+        assert header(enriched.headers, "ce_id") == event_id("enrich", *position, message.offset)
+        assert failed["source"]["offset"] != message.offset
+        assert header(enriched.headers, "ce_id") != event_id(
+            "enrich", *position, failed["source"]["offset"]
+        )
 
 
 def readiness(worker: WorkerProcess) -> int:

@@ -1,0 +1,118 @@
+"""A redelivered page gives the same record: workers of both stages are SIGKILLed again and
+again while pages of several multi-page sites flow with the per-site boilerplate memory on;
+every document that reaches the sink more than once has one ce_id, one content hash and one
+text across its copies (real broker, real Redis, workers as real processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+
+from workers.kafka import clients
+from workers.kafka.produce import encode_raw, produce, raw_record
+from workers.kafka.tail import tail
+from workers.records.cloudevents import header
+from workers.settings import Settings
+
+pytestmark = pytest.mark.broker
+
+SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
+MANIFEST = orjson.loads((SAMPLES / "manifest.json").read_bytes())
+SITES = 4
+PAGES_PER_SITE = 60
+
+
+def site_pages() -> list[dict]:
+    """Pages of a few sites: each site publishes every sample page under several URLs, so its
+    short lines recur across its pages and the memory drops them from later ones."""
+    records = []
+    for site in range(SITES):
+        for n in range(PAGES_PER_SITE):
+            sample = MANIFEST[n % len(MANIFEST)]
+            body = (SAMPLES / sample["file"]).read_bytes()
+            url = f"https://www.site{site}.example/news/{n}"
+            records.append(raw_record(body, url, content_type=sample["content_type"]))
+    return records
+
+
+async def log_ends(settings: Settings, topic: str) -> dict[int, int]:
+    async with clients.consumer(settings) as consumer:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return {tp.partition: end for tp, end in (await consumer.end_offsets(partitions)).items()}
+
+
+async def sink_until(settings: Settings, keys: set[bytes], timeout_s: float) -> list:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        sink = [m async for m in tail(settings, settings.topic_enriched, idle_timeout_s=1.0)]
+        if keys <= {m.key for m in sink}:
+            return sink
+        if time.monotonic() > deadline:
+            missing = len(keys - {m.key for m in sink})
+            raise AssertionError(f"{missing} of {len(keys)} documents never reached the sink")
+        await asyncio.sleep(2)
+
+
+async def test_copies_at_the_sink_are_one_event_with_one_content(
+    pipeline: Settings, redis_prefix: str, start_worker
+) -> None:
+    settings = pipeline.model_copy(
+        update={
+            "boilerplate_backend": "redis",
+            "boilerplate_key_prefix": f"{redis_prefix}boilerplate:",
+            "boilerplate_min_pages": 2,
+        }
+    )
+    records = site_pages()
+    keys = {encode_raw(r)[0] for r in records}
+    assert len(keys) == SITES * PAGES_PER_SITE
+    workers = {
+        (stage, n): start_worker(stage, settings) for stage in ("clean", "enrich") for n in (0, 1)
+    }
+    summary = await produce(settings, records)
+    assert summary.sent == len(records)
+
+    rng = random.Random(20261130)
+    kills = 0
+    for _ in range(6):  # a SIGKILL every few seconds, alternating stages, while pages flow
+        await asyncio.sleep(rng.uniform(3, 6))
+        victim = rng.choice(sorted(workers))
+        workers[victim].kill()
+        workers[victim] = start_worker(victim[0], settings)
+        kills += 1
+
+    sink = await sink_until(settings, keys, timeout_s=240)
+    event_ids: dict[bytes, set[str]] = defaultdict(set)
+    hashes: dict[bytes, set[str]] = defaultdict(set)
+    texts: dict[bytes, set[str]] = defaultdict(set)
+    for message in sink:
+        record = orjson.loads(message.value)
+        event_ids[message.key].add(header(message.headers, "ce_id"))
+        hashes[message.key].add(record["enrichment"]["fingerprint"]["content_hash"])
+        texts[message.key].add(record["text"])
+    assert len(event_ids) == len(keys) and set(event_ids) == keys
+    copied = [key for key in keys if sum(m.key == key for m in sink) > 1]
+    print(
+        f"{kills} kills; {len(sink)} sink records for {len(keys)} documents; {len(copied)} copied"
+    )
+    assert copied, "no kill caused a redelivery: the test proved nothing"
+    assert all(len(event_ids[key]) == 1 for key in copied), "a copy got another ce_id"
+    differing = [key for key in copied if len(texts[key]) > 1]
+    assert not differing, "a copy got another text:\n" + "\n".join(
+        difflib.unified_diff(*(t.split("\n\n") for t in sorted(texts[differing[0]])[:2]))
+    )
+    assert all(len(hashes[key]) == 1 for key in copied), "a copy got another content hash"
+    # The memory did drop lines (later pages of a site lost its repeated short lines).
+    lengths = defaultdict(set)
+    for key, text in texts.items():
+        lengths[len(next(iter(text)))].add(key)
+    assert len(lengths) > len(MANIFEST), "the per-site memory dropped nothing"
+    assert sum((await log_ends(settings, settings.topic_dead_letter)).values()) == 0
