@@ -9,9 +9,12 @@ a document id or a URL. The process collectors of prometheus-client add CPU and 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, get_args
 
 from prometheus_client import Counter, Gauge, Histogram, Info
+
+from workers.errors import Reason
 
 # Stage work is tens of milliseconds; extraction of a huge page can take seconds.
 _STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -93,6 +96,27 @@ HEALTHY = Gauge(
 )
 REDIS_UP = Gauge("newsflow_redis_up", "1 when Redis answered the last PING.")
 WORKER = Info("newsflow_worker", "Worker identity.")
+
+
+def announce_worker(
+    stage: str, labels: dict[str, str], enrichers: Iterable[str] = (), extracts: bool = False
+) -> None:
+    """Publish the worker's identity, and its stage's counters and histograms at 0.
+
+    A series that first appears with its counts already up hides that increase from
+    ``rate()``: the throughput, dead-letter and latency panels would miss a first burst
+    between two scrapes, or show NaN (Prometheus's advice: initialise the label sets known
+    in advance). Reasons are the bounded set of :data:`workers.errors.Reason`.
+    """
+    WORKER.info(labels)
+    for family in (MESSAGES_IN, MESSAGES_OUT, MESSAGES_FAILED, STAGE_SECONDS, DELIVERY_SECONDS):
+        family.labels(stage)
+    for reason in get_args(Reason):
+        DEAD_LETTERS.labels(stage, reason)
+    for outcome in ("ok", *get_args(Reason)) if extracts else ():
+        EXTRACTION_OUTCOMES.labels(outcome)
+    for name in enrichers:
+        ENRICHER_SECONDS.labels(name)
 
 
 def iso_to_unix(value: str | None) -> float | None:
