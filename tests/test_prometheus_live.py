@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
-import yaml
 from conftest import eventually
 from helpers import http_get, raw_for_sample
-from prometheus_server import ALERTS, PrometheusServer
-from test_observability import lag_rows
+from prometheus_server import PrometheusServer
+from test_observability import alert_rules, lag_rows
 
 from workers.errors import Reason
 from workers.kafka.produce import AIOKafkaProducer, produce
@@ -48,11 +47,6 @@ def panels() -> list[dict]:
 
 def legend_labels(legend: str) -> set[str]:
     return set(re.findall(r"\{\{\s*(\w+)\s*\}\}", legend))
-
-
-def alert_rules() -> list[dict]:
-    document = yaml.safe_load(ALERTS.read_text())
-    return [rule for group in document["groups"] for rule in group["rules"]]
 
 
 @pytest.fixture
