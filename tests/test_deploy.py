@@ -23,6 +23,7 @@ import pytest
 import yaml
 from kustomize import KustomizeError, build, json_patch
 
+from workers.pipeline import STAGES
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +32,6 @@ K8S = REPO / "deploy" / "k8s"
 OVERLAYS = {"base": K8S / "base", "example": K8S / "overlays" / "example"}
 CRD_VALIDATOR = REPO / "tests" / "crd-validate"
 KUBERNETES_VERSION = "1.33.0"  # the oldest Kubernetes minor release still supported upstream
-STAGES = ("clean", "enrich")
 JOBS = {"clean": "newsflow-clean", "enrich": "newsflow-enrich"}
 # NEWSFLOW_SASL_MECHANISM → the KEDA kafka scaler's `sasl` value.
 KEDA_SASL = {"PLAIN": "plaintext", "SCRAM-SHA-256": "scram_sha256", "SCRAM-SHA-512": "scram_sha512"}
@@ -462,8 +462,8 @@ def test_manifests_agree_with_the_settings(rendered: tuple) -> None:
         (trigger,) = scaled["triggers"]
         assert trigger["type"] == "kafka"
         meta = trigger["metadata"]
-        assert meta["topic"] == settings.input_topic(stage)
-        assert meta["consumerGroup"] == settings.group_for(stage)
+        assert meta["topic"] == STAGES[stage].input_topic(settings)
+        assert meta["consumerGroup"] == STAGES[stage].group(settings)
         assert meta["bootstrapServers"] == settings.bootstrap_servers
         assert int(meta["lagThreshold"]) > 0
         assert meta["offsetResetPolicy"] == "earliest"  # as the workers' auto_offset_reset

@@ -280,6 +280,8 @@ def test_unknown_enricher_fails_at_build_time() -> None:
 class _Exploding:
     name = "exploding"
     version = "0.1"
+    languages = None
+    shared_state = False
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         raise ZeroDivisionError("division by zero in the model")

@@ -309,7 +309,7 @@ def test_unexpected_exception_is_internal_error(
     def broken(message: Any, settings: Settings) -> dict[str, Any]:
         raise RuntimeError("cleaner bug: list index out of range")
 
-    monkeypatch.setattr("workers.runtime.processor.clean_message", broken)
+    monkeypatch.setattr("workers.cleaning.stage.clean_message", broken)
     item = entry("01")
     out = cleaner.process(_raw_message(raw_for(item)))
     assert out.outcome == "internal_error"
@@ -329,7 +329,7 @@ def test_output_breaking_its_schema_is_output_contract_violation(
     good = clean_sample("01")
     bad = {**good, "text": "", "language": 42}
 
-    monkeypatch.setattr("workers.runtime.processor.clean_message", lambda message, settings: bad)
+    monkeypatch.setattr("workers.cleaning.stage.clean_message", lambda message, settings: bad)
     out = cleaner.process(_raw_message(raw_for(entry("01"))))
     assert out.outcome == "output_contract_violation"
     record = _dead_letter(out)
@@ -345,7 +345,7 @@ def test_long_error_message_is_truncated(
     def broken(message: Any, settings: Settings) -> dict[str, Any]:
         raise ValueError("x" * 5000)
 
-    monkeypatch.setattr("workers.runtime.processor.clean_message", broken)
+    monkeypatch.setattr("workers.cleaning.stage.clean_message", broken)
     record = _dead_letter(cleaner.process(_raw_message(raw_for(entry("01")))))
     assert len(record["error"]["message"]) == 2000
 
@@ -359,7 +359,7 @@ def test_header_helper_reads_first_matching_header() -> None:
 def test_an_unexpected_error_that_passes_is_retried_quickly(
     cleaner: StageProcessor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workers.runtime.processor import clean_message
+    from workers.cleaning.stage import clean_message
 
     calls = []
 
@@ -369,7 +369,7 @@ def test_an_unexpected_error_that_passes_is_retried_quickly(
             raise OSError("a hiccup")
         return clean_message(message, settings)
 
-    monkeypatch.setattr("workers.runtime.processor.clean_message", flaky)
+    monkeypatch.setattr("workers.cleaning.stage.clean_message", flaky)
     out = cleaner.process(_raw_message(raw_for(entry("01"))))
     assert out.outcome == "ok"
     assert len(calls) == 3
@@ -383,6 +383,6 @@ def test_a_transient_error_is_not_dead_lettered_but_raised_for_retry(
     def redis_away(message: Any, settings: Settings) -> dict[str, Any]:
         raise TransientError("redis: connection refused")
 
-    monkeypatch.setattr("workers.runtime.processor.clean_message", redis_away)
+    monkeypatch.setattr("workers.cleaning.stage.clean_message", redis_away)
     with pytest.raises(TransientError):
         cleaner.process(_raw_message(raw_for(entry("01"))))

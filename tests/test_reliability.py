@@ -19,13 +19,14 @@ from conftest import WorkerProcess, eventually, pipeline_settings
 from helpers import http_get
 from test_hostile_input import HOSTILE
 
-from workers.kafka.lag import consumer_lag, pipeline_groups
+from workers.kafka.lag import consumer_lag
 from workers.kafka.produce import encode_raw, produce, raw_record
 from workers.kafka.replay import REPLAY_HEADER
 from workers.kafka.tail import tail
 from workers.kafka.topics import create_topics
 from workers.local.broker import LocalBroker, free_port, wait_for_port
 from workers.local.processes import descendants, stop_process
+from workers.pipeline import consumer_groups
 from workers.records import contracts
 from workers.records.cloudevents import header
 from workers.settings import Settings
@@ -71,7 +72,7 @@ async def wait_for_keys(settings: Settings, topic: str, keys: set[bytes], timeou
 
 
 async def all_committed(settings: Settings) -> bool:
-    rows = await consumer_lag(settings, pipeline_groups(settings))
+    rows = await consumer_lag(settings, consumer_groups(settings))
     return all(row.lag == 0 for row in rows)
 
 

@@ -136,7 +136,7 @@ def test_enricher_times_come_back_with_the_output() -> None:
     assert isinstance(runner, InlineRunner)
     outgoing = runner.processor.process(message(orjson.dumps(clean_sample("01"))))
     assert outgoing.outcome == "ok"
-    assert set(outgoing.enricher_seconds or {}) == set(_settings().enrichers)
+    assert set(outgoing.part_seconds or {}) == set(_settings().enrichers)
 
 
 @pytest.mark.parametrize(

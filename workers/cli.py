@@ -19,6 +19,7 @@ import click
 import orjson
 
 from workers.kafka.replay import ReplaySummary, Selection
+from workers.pipeline import STAGES, consumer_groups, stages_through
 from workers.records.message import InputMessage
 from workers.settings import Settings, get_settings
 
@@ -63,7 +64,7 @@ def main(ctx: click.Context, bootstrap_servers: str | None) -> None:
 
 
 @main.command()
-@click.argument("stage", type=click.Choice(["clean", "enrich"]))
+@click.argument("stage", type=click.Choice(list(STAGES)))
 @pass_settings
 def worker(settings: Settings, stage: str) -> None:
     """Run a STAGE worker (one consumer-group member) until SIGTERM."""
@@ -95,14 +96,15 @@ def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: 
     from workers.runtime.processor import StageProcessor
 
     settings = get_settings()
-    cleaner = StageProcessor("clean", settings)
-    enricher = StageProcessor("enrich", settings) if stage == "enrich" else None
+    processors = [StageProcessor(spec.name, settings) for spec in stages_through(stage)]
     failed = 0
     for path, message in _local_messages(files, url):
         try:
-            outgoing = cleaner.process(message)
-            if enricher is not None and outgoing.outcome == "ok":
-                outgoing = enricher.process(InputMessage(outgoing.value, key=outgoing.key))
+            outgoing = processors[0].process(message)
+            for processor in processors[1:]:
+                if outgoing.outcome != "ok":
+                    break
+                outgoing = processor.process(InputMessage(outgoing.value, key=outgoing.key))
         except TransientError as exc:
             # A worker would wait and retry; a one-shot command says why it cannot go on.
             raise click.ClickException(
@@ -244,9 +246,9 @@ def tail(
 @pass_settings
 def lag(settings: Settings, groups: tuple[str, ...], as_json: bool) -> None:
     """Show consumer lag per group and partition: committed, end, lag, lag in seconds."""
-    from workers.kafka.lag import consumer_lag, format_table, pipeline_groups
+    from workers.kafka.lag import consumer_lag, format_table
 
-    wanted = dict(g.split("=", 1) for g in groups) if groups else pipeline_groups(settings)
+    wanted = dict(g.split("=", 1) for g in groups) if groups else consumer_groups(settings)
     rows = run(consumer_lag(settings, wanted), settings)
     if as_json:
         for row in rows:

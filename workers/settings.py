@@ -14,8 +14,6 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Stage = Literal["clean", "enrich"]
-
 
 class Settings(BaseSettings):
     """Configuration of newsflow; see README "Configuration" for the full table."""
@@ -275,15 +273,6 @@ class Settings(BaseSettings):
     @property
     def bootstrap_list(self) -> list[str]:
         return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
-
-    def group_for(self, stage: Stage) -> str:
-        return self.clean_group if stage == "clean" else self.enrich_group
-
-    def input_topic(self, stage: Stage) -> str:
-        return self.topic_raw if stage == "clean" else self.topic_clean
-
-    def output_topic(self, stage: Stage) -> str:
-        return self.topic_clean if stage == "clean" else self.topic_enriched
 
     def all_topics(self) -> list[str]:
         return [self.topic_raw, self.topic_clean, self.topic_enriched, self.topic_dead_letter]

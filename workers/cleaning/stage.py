@@ -27,11 +27,11 @@ from workers.cleaning.charset import Decoded, decode_html
 from workers.cleaning.clutter import drop_clutter
 from workers.cleaning.deadline import DeadlineExceeded, deadline
 from workers.cleaning.pagemeta import PageMeta, byline_name, page_meta, plausible_name, url_date
-from workers.cleaning.site_memory import SiteMemory, site_of
+from workers.cleaning.site_memory import SiteMemory, create_memory, site_of
 from workers.errors import StageError
 from workers.nlp import langid
 from workers.records import contracts
-from workers.records.cloudevents import now_rfc3339
+from workers.records.clock import now_rfc3339
 from workers.records.ids import document_id, normalise_url
 from workers.records.message import InputMessage
 from workers.settings import Settings
@@ -418,3 +418,22 @@ def warm_up(settings: Settings) -> dict[str, Any]:
         "html": _WARM_UP_PAGE,
     }
     return clean_message(InputMessage(contracts.encode(raw)), settings)
+
+
+class CleanStage:
+    """The clean stage as the runtime runs it (:data:`workers.pipeline.STAGES`): extraction,
+    then the per-site memory (Redis, shared by the clean replicas) when it is on."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.site_memory = create_memory(settings)
+        self.part_seconds: dict[str, float] = {}
+
+    def warm_up(self) -> None:
+        warm_up(self.settings)
+
+    def __call__(self, message: InputMessage) -> dict[str, Any]:
+        record = clean_message(message, self.settings)
+        if self.site_memory is None:
+            return record
+        return forget_site_boilerplate(record, self.site_memory)

@@ -1,24 +1,58 @@
 """The enrichment stage: an articles-clean.v1 message to an articles-enriched.v1 record.
 
 The stage runs the configured enrichers (:mod:`workers.enrichment.enrichers`) in order; each
-adds one member of ``enrichment`` and its version to ``enrichers``.
+adds one member of ``enrichment`` and its version to ``enrichers``. An enricher that cannot
+read the article's language gets ``{"skipped": reason}`` instead of being called.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from workers.enrichment.enrichers import Enricher
+from workers.enrichment.enrichers import Enricher, build_enrichers, skip_reason
 from workers.errors import StageError, TransientError
 from workers.records import contracts
-from workers.records.cloudevents import now_rfc3339
+from workers.records.clock import now_rfc3339
 from workers.records.message import InputMessage
 from workers.settings import Settings
 
 
+class EnrichStage:
+    """The enrich stage as the runtime runs it (:data:`workers.pipeline.STAGES`).
+
+    ``part_seconds`` holds the time of each enricher in the last call: the worker observes
+    ``newsflow_enricher_duration_seconds`` from it wherever the stage ran (its own process or
+    a stage process).
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.enrichers = build_enrichers(settings)
+        self.part_seconds: dict[str, float] = {}
+
+    def warm_up(self) -> None:
+        # Imported here: only warm-up needs the cleaning stage (a clean record to read).
+        from workers.cleaning.stage import warm_up as warm_up_clean
+
+        article = warm_up_clean(self.settings)
+        # An enricher with shared state (the near-duplicate index) must neither index a
+        # synthetic page nor need Redis to start.
+        enrich_article(
+            article, [e for e in self.enrichers if not e.shared_state], InputMessage(None)
+        )
+
+    def __call__(self, message: InputMessage) -> dict[str, Any]:
+        self.part_seconds.clear()
+        return enrich_message(message, self.settings, self.enrichers, self.part_seconds)
+
+
 def enrich_message(
-    message: InputMessage, settings: Settings, enrichers: Sequence[Enricher]
+    message: InputMessage,
+    settings: Settings,
+    enrichers: Sequence[Enricher],
+    part_seconds: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     value = message.value or b""
     if len(value) > settings.max_message_bytes:
@@ -26,17 +60,25 @@ def enrich_message(
             "oversize", f"clean message is {len(value)} bytes; limit {settings.max_message_bytes}"
         )
     article = contracts.decode(message.value, "articles-clean.v1")
-    return enrich_article(article, enrichers, message)
+    return enrich_article(article, enrichers, message, part_seconds)
 
 
 def enrich_article(
-    article: dict[str, Any], enrichers: Sequence[Enricher], message: InputMessage
+    article: dict[str, Any],
+    enrichers: Sequence[Enricher],
+    message: InputMessage,
+    part_seconds: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The sink record for a clean ``article`` (already validated)."""
+    """The sink record for a clean ``article`` (already validated); each enricher's time
+    goes to ``part_seconds`` when given."""
     enrichment: dict[str, Any] = {}
     for enricher in enrichers:
+        started = time.perf_counter()
         try:
-            enrichment[enricher.name] = enricher(article)
+            if reason := skip_reason(enricher, article):
+                enrichment[enricher.name] = {"skipped": reason}
+            else:
+                enrichment[enricher.name] = enricher(article)
         except TransientError:
             raise  # a dependency is away: retry the message, do not dead-letter it
         except Exception as exc:  # one enricher's bug must dead-letter, not kill the worker
@@ -45,6 +87,9 @@ def enrich_article(
                 f"enricher {enricher.name!r} raised {type(exc).__name__}: {exc}",
                 error_class=type(exc).__name__,
             ) from exc
+        finally:
+            if part_seconds is not None:
+                part_seconds[enricher.name] = time.perf_counter() - started
     return {
         **article,
         "timestamps": {**article["timestamps"], "enriched": now_rfc3339()},

@@ -13,8 +13,8 @@ import time
 from dataclasses import asdict, dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
+from workers.kafka import clients
 from workers.settings import Settings
 
 
@@ -32,28 +32,10 @@ class PartitionLag:
         return asdict(self)
 
 
-def pipeline_groups(settings: Settings) -> dict[str, str]:
-    """{consumer group: input topic} of the two worker kinds."""
-    return {
-        settings.clean_group: settings.topic_raw,
-        settings.enrich_group: settings.topic_clean,
-    }
-
-
 async def consumer_lag(
     settings: Settings, groups: dict[str, str], timeout_s: float = 10.0
 ) -> list[PartitionLag]:
-    consumer = AIOKafkaConsumer(
-        **settings.kafka_client_kwargs(),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=settings.max_message_bytes + 1024 * 1024,
-    )
-    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
-    try:
-        await consumer.start()
-        await admin.start()
+    async with clients.consumer(settings) as consumer, clients.admin(settings) as admin:
         committed: dict[tuple[str, TopicPartition], int | None] = {}
         topics = await consumer.topics()
         for group, topic in groups.items():
@@ -65,9 +47,6 @@ async def consumer_lag(
                 meta = offsets.get(tp)
                 committed[(group, tp)] = meta.offset if meta and meta.offset >= 0 else None
         ends, oldest = await _probe(consumer, committed, timeout_s)
-    finally:
-        await admin.close()
-        await consumer.stop()
 
     now = time.time()
     rows = []

@@ -19,9 +19,11 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from workers.errors import StageError
+from workers.kafka import clients
 from workers.kafka.warc import Skipped, is_warc, iter_warc
 from workers.records import contracts
-from workers.records.cloudevents import event_id, make_headers, now_rfc3339
+from workers.records.clock import now_rfc3339
+from workers.records.cloudevents import event_id, make_headers
 from workers.records.ids import document_id
 from workers.settings import Settings
 
@@ -167,47 +169,51 @@ async def produce(
     The producer batches per partition (``NEWSFLOW_PRODUCE_LINGER_MS``,
     ``NEWSFLOW_PRODUCE_BATCH_BYTES``) and compresses batches (``NEWSFLOW_COMPRESSION``)."""
     summary = ProduceSummary()
-    producer = AIOKafkaProducer(
-        **settings.kafka_client_kwargs(),
-        acks="all",
-        linger_ms=settings.produce_linger_ms,
-        max_batch_size=settings.produce_batch_bytes,
-        max_request_size=settings.max_message_bytes + 1024 * 1024,
-        compression_type=None if settings.compression == "none" else settings.compression,
-    )
     started = time.perf_counter()
     try:
-        await producer.start()
-        pending = []
-        for record in records:
-            if isinstance(record, Skipped):
-                summary.skipped += 1
-                summary.skip_reasons[record.reason] = summary.skip_reasons.get(record.reason, 0) + 1
-                continue
-            if isinstance(record, ValueError):
-                summary.failed += 1
-                summary.errors.append(str(record))
-                continue
-            try:
-                key, value, headers = encode_raw(record, validate=validate)
-            except StageError as exc:
-                summary.failed += 1
-                summary.errors.append(f"{record.get('url', '?')}: {exc.message}")
-                continue
-            future = await producer.send(
-                topic or settings.topic_raw, value=value, key=key, headers=headers
-            )
-            pending.append((key, len(value), future))
-        outcomes = await asyncio.gather(*(f for _, _, f in pending), return_exceptions=True)
-        for (key, size, _), outcome in zip(pending, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                summary.failed += 1
-                summary.errors.append(f"{key.decode()}: {outcome!r}")
-            else:
-                summary.sent += 1
-                summary.bytes += size
-                summary.keys.append(key.decode())
+        async with clients.producer(
+            settings,
+            linger_ms=settings.produce_linger_ms,
+            max_batch_size=settings.produce_batch_bytes,
+        ) as producer:
+            await _send_all(producer, records, topic or settings.topic_raw, validate, summary)
     finally:
-        await producer.stop()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+async def _send_all(
+    producer: AIOKafkaProducer,
+    records: Iterable[Item],
+    topic: str,
+    validate: bool,
+    summary: ProduceSummary,
+) -> None:
+    """Send every record, then wait for every acknowledgement and count the outcomes."""
+    pending = []
+    for record in records:
+        if isinstance(record, Skipped):
+            summary.skipped += 1
+            summary.skip_reasons[record.reason] = summary.skip_reasons.get(record.reason, 0) + 1
+            continue
+        if isinstance(record, ValueError):
+            summary.failed += 1
+            summary.errors.append(str(record))
+            continue
+        try:
+            key, value, headers = encode_raw(record, validate=validate)
+        except StageError as exc:
+            summary.failed += 1
+            summary.errors.append(f"{record.get('url', '?')}: {exc.message}")
+            continue
+        future = await producer.send(topic, value=value, key=key, headers=headers)
+        pending.append((key, len(value), future))
+    outcomes = await asyncio.gather(*(f for _, _, f in pending), return_exceptions=True)
+    for (key, size, _), outcome in zip(pending, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            summary.failed += 1
+            summary.errors.append(f"{key.decode()}: {outcome!r}")
+        else:
+            summary.sent += 1
+            summary.bytes += size
+            summary.keys.append(key.decode())

@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
+from workers.kafka import clients
 from workers.kafka.tail import tail
-from workers.ops.metrics import iso_to_unix
+from workers.records.clock import rfc3339_to_unix
 from workers.settings import Settings
 
 REPLAY_HEADER = "newsflow-replay-of"
@@ -34,7 +34,7 @@ class Selection:
     until: datetime | None = None
 
     def matches(self, record: dict[str, Any]) -> bool:
-        failed_at = iso_to_unix(record.get("failed_at"))
+        failed_at = rfc3339_to_unix(record.get("failed_at"))
         return (
             (not self.reasons or record["reason"] in self.reasons)
             and (not self.stages or record["stage"] in self.stages)
@@ -84,19 +84,11 @@ async def replay(
             sendable.append(record)
     if dry_run or not sendable:
         return summary
-    producer = AIOKafkaProducer(
-        **settings.kafka_client_kwargs(),
-        acks="all",
-        max_request_size=settings.max_message_bytes + 1024 * 1024,
-    )
-    try:
-        await producer.start()
+    async with clients.producer(settings) as producer:
         for record in sendable:
             key, value, headers = original_message(record)
             await producer.send_and_wait(
                 record["source"]["topic"], value=value, key=key, headers=headers
             )
             summary.replayed += 1
-    finally:
-        await producer.stop()
     return summary

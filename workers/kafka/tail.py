@@ -10,6 +10,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from workers.kafka import clients
 from workers.settings import Settings
 
 ALIASES = ("raw", "clean", "enriched", "dead-letter")
@@ -58,18 +59,13 @@ async def tail(
     Stops after ``max_messages`` records, or once no record arrived for ``idle_timeout_s``
     seconds (None: follow forever).
     """
-    consumer = AIOKafkaConsumer(
-        **settings.kafka_client_kwargs(),
-        enable_auto_commit=False,
-        group_id=None,
+    async with clients.consumer(
+        settings,
         # If the broker ever answers "offset out of range" (an empty partition being
         # written), start over from the beginning rather than skip to the end.
         auto_offset_reset="earliest" if from_beginning else "latest",
-        max_partition_fetch_bytes=settings.max_message_bytes + 1024 * 1024,
         fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
-    )
-    try:
-        await consumer.start()
+    ) as consumer:
         partitions = await _partitions(consumer, topic)
         consumer.assign(partitions)
         if from_beginning:
@@ -88,8 +84,6 @@ async def tail(
                     seen += 1
                     if max_messages is not None and seen >= max_messages:
                         return
-    finally:
-        await consumer.stop()
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:

@@ -24,6 +24,7 @@ from workers.kafka.tail import tail
 from workers.kafka.topics import create_topics
 from workers.local.broker import DEMO_GROUP_TIMING, LOCAL_FETCH_WAIT, LocalBroker, free_port
 from workers.local.processes import spawn_worker, stop_process
+from workers.pipeline import STAGES
 from workers.settings import Settings
 
 
@@ -133,7 +134,7 @@ def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
         click.echo(f"· topics: {', '.join(settings.all_topics())} ({partitions} partitions)")
         processes = [
             spawn_worker(s, {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, workdir / f"{s}.log")
-            for s in ("clean", "enrich")
+            for s in STAGES
         ]
         try:
             records = list(iter_records([samples_dir()]))

@@ -7,11 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workers.settings import Stage
-
 
 def spawn_worker(
-    stage: Stage, env: dict[str, str], log_path: Path, cwd: Path | None = None
+    stage: str, env: dict[str, str], log_path: Path, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as log:
         return subprocess.Popen(

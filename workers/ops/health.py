@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.ops import metrics
+from aiokafka import TopicPartition
 
-TopicPartition = tuple[str, int]
+from workers.ops import metrics
 
 
 @dataclass

@@ -8,9 +8,8 @@ a document id or a URL. The process collectors of prometheus-client add CPU and 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from typing import Any, get_args
+from typing import get_args
 
 from prometheus_client import Counter, Gauge, Histogram, Info
 
@@ -117,37 +116,3 @@ def announce_worker(
         EXTRACTION_OUTCOMES.labels(outcome)
     for name in enrichers:
         ENRICHER_SECONDS.labels(name)
-
-
-def iso_to_unix(value: str | None) -> float | None:
-    """Unix time of an RFC 3339 timestamp, or None."""
-    if not value:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-class TimedEnricher:
-    """An enricher that notes its duration in ``timings`` (seconds by enricher name).
-
-    The worker observes ``newsflow_enricher_duration_seconds`` from the notes it gets back
-    with each output, so the metric is right wherever the stage ran (this process or a
-    stage process, :mod:`workers.runtime.runner`).
-    """
-
-    def __init__(self, enricher: Any, timings: dict[str, float]):
-        self.enricher = enricher
-        self.name = enricher.name
-        self.version = enricher.version
-        self._timings = timings
-
-    def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        started = time.perf_counter()
-        try:
-            return self.enricher(article)
-        finally:
-            self._timings[self.name] = time.perf_counter() - started

@@ -13,11 +13,12 @@ import time
 
 import faust
 import redis.asyncio as redis
+from aiokafka import TopicPartition
 from aiokafka.client import AIOKafkaClient
-from faust.types import TP
 
 from workers.ops import metrics
-from workers.ops.health import TopicPartition, WorkerHealth
+from workers.ops.health import WorkerHealth
+from workers.runtime.faust_overrides import committed_offsets
 from workers.settings import Settings
 
 log = logging.getLogger("newsflow.monitor")
@@ -36,11 +37,9 @@ class Monitor:
 
     async def refresh(self) -> None:
         self.health.tick()
-        consumer = self.app.consumer
-        committed = getattr(consumer, "_committed_offset", {})  # faust's own bookkeeping
+        committed = committed_offsets(self.app)
         self.health.update_lag(
-            highwater=lambda tp: self._highwater(TP(*tp)),
-            committed=lambda tp: committed.get(TP(*tp)),
+            highwater=self._highwater, committed=lambda tp: committed.get(TopicPartition(*tp))
         )
         if time.monotonic() - self._last_probe >= _PROBE_EVERY_S:
             self._last_probe = time.monotonic()
@@ -51,7 +50,7 @@ class Monitor:
 
     def _highwater(self, tp: TopicPartition) -> int | None:
         try:
-            return self.app.consumer.highwater(tp)
+            return self.app.consumer.highwater(TopicPartition(*tp))
         except Exception:  # not fetched yet, or the consumer is between generations
             return None
 

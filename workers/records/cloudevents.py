@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable
 
-Headers = list[tuple[str, bytes]]
+from workers.records.clock import now_rfc3339
+from workers.records.message import Headers
 
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "dev.newsflow."
@@ -19,10 +19,6 @@ SCHEMA_URI = "https://newsflow.dev/schemas/{name}.json"
 # Deterministic event ids: a redelivered input yields the same ce_id, so consumers can dedupe.
 EVENT_NAMESPACE = uuid.UUID("6f1f3c4e-2f0e-4d7a-9a57-1e0c2b9d8a11")
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def event_id(*parts: object) -> str:
@@ -52,8 +48,8 @@ def make_headers(
     source: str,
     event_id: str,
     subject: str | None,
-    parent: Sequence[tuple[str, bytes]] | None = None,
-) -> Headers:
+    parent: Headers | None = None,
+) -> list[tuple[str, bytes]]:
     """Headers of one outgoing record; ``parent`` are the input's headers (trace continues)."""
     fields = {
         "ce_specversion": SPEC_VERSION,

@@ -13,10 +13,10 @@ import orjson
 
 from workers import __version__
 from workers.errors import StageError
-from workers.records.cloudevents import event_id, now_rfc3339
+from workers.records.clock import now_rfc3339
+from workers.records.cloudevents import event_id
 from workers.records.ids import document_id
 from workers.records.message import InputMessage
-from workers.settings import Stage
 
 MAX_ERROR_MESSAGE = 2000
 HOST = socket.gethostname()
@@ -54,12 +54,12 @@ def _leading_url(prefix: bytes) -> str | None:
     return None
 
 
-def dead_letter_id(stage: Stage, message: InputMessage) -> str:
+def dead_letter_id(stage: str, message: InputMessage) -> str:
     return event_id("dead-letter", stage, message.topic, message.partition, message.offset)
 
 
 def build_dead_letter(
-    stage: Stage,
+    stage: str,
     message: InputMessage,
     error: StageError,
     *,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-Headers = tuple[tuple[str, bytes], ...]
+from workers.records.clock import unix_ms_to_rfc3339
+
+# Kafka record headers, in order, as every part of newsflow passes them around.
+Headers = Sequence[tuple[str, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,11 +21,8 @@ class InputMessage:
     offset: int = 0
     timestamp_ms: int | None = None
     key: bytes | None = None
-    headers: Headers = field(default_factory=tuple)
+    headers: tuple[tuple[str, bytes], ...] = field(default_factory=tuple)
 
     @property
     def timestamp_rfc3339(self) -> str | None:
-        if self.timestamp_ms is None or self.timestamp_ms < 0:
-            return None
-        moment = datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return unix_ms_to_rfc3339(self.timestamp_ms)

@@ -20,23 +20,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import faust
-from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import EventT, StreamT
 
 from workers import __version__
 from workers.errors import TransientError
+from workers.kafka import clients
 from workers.ops import logs, metrics
 from workers.ops.health import WorkerHealth
 from workers.ops.monitor import Monitor
 from workers.ops.web import add_routes
+from workers.pipeline import STAGES
+from workers.records.clock import rfc3339_to_unix
 from workers.records.message import InputMessage
+from workers.runtime.faust_overrides import App
 from workers.runtime.processor import Outgoing
 from workers.runtime.runner import create_runner
-from workers.settings import Settings, Stage
+from workers.settings import Settings
 
 log = logging.getLogger("newsflow.worker")
-# Headroom for the envelope around the largest accepted page (JSON, base64, headers).
-_ENVELOPE_SLACK = 1024 * 1024
 # On a graceful stop, how long to wait for outputs already sent (producer retries are bounded
 # by the request timeout; what is not acknowledged by then is simply re-read later).
 _DRAIN_S = 10.0
@@ -95,48 +96,21 @@ async def _drained(*queues: asyncio.Queue) -> None:
         await queue.join()
 
 
-class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> object:
-        consumer = super()._create_worker_consumer(transport)
-        # faust hard-codes fetch_max_wait_ms=1500. Apache Kafka answers a fetch as soon as
-        # data arrives, so there it only bounds idle polling; a broker that holds the fetch
-        # for its whole wait (the local one does) adds up to this much latency per stage.
-        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
-        return consumer
-
-
-class _Consumer(faust_aiokafka.Consumer):
-    def _new_consumer_thread(self) -> _ConsumerThread:
-        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-
-class _Transport(faust_aiokafka.Transport):
-    Consumer = _Consumer
-
-
-class _App(faust.App):
-    """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``)."""
-
-    fetch_max_wait_ms = 500
-
-    def _new_transport(self) -> _Transport:
-        return _Transport(self.conf.broker_consumer, self)
-
-
 class StageWorker:
     """One worker kind: its faust app, its stage processor and its health."""
 
-    def __init__(self, stage: Stage, settings: Settings):
-        self.stage: Stage = stage
+    def __init__(self, stage: str, settings: Settings):
+        self.stage = stage
+        self.spec = STAGES[stage]
         self.settings = settings
         self.runner = create_runner(stage, settings)
         self.health = WorkerHealth(stage, settings.stall_after_s)
         self.app = self._create_app()
         raw_bytes = {"key_serializer": "raw", "value_serializer": "raw"}
-        self.source = self.app.topic(settings.input_topic(stage), **raw_bytes)
+        self.source = self.app.topic(self.spec.input_topic(settings), **raw_bytes)
         self.sinks = {
             name: self.app.topic(name, **raw_bytes)
-            for name in (settings.output_topic(stage), settings.topic_dead_letter)
+            for name in (self.spec.output_topic(settings), settings.topic_dead_letter)
         }
         self.app.agent(self.source, name=f"newsflow.{stage}")(self._run)
         self.app.on_partitions_assigned.connect(self._on_assigned)
@@ -152,15 +126,16 @@ class StageWorker:
 
     def _create_app(self) -> faust.App:
         settings = self.settings
-        app = _App(
-            settings.group_for(self.stage),
+        group = self.spec.group(settings)
+        app = App(
+            group,
             broker=[f"kafka://{server}" for server in settings.bootstrap_list],
             broker_credentials=_credentials(settings),
             autodiscover=False,
             store="memory://",
             # faust wants a data directory even with no tables; keep it out of the working
             # directory (read-only in the image, the user's checkout in the demo).
-            datadir=str(Path(tempfile.gettempdir()) / f"newsflow-{settings.group_for(self.stage)}"),
+            datadir=str(Path(tempfile.gettempdir()) / f"newsflow-{group}"),
             # Topics are created with their partitions and configs by `newsflow topics
             # create`; a worker must not invent them with broker defaults.
             topic_allow_declare=False,
@@ -171,11 +146,9 @@ class StageWorker:
             broker_rebalance_timeout=settings.rebalance_timeout_s,
             broker_commit_interval=settings.commit_interval_s,
             producer_acks=-1,
-            producer_compression_type=(
-                None if settings.compression == "none" else settings.compression
-            ),
-            producer_max_request_size=settings.max_message_bytes + _ENVELOPE_SLACK,
-            consumer_max_fetch_size=settings.max_message_bytes + _ENVELOPE_SLACK,
+            producer_compression_type=clients.compression_type(settings),
+            producer_max_request_size=clients.max_record_bytes(settings),
+            consumer_max_fetch_size=clients.max_record_bytes(settings),
             web_enabled=True,
             web_bind=settings.web_host,
             web_port=settings.web_port,
@@ -337,19 +310,19 @@ class StageWorker:
         metrics.STAGE_SECONDS.labels(self.stage).observe(outgoing.elapsed_ms / 1000)
         if outgoing.internal_failures:
             metrics.RETRIES.labels(self.stage, "internal").inc(outgoing.internal_failures)
-        for name, seconds in (outgoing.enricher_seconds or {}).items():
+        for name, seconds in (outgoing.part_seconds or {}).items():
             metrics.ENRICHER_SECONDS.labels(name).observe(seconds)
-        if self.stage == "clean":
+        if self.spec.counts_extraction_outcomes:
             metrics.EXTRACTION_OUTCOMES.labels(outgoing.outcome).inc()
         if outgoing.outcome != "ok":
             metrics.MESSAGES_FAILED.labels(self.stage).inc()
             metrics.DEAD_LETTERS.labels(self.stage, outgoing.outcome).inc()
             return
         metrics.MESSAGES_OUT.labels(self.stage).inc()
-        if self.stage == "enrich" and outgoing.timestamps:
+        if self.spec.writes_sink and outgoing.timestamps:
             now = time.time()
-            fetched = metrics.iso_to_unix(outgoing.timestamps.get("fetched"))
-            produced = metrics.iso_to_unix(outgoing.timestamps.get("raw_produced"))
+            fetched = rfc3339_to_unix(outgoing.timestamps.get("fetched"))
+            produced = rfc3339_to_unix(outgoing.timestamps.get("raw_produced"))
             if fetched is not None:
                 metrics.END_TO_END_SECONDS.observe(max(0.0, now - fetched))
             if produced is not None:
@@ -365,7 +338,7 @@ class StageWorker:
         )
 
 
-def run_worker(stage: Stage, settings: Settings) -> None:
+def run_worker(stage: str, settings: Settings) -> None:
     """Run one worker of ``stage`` until SIGTERM/SIGINT (blocking)."""
     logs.configure(settings.log_level, settings.log_format)
     worker = StageWorker(stage, settings)

@@ -11,27 +11,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
-from workers.cleaning.site_memory import create_memory
-from workers.cleaning.stage import clean_message, forget_site_boilerplate
-from workers.cleaning.stage import warm_up as warm_up_clean
-from workers.enrichment.enrichers import build_enrichers
-from workers.enrichment.stage import enrich_message
-from workers.errors import StageError, TransientError
-from workers.ops.metrics import TimedEnricher
+from workers.errors import Reason, StageError, TransientError
+from workers.pipeline import STAGES, StageSpec
 from workers.records import contracts
 from workers.records.cloudevents import event_id, make_headers
 from workers.records.deadletter import build_dead_letter, dead_letter_key
 from workers.records.message import InputMessage
-from workers.settings import Settings, Stage
+from workers.settings import Settings
 
 log = logging.getLogger("newsflow.processor")
-
-OUTPUT_SCHEMA: dict[Stage, contracts.SchemaName] = {
-    "clean": "articles-clean.v1",
-    "enrich": "articles-enriched.v1",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,19 +32,19 @@ class Outgoing:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
-    outcome: str
+    outcome: Literal["ok"] | Reason
     document_id: str | None
     elapsed_ms: float
     timestamps: dict[str, Any] | None = None  # the record's per-stage times (ok outputs)
     internal_failures: int = 0  # unexpected errors retried on the way (a bug's footprint)
-    enricher_seconds: dict[str, float] | None = None  # time in each enricher (enrich stage)
+    part_seconds: dict[str, float] | None = None  # time in each part (the enrichers)
 
 
 class DeadLetterRouter:
     """One stage's dead letters as records ready to send to the dead-letter topic."""
 
-    def __init__(self, stage: Stage, settings: Settings):
-        self.stage: Stage = stage
+    def __init__(self, stage: str, settings: Settings):
+        self.stage = stage
         self.topic = settings.topic_dead_letter
         self.source = f"/newsflow/{stage}"
         self.max_original_bytes = settings.dead_letter_max_original_bytes
@@ -99,35 +89,19 @@ class DeadLetterRouter:
 class StageProcessor:
     """Runs one stage's function on input messages and routes the result."""
 
-    def __init__(self, stage: Stage, settings: Settings):
-        self.stage: Stage = stage
+    def __init__(self, stage: str, settings: Settings):
+        self.spec: StageSpec = STAGES[stage]
+        self.stage = stage
         self.settings = settings
-        self.output_topic = settings.output_topic(stage)
-        self.output_schema = OUTPUT_SCHEMA[stage]
+        self.output_topic = self.spec.output_topic(settings)
+        self.output_schema = self.spec.output_schema
         self.source = f"/newsflow/{stage}"
         self.dead_letters = DeadLetterRouter(stage, settings)
-        enrichers = build_enrichers(settings) if stage == "enrich" else []
-        # Each enricher notes its time here; process() hands the notes over on Outgoing.
-        self._enricher_seconds: dict[str, float] = {}
-        self.enrichers = [TimedEnricher(e, self._enricher_seconds) for e in enrichers]
-        # Lines a site repeats on many pages (Redis, shared by the clean replicas).
-        self.site_memory = create_memory(settings) if stage == "clean" else None
+        self.run_stage = self.spec.create(settings)
 
     def warm_up(self) -> None:
         """Load models and fill caches before the first message (seconds, once)."""
-        article = warm_up_clean(self.settings)
-        for timed in self.enrichers:
-            if not getattr(timed.enricher, "shared_state", False):
-                timed.enricher(article)  # unmeasured: warm-up is not traffic
-
-    def run_stage(self, message: InputMessage) -> dict[str, Any]:
-        """The stage function itself: the output record, or StageError."""
-        if self.stage == "clean":
-            record = clean_message(message, self.settings)
-            if self.site_memory is None:
-                return record
-            return forget_site_boilerplate(record, self.site_memory)
-        return enrich_message(message, self.settings, self.enrichers)
+        self.run_stage.warm_up()
 
     def process(self, message: InputMessage) -> Outgoing:
         """The output record for ``message``, or its dead letter.
@@ -137,7 +111,6 @@ class StageProcessor:
         TransientError propagates: the caller retries the message with backoff.
         """
         started = time.perf_counter()
-        self._enricher_seconds.clear()
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
                 record = self._checked_record(message)
@@ -177,7 +150,7 @@ class StageProcessor:
             elapsed_ms=(time.perf_counter() - started) * 1000,
             timestamps=record["timestamps"],
             internal_failures=attempt - 1,
-            enricher_seconds=dict(self._enricher_seconds) or None,
+            part_seconds=dict(self.run_stage.part_seconds) or None,
         )
 
     def _checked_record(self, message: InputMessage) -> dict[str, Any]:
@@ -202,4 +175,4 @@ class StageProcessor:
             # Attempts before this one failed unexpectedly; so did this one if it gave up.
             internal_failures=attempts if error.reason == "internal_error" else attempts - 1,
         )
-        return replace(outgoing, enricher_seconds=dict(self._enricher_seconds) or None)
+        return replace(outgoing, part_seconds=dict(self.run_stage.part_seconds) or None)

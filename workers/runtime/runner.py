@@ -36,9 +36,10 @@ import pebble
 
 from workers.errors import StageError
 from workers.ops import logs
+from workers.pipeline import STAGES
 from workers.records.message import InputMessage
 from workers.runtime.processor import DeadLetterRouter, Outgoing, StageProcessor
-from workers.settings import Settings, Stage
+from workers.settings import Settings
 
 log = logging.getLogger("newsflow.runner")
 
@@ -53,7 +54,7 @@ class InlineRunner:
     blocking = True
     capacity = 1  # messages submitted and not yet sent
 
-    def __init__(self, stage: Stage, settings: Settings):
+    def __init__(self, stage: str, settings: Settings):
         self.processor = StageProcessor(stage, settings)
 
     def warm_up(self) -> None:
@@ -76,9 +77,9 @@ class ProcessRunner:
 
     blocking = False
 
-    def __init__(self, stage: Stage, settings: Settings):
+    def __init__(self, stage: str, settings: Settings):
         _check_shared_state(stage, settings)
-        self.stage: Stage = stage
+        self.stage: str = stage
         self.settings = settings
         self.dead_letters = DeadLetterRouter(stage, settings)
         # Each child works on one message and has the next one waiting: no idle gap.
@@ -113,9 +114,8 @@ class ProcessRunner:
         try:
             return await asyncio.wrap_future(future)
         except concurrent.futures.TimeoutError:
-            reason = "extraction_timeout" if self.stage == "clean" else "enrichment_failed"
             error = StageError(
-                reason,
+                STAGES[self.stage].timeout_reason,
                 f"the {self.stage} stage took longer than {self.settings.stage_timeout_s} s "
                 "(NEWSFLOW_STAGE_TIMEOUT_S); its process was killed",
                 error_class="StageTimeout",
@@ -143,20 +143,17 @@ class ProcessRunner:
         self.pool.join(timeout=10)
 
 
-def create_runner(stage: Stage, settings: Settings) -> InlineRunner | ProcessRunner:
+def create_runner(stage: str, settings: Settings) -> InlineRunner | ProcessRunner:
     if settings.stage_processes == 0:
         return InlineRunner(stage, settings)
     return ProcessRunner(stage, settings)
 
 
-def _check_shared_state(stage: Stage, settings: Settings) -> None:
+def _check_shared_state(stage: str, settings: Settings) -> None:
     """In-process memories would split between stage processes; refuse, do not degrade."""
     if settings.stage_processes < 2:
         return
-    uses_memory = (stage == "enrich" and settings.dedup_backend == "memory") or (
-        stage == "clean" and settings.boilerplate_backend == "memory"
-    )
-    if uses_memory:
+    if STAGES[stage].state_backend(settings) == "memory":
         raise ValueError(
             f"NEWSFLOW_STAGE_PROCESSES={settings.stage_processes} with an in-process memory "
             "backend would give each stage process its own memory; use the redis backend "
@@ -169,7 +166,7 @@ def _check_shared_state(stage: Stage, settings: Settings) -> None:
 _processor: StageProcessor | None = None
 
 
-def _start_child(stage: Stage, settings: Settings) -> None:
+def _start_child(stage: str, settings: Settings) -> None:
     global _processor
     if sys.platform == "linux":
         # Die with the parent (the forkserver, which exits with the worker), even if the

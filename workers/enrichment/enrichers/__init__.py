@@ -2,11 +2,12 @@
 ``enrichment`` in the sink record, with its own version and a setting to switch it off
 (``NEWSFLOW_ENRICHERS``).
 
-An enricher is any object with ``name``, ``version`` and ``__call__(article) -> dict``; the
-article is the articles-clean.v1 record. Register new ones in :data:`REGISTRY`.
+An enricher is any object of the :class:`Enricher` protocol; the article it reads is the
+articles-clean.v1 record. Register new ones in :data:`REGISTRY`.
 
-English-only enrichers (entities, places, keyphrases, dates, tone, readability) return
-``{"skipped": "language de not supported"}`` for other languages instead of guessing.
+An enricher declares the languages it can read: for any other article the stage records
+``{"skipped": "language de not supported"}`` instead of calling it (entities, places,
+keyphrases, dates, tone and readability are English-only).
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ from workers.settings import Settings
 
 
 class Enricher(Protocol):
-    name: str
+    name: str  # its member of ``enrichment`` and its key in ``enrichers``
     version: str
+    languages: frozenset[str] | None  # ISO 639-1 codes it can read; None: any language
+    # True when a call writes state other replicas see (the near-duplicate index): warm-up
+    # must not call it with its synthetic page.
+    shared_state: bool
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -46,6 +51,14 @@ REGISTRY: dict[str, Callable[[Settings], Enricher]] = {
     ToneEnricher.name: ToneEnricher,
     ReadabilityEnricher.name: ReadabilityEnricher,
 }
+
+
+def skip_reason(enricher: Enricher, article: dict[str, Any]) -> str | None:
+    """Why ``enricher`` must not read ``article`` (a language it does not declare), or None."""
+    language = article.get("language")
+    if enricher.languages is None or language in enricher.languages:
+        return None
+    return f"language {language or 'unknown'} not supported"
 
 
 def build_enrichers(settings: Settings) -> list[Enricher]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from workers.enrichment.enrichers.support import skip_reason
+from workers.enrichment.enrichers.languages import ENGLISH
 from workers.nlp import ner
 from workers.nlp.dates import find_expressions, resolve
 from workers.settings import Settings
@@ -32,14 +32,14 @@ def anchor_date(article: dict[str, Any]) -> tuple[dt.date, str]:
 class DatesEnricher:
     name = "dates"
     version = "1.0"
+    languages = ENGLISH
+    shared_state = False
 
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        if reason := skip_reason(article):
-            return {"skipped": reason}
         anchor, source = anchor_date(article)
         text = article["text"]
         mentions, window_end = ner.entities(text, self.max_chars)

@@ -20,6 +20,7 @@ from workers.settings import Settings
 class DedupEnricher:
     name = "dedup"
     version = "1.0"
+    languages = None  # any language
     # It writes to the shared index: a worker's warm-up must not add its page there, nor
     # fail to start while Redis is away (messages wait for Redis instead).
     shared_state = True

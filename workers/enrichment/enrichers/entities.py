@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workers.enrichment.enrichers.support import skip_reason
+from workers.enrichment.enrichers.languages import ENGLISH
 from workers.nlp import ner
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
@@ -36,14 +36,14 @@ def describe(item: Cluster, title: str | None) -> dict[str, Any]:
 class EntitiesEnricher:
     name = "entities"
     version = f"1.0+{ner.model_version()}"
+    languages = ENGLISH
+    shared_state = False
 
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()  # load at start-up, not on the first message
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        if reason := skip_reason(article):
-            return {"skipped": reason}
         result: dict[str, list[dict[str, Any]]] = {group: [] for group in GROUPS.values()}
         for item in find_clusters(article["text"], self.max_chars):
             result[GROUPS[item.type]].append(describe(item, article.get("title")))

@@ -44,6 +44,8 @@ def signature(text: str, num_perm: int, shingle_words: int) -> MinHash:
 class FingerprintEnricher:
     name = "fingerprint"
     version = "1.0"
+    languages = None  # any language
+    shared_state = False
 
     def __init__(self, settings: Settings):
         self.num_perm = settings.minhash_permutations

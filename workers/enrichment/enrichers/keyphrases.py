@@ -14,7 +14,7 @@ from typing import Any
 
 import yake_rust
 
-from workers.enrichment.enrichers.support import skip_reason
+from workers.enrichment.enrichers.languages import ENGLISH
 from workers.nlp import ner
 from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
@@ -49,6 +49,8 @@ def restore_names(phrase: str, joined: dict[str, str]) -> str:
 class KeyphrasesEnricher:
     name = "keyphrases"
     version = f"1.0+yake-rust-{metadata.version('yake-rust')}"
+    languages = ENGLISH
+    shared_state = False
 
     def __init__(self, settings: Settings):
         self.count = settings.keyphrases_count
@@ -57,8 +59,6 @@ class KeyphrasesEnricher:
         ner.model()
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        if reason := skip_reason(article):
-            return {"skipped": reason}
         text, joined = protect_names(article["text"], self.max_chars)
         # Ask for more than needed: merging spellings of one name shortens the list.
         ranked = self.yake.get_n_best(text, n=self.count * 2)

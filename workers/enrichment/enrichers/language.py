@@ -11,6 +11,8 @@ from workers.settings import Settings
 class LanguageEnricher:
     name = "language"
     version = "fasttext-lid.176-lite/1.0"
+    languages = None  # any language
+    shared_state = False
 
     def __init__(self, settings: Settings):
         pass

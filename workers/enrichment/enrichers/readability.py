@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workers.enrichment.enrichers.support import skip_reason
+from workers.enrichment.enrichers.languages import ENGLISH
 from workers.nlp.sentences import sentences
 from workers.settings import Settings
 
@@ -29,13 +29,13 @@ def syllables(word: str) -> int:
 class ReadabilityEnricher:
     name = "readability"
     version = "1.0"
+    languages = ENGLISH
+    shared_state = False
 
     def __init__(self, settings: Settings):
         pass
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        if reason := skip_reason(article):
-            return {"skipped": reason}
         words = _WORD.findall(article["text"])
         sentence_count = max(len(sentences(article["text"])), 1)
         word_count = max(len(words), 1)

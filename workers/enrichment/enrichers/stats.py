@@ -13,6 +13,8 @@ WORD = re.compile(r"\w+")
 class StatsEnricher:
     name = "stats"
     version = "1.0"
+    languages = None  # any language
+    shared_state = False
 
     def __init__(self, settings: Settings):
         self.words_per_minute = settings.reading_words_per_minute

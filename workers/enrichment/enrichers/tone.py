@@ -12,7 +12,7 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from workers.enrichment.enrichers.support import skip_reason
+from workers.enrichment.enrichers.languages import ENGLISH
 from workers.nlp.sentences import sentences
 from workers.settings import Settings
 
@@ -23,13 +23,13 @@ _VADER_KEYS = {"compound": "compound", "positive": "pos", "negative": "neg", "ne
 class ToneEnricher:
     name = "tone"
     version = f"1.0+vadersentiment-{metadata.version('vaderSentiment')}"
+    languages = ENGLISH
+    shared_state = False
 
     def __init__(self, settings: Settings):
         self.analyzer = SentimentIntensityAnalyzer()
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        if reason := skip_reason(article):
-            return {"skipped": reason}
         parts = sentences(article["text"])
         totals = dict.fromkeys(SCORES, 0.0)
         for sentence in parts:

@@ -1,0 +1,78 @@
+"""Kafka clients built from the settings, in one place: producer, consumer outside any group,
+admin client; each an async context manager that starts and stops it.
+
+Sizes and compression are written here once: a record may be as large as the largest
+accepted page plus its envelope (JSON, base64, headers), and every client and topic must
+allow that much.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from workers.settings import Settings
+
+# Headroom for the envelope around the largest accepted page (JSON, base64, headers).
+ENVELOPE_SLACK_BYTES = 1024 * 1024
+
+
+def max_record_bytes(settings: Settings) -> int:
+    """The largest record a client must send or fetch, and a topic must accept."""
+    return settings.max_message_bytes + ENVELOPE_SLACK_BYTES
+
+
+def compression_type(settings: Settings) -> str | None:
+    """aiokafka's ``compression_type`` for NEWSFLOW_COMPRESSION ("none" is None there)."""
+    return None if settings.compression == "none" else settings.compression
+
+
+@asynccontextmanager
+async def producer(settings: Settings, **overrides: object) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer: every write waits for all in-sync replicas (``acks=all``)."""
+    client = AIOKafkaProducer(
+        **settings.kafka_client_kwargs(),
+        acks="all",
+        max_request_size=max_record_bytes(settings),
+        compression_type=compression_type(settings),
+        **overrides,
+    )
+    try:
+        # Stopped even when start() failed half-way (connections already open).
+        await client.start()
+        yield client
+    finally:
+        await client.stop()
+
+
+@asynccontextmanager
+async def consumer(settings: Settings, **overrides: object) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer outside any group (tools that read, never commit)."""
+    client = AIOKafkaConsumer(
+        **settings.kafka_client_kwargs(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=max_record_bytes(settings),
+        **overrides,
+    )
+    try:
+        # Stopped even when start() failed half-way (connections already open).
+        await client.start()
+        yield client
+    finally:
+        await client.stop()
+
+
+@asynccontextmanager
+async def admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
+    client = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
+    try:
+        # Stopped even when start() failed half-way (connections already open).
+        await client.start()
+        yield client
+    finally:
+        await client.close()

@@ -1,0 +1,109 @@
+"""The pipeline, described once: what each stage reads, writes, is called and fails with.
+
+::
+
+    raw-html.v1 ──▶ clean ──▶ articles-clean.v1 ──▶ enrich ──▶ articles-enriched.v1 (the sink)
+                      └──────────────┬───────────────────┘
+                                     ▼
+                              dead-letter.v1
+
+The runtime (:mod:`workers.runtime`), the CLI, the lag tool and the demo read every
+per-stage fact from :data:`STAGES`; nothing else branches on a stage's name. Adding a stage
+means one :class:`StageSpec` here and one module with its stage class (see
+:class:`StageFunction`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Protocol
+
+from workers.errors import Reason
+from workers.records.contracts import SchemaName
+from workers.settings import Settings
+
+if TYPE_CHECKING:
+    from workers.records.message import InputMessage
+
+
+class StageFunction(Protocol):
+    """A stage as the runtime runs it: one input message in, one output record out (or a
+    :class:`~workers.errors.StageError` / :class:`~workers.errors.TransientError`)."""
+
+    # Seconds spent in each named part of the last call (the enrichers); empty otherwise.
+    part_seconds: dict[str, float]
+
+    def warm_up(self) -> None:
+        """Load models and fill caches before the first message (seconds, once)."""
+
+    def __call__(self, message: InputMessage) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """Everything the runtime and the tools need to know about one stage."""
+
+    name: str
+    input_topic: Callable[[Settings], str]
+    output_topic: Callable[[Settings], str]
+    group: Callable[[Settings], str]
+    output_schema: SchemaName
+    # The dead-letter reason of a call killed for running past NEWSFLOW_STAGE_TIMEOUT_S.
+    timeout_reason: Reason
+    # The backend of the stage's shared state; "memory" cannot be split over stage processes.
+    state_backend: Callable[[Settings], str]
+    # "module:Class" of the stage function, imported on first use: the CLI's other commands
+    # and the lag tool need the facts above, not spaCy and trafilatura.
+    factory: str
+    # Counted per page in newsflow_extraction_outcomes_total.
+    counts_extraction_outcomes: bool = False
+    # Writes the sink: observes end-to-end and pipeline latency.
+    writes_sink: bool = False
+
+    def create(self, settings: Settings) -> StageFunction:
+        module, _, cls = self.factory.partition(":")
+        return getattr(importlib.import_module(module), cls)(settings)
+
+
+STAGES: dict[str, StageSpec] = {
+    spec.name: spec
+    for spec in (
+        StageSpec(
+            name="clean",
+            input_topic=attrgetter("topic_raw"),
+            output_topic=attrgetter("topic_clean"),
+            group=attrgetter("clean_group"),
+            output_schema="articles-clean.v1",
+            timeout_reason="extraction_timeout",
+            state_backend=attrgetter("boilerplate_backend"),
+            factory="workers.cleaning.stage:CleanStage",
+            counts_extraction_outcomes=True,
+        ),
+        StageSpec(
+            name="enrich",
+            input_topic=attrgetter("topic_clean"),
+            output_topic=attrgetter("topic_enriched"),
+            group=attrgetter("enrich_group"),
+            output_schema="articles-enriched.v1",
+            timeout_reason="enrichment_failed",
+            state_backend=attrgetter("dedup_backend"),
+            factory="workers.enrichment.stage:EnrichStage",
+            writes_sink=True,
+        ),
+    )
+}
+
+
+def stages_through(name: str) -> list[StageSpec]:
+    """The stages from the first one up to and including ``name`` (``newsflow enrich`` runs
+    a page through clean, then enrich)."""
+    names = list(STAGES)
+    return [STAGES[n] for n in names[: names.index(name) + 1]]
+
+
+def consumer_groups(settings: Settings) -> dict[str, str]:
+    """{consumer group: input topic} of every stage (what ``newsflow lag`` reports)."""
+    return {spec.group(settings): spec.input_topic(settings) for spec in STAGES.values()}
