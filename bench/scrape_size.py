@@ -16,12 +16,13 @@ CASE = """
 import json, sys
 from prometheus_client import REGISTRY, generate_latest
 from workers.ops import metrics
+from workers.pipeline import STAGES
 from workers.settings import Settings
 stage, announce = sys.argv[1], sys.argv[2] == "1"
 labels = {"stage": stage, "version": "bench", "group": "newsflow-" + stage}
 if announce:
     enrichers = Settings().enrichers if stage == "enrich" else ()
-    metrics.announce_worker(stage, labels, enrichers=enrichers, extracts=stage == "clean")
+    metrics.announce_worker(STAGES[stage], labels, enrichers=enrichers)
 else:
     metrics.WORKER.info(labels)
 body = generate_latest(REGISTRY)

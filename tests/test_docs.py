@@ -27,3 +27,37 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "make test " in README
     ci = (REPO / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)
+
+
+def _layout_modules() -> set[str]:
+    """Every ``workers/`` module the README's Layout tree names, as a path."""
+    block = README.split("## Layout", 1)[1].split("```", 2)[1]
+    folders: list[tuple[int, str]] = []  # (indent, folder path) of the open folders
+    named = set()
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        names = re.split(r"\s{2,}", line.strip())[0].split()
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        parent = folders[-1][1] if folders else ""
+        for name in names:
+            if name.endswith("/"):
+                folders.append((indent, parent + name))
+            elif name.endswith(".py"):
+                named.add(parent + name)
+    return {path for path in named if path.startswith("workers/")}
+
+
+def test_readme_layout_names_every_module_of_the_package() -> None:
+    on_disk = {
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "workers").rglob("*.py")
+        if path.name != "__init__.py"
+    }
+    named = _layout_modules()
+    assert not on_disk - named, f"modules missing from README's Layout: {sorted(on_disk - named)}"
+    assert not named - on_disk, (
+        f"README's Layout names modules that do not exist: {sorted(named - on_disk)}"
+    )

@@ -21,7 +21,6 @@ from test_observability import alert_rules, lag_rows
 
 from workers.errors import Reason
 from workers.kafka.produce import AIOKafkaProducer, produce
-from workers.kafka.tail import tail
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -111,9 +110,6 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
         ("enrich", "out"): len(GOOD),
         ("enrich", "failed"): 0,
     }
-    enriched = tail(pipeline, pipeline.topic_enriched, idle_timeout_s=90, max_messages=len(GOOD))
-    sink = [record async for record in enriched]
-    assert len(sink) == len(GOOD)
 
     def scraped_all() -> bool:
         return all(
@@ -122,7 +118,7 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
             for metric in [THROUGHPUT_LEGENDS[legend]]
         )
 
-    await eventually(scraped_all, 60, "Prometheus holding the final counters")
+    await eventually(scraped_all, 120, "Prometheus holding the final counters")
     traffic_done = time.time()
 
     # Caught up: the lag panels agree with `newsflow lag`, partition by partition.

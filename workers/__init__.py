@@ -1,8 +1,9 @@
 """newsflow: streaming ingestion workers for news.
 
-Crawlers publish raw HTML to Kafka; the cleaning stage (:mod:`workers.cleaning.stage`) turns it
-into article text and metadata; the enrichment stage (:mod:`workers.enrichment.stage`) adds
-signals; the faust runtime (:mod:`workers.runtime`) wraps both stages thinly.
+Crawlers publish raw HTML to Kafka; the cleaning stage (:mod:`workers.cleaning.stage`) turns
+it into article text and metadata; the enrichment stage (:mod:`workers.enrichment.stage`) adds
+signals; :mod:`workers.pipeline` describes both once, and the faust runtime
+(:mod:`workers.runtime`) wraps them thinly.
 """
 
 from importlib.metadata import PackageNotFoundError, version

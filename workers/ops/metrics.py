@@ -8,12 +8,18 @@ a document id or a URL. The process collectors of prometheus-client add CPU and 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from prometheus_client import Counter, Gauge, Histogram, Info
 
 from workers.errors import Reason
+from workers.records.clock import rfc3339_to_unix
+
+if TYPE_CHECKING:
+    from workers.pipeline import StageSpec
+    from workers.runtime.processor import Outgoing
 
 # Stage work is tens of milliseconds; extraction of a huge page can take seconds.
 _STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -97,9 +103,7 @@ REDIS_UP = Gauge("newsflow_redis_up", "1 when Redis answered the last PING.")
 WORKER = Info("newsflow_worker", "Worker identity.")
 
 
-def announce_worker(
-    stage: str, labels: dict[str, str], enrichers: Iterable[str] = (), extracts: bool = False
-) -> None:
+def announce_worker(spec: StageSpec, labels: dict[str, str], enrichers: Iterable[str] = ()) -> None:
     """Publish the worker's identity, and its stage's counters and histograms at 0.
 
     A series that first appears with its counts already up hides that increase from
@@ -109,10 +113,34 @@ def announce_worker(
     """
     WORKER.info(labels)
     for family in (MESSAGES_IN, MESSAGES_OUT, MESSAGES_FAILED, STAGE_SECONDS, DELIVERY_SECONDS):
-        family.labels(stage)
+        family.labels(spec.name)
     for reason in get_args(Reason):
-        DEAD_LETTERS.labels(stage, reason)
-    for outcome in ("ok", *get_args(Reason)) if extracts else ():
+        DEAD_LETTERS.labels(spec.name, reason)
+    for outcome in ("ok", *get_args(Reason)) if spec.counts_extraction_outcomes else ():
         EXTRACTION_OUTCOMES.labels(outcome)
     for name in enrichers:
         ENRICHER_SECONDS.labels(name)
+
+
+def observe_outcome(spec: StageSpec, outgoing: Outgoing) -> None:
+    """Count one finished message of stage ``spec``: its outcome, durations and latency."""
+    STAGE_SECONDS.labels(spec.name).observe(outgoing.elapsed_ms / 1000)
+    if outgoing.internal_failures:
+        RETRIES.labels(spec.name, "internal").inc(outgoing.internal_failures)
+    for name, seconds in (outgoing.part_seconds or {}).items():
+        ENRICHER_SECONDS.labels(name).observe(seconds)
+    if spec.counts_extraction_outcomes:
+        EXTRACTION_OUTCOMES.labels(outgoing.outcome).inc()
+    if outgoing.outcome != "ok":
+        MESSAGES_FAILED.labels(spec.name).inc()
+        DEAD_LETTERS.labels(spec.name, outgoing.outcome).inc()
+        return
+    MESSAGES_OUT.labels(spec.name).inc()
+    if spec.writes_sink and outgoing.timestamps:
+        now = time.time()
+        fetched = rfc3339_to_unix(outgoing.timestamps.get("fetched"))
+        produced = rfc3339_to_unix(outgoing.timestamps.get("raw_produced"))
+        if fetched is not None:
+            END_TO_END_SECONDS.observe(max(0.0, now - fetched))
+        if produced is not None:
+            PIPELINE_SECONDS.observe(max(0.0, now - produced))

@@ -30,7 +30,6 @@ from workers.ops.health import WorkerHealth
 from workers.ops.monitor import Monitor
 from workers.ops.web import add_routes
 from workers.pipeline import STAGES
-from workers.records.clock import rfc3339_to_unix
 from workers.records.message import InputMessage
 from workers.runtime.faust_overrides import App
 from workers.runtime.processor import Outgoing
@@ -44,20 +43,6 @@ _DRAIN_S = 10.0
 # A moment for the event loop to run the producer between two messages (its sender needs a
 # few loop turns to write a request); far below a stage call's tens of milliseconds.
 _FLUSH_S = 0.001
-
-
-def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
-    ssl_context = settings.kafka_client_kwargs().get("ssl_context")
-    if settings.sasl_mechanism:
-        return faust.SASLCredentials(
-            username=settings.sasl_username,
-            password=settings.sasl_password,
-            mechanism=settings.sasl_mechanism,
-            ssl_context=ssl_context,
-        )
-    if ssl_context is not None:
-        return faust.SSLCredentials(ssl_context)
-    return None
 
 
 @dataclass(slots=True)
@@ -118,10 +103,9 @@ class StageWorker:
         self.app.timer(settings.health_interval_s)(self.monitor.refresh)
         add_routes(self.app, self.health)
         metrics.announce_worker(
-            stage,
+            self.spec,
             {"stage": stage, "version": __version__, "group": self.app.conf.id},
             enrichers=settings.enrichers if stage == "enrich" else (),
-            extracts=stage == "clean",
         )
 
     def _create_app(self) -> faust.App:
@@ -130,7 +114,7 @@ class StageWorker:
         app = App(
             group,
             broker=[f"kafka://{server}" for server in settings.bootstrap_list],
-            broker_credentials=_credentials(settings),
+            broker_credentials=clients.faust_credentials(settings),
             autodiscover=False,
             store="memory://",
             # faust wants a data directory even with no tables; keep it out of the working
@@ -252,7 +236,7 @@ class StageWorker:
             "processed" if outgoing.outcome == "ok" else "dead-lettered",
             extra=self._fields(outgoing, message),
         )
-        self._count(outgoing)
+        metrics.observe_outcome(self.spec, outgoing)
         self.health.on_processed(
             (message.topic, message.partition),
             message.offset,
@@ -305,28 +289,6 @@ class StageWorker:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.settings.retry_backoff_max_s)
                 outcome = self.runner.submit(incoming)
-
-    def _count(self, outgoing: Outgoing) -> None:
-        metrics.STAGE_SECONDS.labels(self.stage).observe(outgoing.elapsed_ms / 1000)
-        if outgoing.internal_failures:
-            metrics.RETRIES.labels(self.stage, "internal").inc(outgoing.internal_failures)
-        for name, seconds in (outgoing.part_seconds or {}).items():
-            metrics.ENRICHER_SECONDS.labels(name).observe(seconds)
-        if self.spec.counts_extraction_outcomes:
-            metrics.EXTRACTION_OUTCOMES.labels(outgoing.outcome).inc()
-        if outgoing.outcome != "ok":
-            metrics.MESSAGES_FAILED.labels(self.stage).inc()
-            metrics.DEAD_LETTERS.labels(self.stage, outgoing.outcome).inc()
-            return
-        metrics.MESSAGES_OUT.labels(self.stage).inc()
-        if self.spec.writes_sink and outgoing.timestamps:
-            now = time.time()
-            fetched = rfc3339_to_unix(outgoing.timestamps.get("fetched"))
-            produced = rfc3339_to_unix(outgoing.timestamps.get("raw_produced"))
-            if fetched is not None:
-                metrics.END_TO_END_SECONDS.observe(max(0.0, now - fetched))
-            if produced is not None:
-                metrics.PIPELINE_SECONDS.observe(max(0.0, now - produced))
 
     async def _on_assigned(self, sender: faust.App, assigned: set, **kwargs: object) -> None:
         partitions = {(tp.topic, tp.partition) for tp in assigned}

@@ -1,0 +1,102 @@
+"""The stages from the command line: a worker on Kafka, or one stage over local files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from workers.cli.common import pass_settings
+from workers.kafka.produce import encode_raw, iter_records
+from workers.pipeline import STAGES, stages_through
+from workers.records.message import InputMessage
+from workers.settings import Settings, get_settings
+
+
+@click.command()
+@click.argument("stage", type=click.Choice(list(STAGES)))
+@pass_settings
+def worker(settings: Settings, stage: str) -> None:
+    """Run a STAGE worker (one consumer-group member) until SIGTERM."""
+    from workers.runtime.app import run_worker
+
+    run_worker(stage, settings)  # type: ignore[arg-type]
+
+
+# --- one stage on local files, no broker -----------------------------------------------
+
+
+def _local_messages(files: tuple[Path, ...], url: str | None) -> list[tuple[Path, InputMessage]]:
+
+    messages = []
+    for path in files:
+        for record in iter_records([path]):
+            if isinstance(record, ValueError):
+                raise click.ClickException(str(record))
+            if url:
+                record["url"] = url
+            key, value, headers = encode_raw(record, validate=False)
+            messages.append((path, InputMessage(value, key=key, headers=tuple(headers))))
+    return messages
+
+
+def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
+    from workers.errors import TransientError
+    from workers.runtime.processor import StageProcessor
+
+    settings = get_settings()
+    processors = [StageProcessor(spec.name, settings) for spec in stages_through(stage)]
+    failed = 0
+    for path, message in _local_messages(files, url):
+        try:
+            outgoing = processors[0].process(message)
+            for processor in processors[1:]:
+                if outgoing.outcome != "ok":
+                    break
+                outgoing = processor.process(InputMessage(outgoing.value, key=outgoing.key))
+        except TransientError as exc:
+            # A worker would wait and retry; a one-shot command says why it cannot go on.
+            raise click.ClickException(
+                f"{path}: {exc} (NEWSFLOW_DEDUP_BACKEND=memory and "
+                "NEWSFLOW_BOILERPLATE_BACKEND=memory run without Redis)"
+            ) from exc
+        record = orjson.loads(outgoing.value)
+        if outgoing.outcome != "ok":
+            # stdout carries only records of the requested kind; failures go to stderr.
+            failed += 1
+            click.echo(f"{path}: {outgoing.outcome}: {record['error']['message']}", err=True)
+            continue
+        if text_only:
+            click.echo(record["text"] + "\n")
+        else:
+            click.echo(orjson.dumps(record).decode())
+    sys.exit(1 if failed else 0)
+
+
+_URL_OPTION = click.option(
+    "--url", help="URL to record for the page (default: from a manifest.json, else file://)."
+)
+_TEXT_OPTION = click.option("--text", "text_only", is_flag=True, help="Print only the text.")
+_FILES = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+
+
+@click.command()
+@_FILES
+@_URL_OPTION
+@_TEXT_OPTION
+def clean(files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
+    """Run the cleaning stage on local HTML files; print articles-clean.v1 JSON lines."""
+    _run_local("clean", files, url, text_only)
+
+
+@click.command()
+@_FILES
+@_URL_OPTION
+@_TEXT_OPTION
+def enrich(files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
+    """Clean then enrich local HTML files; print articles-enriched.v1 JSON lines."""
+    _run_local("enrich", files, url, text_only)
