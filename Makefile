@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install services demo test lint format clean
 
-# KEDA and prometheus-operator schema validators for tests/test_deploy.py (node + npm).
+# KEDA, prometheus-operator and Grafana dashboard schema validators for tests/test_deploy.py
+# and tests/test_dashboard_schema.py (node + npm).
 CRD_VALIDATE := tests/crd-validate
 
 $(STAMP): pyproject.toml
