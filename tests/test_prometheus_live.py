@@ -75,31 +75,36 @@ async def send_pages_and_dead_letters(pipeline: Settings) -> None:
 
 
 @pytest.mark.broker
+@pytest.mark.timeout(480)  # two waits of a rate window (1 m) for Prometheus's data
 async def test_dashboard_and_alert_queries_on_a_real_prometheus(
     pipeline: Settings, start_worker, prometheus
 ) -> None:
     clean = start_worker("clean", pipeline)
     enrich = start_worker("enrich", pipeline)
-    for worker in (clean, enrich):
-        await eventually(lambda w=worker: http_get(w.web_port, "/readyz")[0] == 200, 90, "ready")
-    # Prometheus 3 fails a scrape whose Content-Type it does not know (2.42 guesses).
-    with urllib.request.urlopen(f"http://127.0.0.1:{clean.web_port}/metrics") as answer:
-        assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    # Started while the workers load their models: scrapes fail until their ports open.
     server = prometheus(
         {
             "newsflow-clean": [f"127.0.0.1:{clean.web_port}"],
             "newsflow-enrich": [f"127.0.0.1:{enrich.web_port}"],
         }
     )
+    for worker in (clean, enrich):
+        await eventually(lambda w=worker: http_get(w.web_port, "/readyz")[0] == 200, 120, "ready")
+    # Prometheus 3 fails a scrape whose Content-Type it does not know (2.42 guesses).
+    with urllib.request.urlopen(f"http://127.0.0.1:{clean.web_port}/metrics") as answer:
+        assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     await eventually(
         lambda: server.values("up", "job") == {("newsflow-clean",): 1, ("newsflow-enrich",): 1},
         60,
         "both workers scraped",
     )
-    # The rate() of the throughput panel sees an increase only from a sample before it.
+    # rate() sees an increase only from a sample before it, and extrapolates a window's
+    # increase by up to a scrape interval at each end: with less than a window of samples
+    # behind it that is a large share. So the counters get a full window at 0 first.
     await eventually(
         lambda: len(server.query("newsflow_messages_in_total")) == 2, 30, "counters at 0"
     )
+    await asyncio.sleep(RATE_WINDOW_S + 2 * SCRAPE_S)
 
     await send_pages_and_dead_letters(pipeline)
     sent = {
