@@ -154,6 +154,29 @@ def test_enrich_ok() -> None:
     assert TRACEPARENT.match(headers["traceparent"]).group(1) == PARENT_TRACE
 
 
+def test_enrich_event_ids_come_from_the_raw_message_not_the_clean_offset() -> None:
+    """A clean worker killed after sending writes the same page again at a new clean offset;
+    both copies must reach the sink with one ce_id (and a dead letter with one id)."""
+    article = clean_sample("03")
+    enricher = StageProcessor("enrich", SETTINGS)
+    copies = [
+        message(article, topic=SETTINGS.topic_clean, partition=1, offset=offset)
+        for offset in (9, 10)
+    ]
+    assert len({_headers(enricher.process(m))["ce_id"] for m in copies}) == 1
+    # Another raw message of the same page is another event.
+    moved = {**article, "lineage": [{**article["lineage"][0], "offset": 4242}]}
+    other = enricher.process(message(moved, topic=SETTINGS.topic_clean, partition=1, offset=9))
+    assert _headers(other)["ce_id"] != _headers(enricher.process(copies[0]))["ce_id"]
+    broken = {**article, "text": 17}  # a schema violation: a dead letter of the enrich stage
+    dead = [
+        orjson.loads(enricher.process(message(broken, topic=m.topic, offset=m.offset)).value)
+        for m in copies
+    ]
+    assert dead[0]["reason"] == "schema_violation"
+    assert dead[0]["id"] == dead[1]["id"]
+
+
 # --- dead letters ---------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from workers.cleaning.site_memory import (
     InProcessMemory,
     MemoryUnavailable,
     RedisMemory,
+    counted_lines,
     create_memory,
     line_hash,
     site_of,
@@ -157,3 +158,67 @@ def test_the_clean_worker_drops_a_synthetic_sites_repeated_lines(redis_prefix: s
         texts.append(cleaner.run_stage(InputMessage(value=orjson.dumps(raw)))["text"])
     assert [PROMO in t for t in texts] == [True] * 5 + [False] * 2
     assert all(LONG in t and f"(Part {n}.)" in t for n, t in enumerate(texts))
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_a_redelivered_page_keeps_the_decision_made_when_first_seen(
+    backend: str, redis_prefix: str
+) -> None:
+    """Decided once: the site's counts grow after a page was first cleaned, but its
+    redelivery drops exactly what the first delivery dropped (same record both times)."""
+    memory = (
+        redis_memory(redis_prefix, boilerplate_min_pages=2)
+        if backend == "redis"
+        else InProcessMemory(min_pages=2, max_words=25, max_lines=100, max_documents=100)
+    )
+    first = [memory.filter("tide.example", f"doc{n}", lines_of(n)) for n in range(5)]
+    assert [PROMO in kept for kept in first] == [True, True, False, False, False]
+    again = [memory.filter("tide.example", f"doc{n}", lines_of(n)) for n in range(5)]
+    assert again == first
+
+
+def test_a_marker_from_before_decisions_were_kept_is_decided_on_its_next_delivery(
+    redis_prefix: str,
+) -> None:
+    memory = redis_memory(redis_prefix, boilerplate_min_pages=1, boilerplate_ttl_s=600)
+    memory.filter("tide.example", "doc1", lines_of(1))
+    # doc0 as the old script left it: its lines counted, its marker "1", no decision kept.
+    lines_key, marker = f"{redis_prefix}lines:tide.example", f"{redis_prefix}doc:tide.example:doc0"
+    for h in counted_lines(lines_of(0), max_words=25):
+        memory.client.zincrby(lines_key, 1, h)
+    memory.client.set(marker, 1, ex=300)
+    kept = memory.filter("tide.example", "doc0", lines_of(0))
+    assert PROMO not in kept  # decided now, from today's counts (doc1 carried the promo)
+    assert memory.client.zscore(lines_key, line_hash(PROMO)) == 2  # not counted again
+    assert memory.client.get(marker) == b"d:" + line_hash(PROMO).encode()
+    assert 0 < memory.client.ttl(marker) <= 300  # its expiry is kept
+    memory.filter("tide.example", "doc2", lines_of(2))
+    assert memory.filter("tide.example", "doc0", lines_of(0)) == kept
+
+
+def test_clean_gives_each_page_the_same_text_however_often_it_comes() -> None:
+    """The issue's reproduction without Kafka: three pages of one site, each given three
+    times, through the clean stage with the in-process memory."""
+    settings = Settings(boilerplate_backend="memory", boilerplate_min_pages=1)
+    cleaner = StageProcessor("clean", settings)
+    raws = [
+        raw_record(
+            page(
+                body=f"<article><h1>Harbour story {n}</h1>"
+                + "".join(f"<p>{p} (Part {n}.)</p>" for p in ARTICLE)
+                + f"<p>{PROMO}</p></article>"
+            ).encode(),
+            f"https://www.tide.example/news/story-{n}",
+        )
+        for n in range(3)
+    ]
+    outputs: dict[str, set[bytes]] = {}
+    for _ in range(3):
+        for raw in raws:
+            outgoing = cleaner.process(InputMessage(value=orjson.dumps(raw)))
+            record = orjson.loads(outgoing.value)
+            record.pop("timestamps")
+            outputs.setdefault(raw["url"], set()).add(orjson.dumps(record))
+    assert all(len(copies) == 1 for copies in outputs.values()), "a copy changed its record"
+    texts = [orjson.loads(next(iter(outputs[raw["url"]])))["text"] for raw in raws]
+    assert [PROMO in text for text in texts] == [True, False, False]

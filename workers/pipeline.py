@@ -58,6 +58,9 @@ class StageSpec:
     # "module:Class" of the stage function, imported on first use: the CLI's other commands
     # and the lag tool need the facts above, not spaCy and trafilatura.
     factory: str
+    # Its input records carry ``lineage`` back to the raw message: event and dead-letter ids
+    # derive from that raw message, so a record the stage before redid keeps its ids.
+    input_has_lineage: bool = False
     # Counted per page in newsflow_extraction_outcomes_total.
     counts_extraction_outcomes: bool = False
     # Writes the sink: observes end-to-end and pipeline latency.
@@ -91,6 +94,7 @@ STAGES: dict[str, StageSpec] = {
             timeout_reason="enrichment_failed",
             state_backend=attrgetter("dedup_backend"),
             factory="workers.enrichment.stage:EnrichStage",
+            input_has_lineage=True,
             writes_sink=True,
         ),
     )

@@ -4,14 +4,18 @@ Every short line of a cleaned text is hashed (normalised: NFKC, case-folded, whi
 collapsed) and counted per site (the registered domain of the URL) once per distinct document:
 a redelivery of the same document never counts twice. A line that other pages of the site
 carried at least ``min_pages`` times is the site's boilerplate ("Sign up for our newsletter",
-the author box, the standing disclaimer) and is dropped from the page. Long lines (more than
+the author box, the standing disclaimer) and is dropped from the page. The decision for a
+document is made once, the first time it is seen, and kept with its marker: a redelivered page
+loses exactly the lines it lost the first time, however many pages of the site came since, so
+a redelivery gives the same record. Long lines (more than
 ``max_words`` words) are never counted nor dropped: a standard paragraph or a quote repeated
 across articles is still part of each article.
 
 :class:`RedisMemory` keeps the counts in Redis, shared by every clean replica: per site one
 sorted set of line hashes scored by page count, trimmed to ``max_lines`` entries (the rarest
-go first), and one marker key per counted document; every key expires after ``ttl_s``. One
-Lua script per page counts and reads in a single atomic step.
+go first), and one marker key per counted document holding the hashes it dropped; every key
+expires after ``ttl_s``. One Lua script per page counts, decides and keeps the decision in a
+single atomic step.
 :class:`InProcessMemory` does the same in one process (the embedded demo only). An unreachable
 Redis raises :class:`MemoryUnavailable`, a transient error: the worker retries the message.
 """
@@ -22,6 +26,7 @@ import hashlib
 import re
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Collection
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -62,8 +67,16 @@ class SiteMemory(Protocol):
 
     def filter(self, site: str, document_id: str, lines: list[str]) -> list[str]:
         """Count this document's lines for ``site`` (once per document) and return
-        ``lines`` without those that at least ``min_pages`` other pages carried."""
+        ``lines`` without those that at least ``min_pages`` other pages carried when the
+        document was first seen."""
         ...
+
+
+def without(lines: list[str], dropped: Collection[str]) -> list[str]:
+    """``lines`` less those whose hash is in ``dropped``."""
+    if not dropped:
+        return lines
+    return [line for line in lines if line_hash(line) not in dropped]
 
 
 class InProcessMemory:
@@ -75,23 +88,26 @@ class InProcessMemory:
         self.min_pages, self.max_words, self.max_lines = min_pages, max_words, max_lines
         self.max_documents = max_documents
         self.counts: dict[str, dict[str, int]] = {}
-        self.documents: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Each counted document and the line hashes dropped from it when first seen.
+        self.documents: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
 
     def filter(self, site: str, document_id: str, lines: list[str]) -> list[str]:
+        decided = self.documents.get((site, document_id))
+        if decided is not None:
+            return without(lines, decided)
         hashes = counted_lines(lines, self.max_words)
         counts = self.counts.setdefault(site, {})
-        if (site, document_id) not in self.documents:
-            self.documents[(site, document_id)] = None
-            if len(self.documents) > self.max_documents:
-                self.documents.popitem(last=False)
-            for h in hashes:
-                counts[h] = counts.get(h, 0) + 1
-            if len(counts) > self.max_lines:  # the rarest lines go first
-                for h in sorted(counts, key=counts.__getitem__)[: len(counts) - self.max_lines]:
-                    del counts[h]
+        for h in hashes:
+            counts[h] = counts.get(h, 0) + 1
+        if len(counts) > self.max_lines:  # the rarest lines go first
+            for h in sorted(counts, key=counts.__getitem__)[: len(counts) - self.max_lines]:
+                del counts[h]
         # This page's own sighting is in the count: "other pages" is one less.
-        dropped = {h for h in hashes if counts.get(h, 0) - 1 >= self.min_pages}
-        return [line for line in lines if not (dropped and line_hash(line) in dropped)]
+        dropped = frozenset(h for h in hashes if counts.get(h, 0) - 1 >= self.min_pages)
+        self.documents[(site, document_id)] = dropped
+        if len(self.documents) > self.max_documents:
+            self.documents.popitem(last=False)
+        return without(lines, dropped)
 
 
 class RedisMemory:
@@ -114,7 +130,7 @@ class RedisMemory:
         self.min_pages, self.max_words, self.max_lines = min_pages, max_words, max_lines
         self.ttl_s = ttl_s
         # Sent by hash (EVALSHA), loaded again by redis-py when the server has lost it.
-        self._count_and_score = self.client.register_script(_COUNT_AND_SCORE)
+        self._count_and_decide = self.client.register_script(_COUNT_AND_DECIDE)
 
     def filter(self, site: str, document_id: str, lines: list[str]) -> list[str]:
         try:
@@ -130,33 +146,48 @@ class RedisMemory:
         if not hashes:
             return lines
         keys = [f"{self.prefix}doc:{site}:{document_id}", f"{self.prefix}lines:{site}"]
-        scores = self._count_and_score(
-            keys=keys, args=[self.ttl_s, self.max_lines, *hashes], client=self.client
+        decision = self._count_and_decide(
+            keys=keys,
+            args=[self.ttl_s, self.max_lines, self.min_pages, *hashes],
+            client=self.client,
         )
-        dropped = {
-            h
-            for h, score in zip(hashes, scores, strict=True)
-            if score and float(score) - 1 >= self.min_pages
-        }
-        return [line for line in lines if not (dropped and line_hash(line) in dropped)]
+        return without(lines, decision.decode()[len(_DECIDED) :].split(","))
 
 
-# One script, so the document's marker and its counts are written together: with two calls,
-# a connection lost between them left the marker without the counts, and the retry then
-# counted nothing. Redis runs a script whole, before any other client's command.
-# KEYS: the document's marker, the site's line counts. ARGV: ttl_s, max_lines, hashes...
-# Returns each hash's page count (as a string; false where the line is not counted).
-_COUNT_AND_SCORE = """
-local ttl, max_lines = tonumber(ARGV[1]), tonumber(ARGV[2])
-if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ttl) then
-  for i = 3, #ARGV do redis.call('ZINCRBY', KEYS[2], 1, ARGV[i]) end
+# What a document's marker holds: this prefix, then the hashes dropped from it, comma-separated.
+# Markers written before decisions were kept hold "1"; the first redelivery decides them.
+_DECIDED = "d:"
+
+# One script, so the document's marker, its counts and its decision are written together:
+# with two calls, a connection lost between them left the marker without the counts, and the
+# retry then counted nothing. Redis runs a script whole, before any other client's command.
+# KEYS: the document's marker, the site's line counts. ARGV: ttl_s, max_lines, min_pages,
+# hashes... Returns the marker: "d:" and the dropped hashes.
+_COUNT_AND_DECIDE = """
+local ttl, max_lines, min_pages = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local marker = redis.call('GET', KEYS[1])
+if marker and string.sub(marker, 1, 2) == 'd:' then
+  return marker  -- decided when the document was first seen: a redelivery drops the same
+end
+if not marker then
+  for i = 4, #ARGV do redis.call('ZINCRBY', KEYS[2], 1, ARGV[i]) end
   -- Bounded: keep the max_lines most frequent lines of the site.
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -max_lines - 1)
   redis.call('EXPIRE', KEYS[2], ttl)
 end
-local scores = {}
-for i = 3, #ARGV do scores[i - 2] = redis.call('ZSCORE', KEYS[2], ARGV[i]) end
-return scores
+local dropped = {}
+for i = 4, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[2], ARGV[i])
+  -- This page's own sighting is in the count: "other pages" is one less.
+  if score and tonumber(score) - 1 >= min_pages then dropped[#dropped + 1] = ARGV[i] end
+end
+marker = 'd:' .. table.concat(dropped, ',')
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('SET', KEYS[1], marker, 'KEEPTTL')
+else
+  redis.call('SET', KEYS[1], marker, 'EX', ttl)
+end
+return marker
 """
 
 

@@ -34,13 +34,12 @@ def compression_type(settings: Settings) -> str | None:
 @asynccontextmanager
 async def producer(settings: Settings, **overrides: object) -> AsyncIterator[AIOKafkaProducer]:
     """A started producer: every write waits for all in-sync replicas (``acks=all``)."""
-    client = AIOKafkaProducer(
-        **settings.kafka_client_kwargs(),
-        acks="all",
-        max_request_size=max_record_bytes(settings),
-        compression_type=compression_type(settings),
-        **overrides,
-    )
+    defaults = {
+        "acks": "all",
+        "max_request_size": max_record_bytes(settings),
+        "compression_type": compression_type(settings),
+    }
+    client = AIOKafkaProducer(**settings.kafka_client_kwargs(), **{**defaults, **overrides})
     try:
         # Stopped even when start() failed half-way (connections already open).
         await client.start()
@@ -52,14 +51,13 @@ async def producer(settings: Settings, **overrides: object) -> AsyncIterator[AIO
 @asynccontextmanager
 async def consumer(settings: Settings, **overrides: object) -> AsyncIterator[AIOKafkaConsumer]:
     """A started consumer outside any group (tools that read, never commit)."""
-    client = AIOKafkaConsumer(
-        **settings.kafka_client_kwargs(),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=max_record_bytes(settings),
-        **overrides,
-    )
+    defaults = {
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": max_record_bytes(settings),
+    }
+    client = AIOKafkaConsumer(**settings.kafka_client_kwargs(), **{**defaults, **overrides})
     try:
         # Stopped even when start() failed half-way (connections already open).
         await client.start()

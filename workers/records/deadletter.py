@@ -16,7 +16,7 @@ from workers.errors import StageError
 from workers.records.clock import now_rfc3339
 from workers.records.cloudevents import event_id
 from workers.records.ids import document_id
-from workers.records.message import InputMessage
+from workers.records.message import InputMessage, origin_of
 
 MAX_ERROR_MESSAGE = 2000
 HOST = socket.gethostname()
@@ -28,15 +28,22 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _url_of(value: bytes, max_parse_bytes: int) -> str | None:
-    """The document URL the failed value names: read from the whole value when it is no
-    larger than the stage parses, else from a top-level ``url`` key in its first
+def _parsed(value: bytes, max_parse_bytes: int) -> object:
+    """The failed value as JSON when it is no larger than the stage parses, else None."""
+    if len(value) > max_parse_bytes:
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _url_of(value: bytes, parsed: object, max_parse_bytes: int) -> str | None:
+    """The document URL the failed value names: from the whole value when it is no larger
+    than the stage parses, else from a top-level ``url`` key in its first
     :data:`URL_SCAN_BYTES` (producers usually write it before the page)."""
     if len(value) <= max_parse_bytes:
-        try:
-            url = orjson.loads(value).get("url")
-        except (orjson.JSONDecodeError, AttributeError):
-            return None
+        url = parsed.get("url") if isinstance(parsed, dict) else None
     else:
         url = _leading_url(value[:URL_SCAN_BYTES])
     return url if isinstance(url, str) and url else None
@@ -54,8 +61,10 @@ def _leading_url(prefix: bytes) -> str | None:
     return None
 
 
-def dead_letter_id(stage: str, message: InputMessage) -> str:
-    return event_id("dead-letter", stage, message.topic, message.partition, message.offset)
+def dead_letter_id(stage: str, message: InputMessage, parsed: object = None) -> str:
+    """Stable across redeliveries: from the raw message the failed value descends from (its
+    ``lineage``), else from the failed message's position."""
+    return event_id("dead-letter", stage, *origin_of(parsed, message))
 
 
 def build_dead_letter(
@@ -66,11 +75,13 @@ def build_dead_letter(
     attempts: int,
     max_original_bytes: int,
     max_parse_bytes: int,
+    input_has_lineage: bool = False,
 ) -> dict[str, Any]:
     value = message.value or b""
-    url = _url_of(value, max_parse_bytes)
+    parsed = _parsed(value, max_parse_bytes)
+    url = _url_of(value, parsed, max_parse_bytes)
     return {
-        "id": dead_letter_id(stage, message),
+        "id": dead_letter_id(stage, message, parsed if input_has_lineage else None),
         "stage": stage,
         "reason": error.reason,
         "error": {"class": error.error_class, "message": error.message[:MAX_ERROR_MESSAGE]},

@@ -26,3 +26,16 @@ class InputMessage:
     @property
     def timestamp_rfc3339(self) -> str | None:
         return unix_ms_to_rfc3339(self.timestamp_ms)
+
+
+def origin_of(record: object, message: InputMessage) -> tuple[str, int, int]:
+    """Topic, partition and offset of the raw message a record descends from: the first
+    entry of its ``lineage`` (written by the first stage), else ``message``'s own position
+    (a raw message, or a value that is not a record)."""
+    lineage = record.get("lineage") if isinstance(record, dict) else None
+    first = lineage[0] if isinstance(lineage, list) and lineage else None
+    if isinstance(first, dict):
+        topic, partition, offset = (first.get(k) for k in ("topic", "partition", "offset"))
+        if isinstance(topic, str) and isinstance(partition, int) and isinstance(offset, int):
+            return topic, partition, offset
+    return message.topic, message.partition, message.offset

@@ -18,7 +18,7 @@ from workers.pipeline import STAGES, StageSpec
 from workers.records import contracts
 from workers.records.cloudevents import event_id, make_headers
 from workers.records.deadletter import build_dead_letter, dead_letter_key
-from workers.records.message import InputMessage
+from workers.records.message import InputMessage, origin_of
 from workers.settings import Settings
 
 log = logging.getLogger("newsflow.processor")
@@ -47,6 +47,7 @@ class DeadLetterRouter:
         self.stage = stage
         self.topic = settings.topic_dead_letter
         self.source = f"/newsflow/{stage}"
+        self.input_has_lineage = STAGES[stage].input_has_lineage
         self.max_original_bytes = settings.dead_letter_max_original_bytes
         self.max_parse_bytes = settings.max_message_bytes
 
@@ -66,6 +67,7 @@ class DeadLetterRouter:
             attempts=attempts,
             max_original_bytes=self.max_original_bytes,
             max_parse_bytes=self.max_parse_bytes,
+            input_has_lineage=self.input_has_lineage,
         )
         headers = make_headers(
             schema="dead-letter.v1",
@@ -136,7 +138,9 @@ class StageProcessor:
         headers = make_headers(
             schema=self.output_schema,
             source=self.source,
-            event_id=event_id(self.stage, message.topic, message.partition, message.offset),
+            # From the raw message the record descends from, not from this input's position:
+            # a page the previous stage redid (a new input offset) keeps its event id.
+            event_id=event_id(self.stage, *origin_of(record, message)),
             subject=doc_id,
             parent=message.headers,
         )

@@ -20,6 +20,7 @@ from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
 
 MAX_WORDS = 3
+_ALL_CANDIDATES = 1_000_000
 
 
 def protect_names(text: str, max_chars: int) -> tuple[str, dict[str, str]]:
@@ -60,12 +61,17 @@ class KeyphrasesEnricher:
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         text, joined = protect_names(article["text"], self.max_chars)
-        # Ask for more than needed: merging spellings of one name shortens the list.
-        ranked = self.yake.get_n_best(text, n=self.count * 2)
+        # Every candidate, ordered by the published (rounded) score, then the phrase:
+        # yake-rust sums in hash order, which differs between processes, so equal scores
+        # come in any order and differ in their last bits; a redelivered page must get the
+        # same record. (Candidates are scored anyway; returning them all costs little.)
+        candidates = self.yake.get_n_best(text, n=_ALL_CANDIDATES)
+        ranked = sorted(
+            (round(float(score), 6), restore_names(phrase, joined)) for phrase, score in candidates
+        )
         phrases: dict[str, dict[str, Any]] = {}
-        for phrase, score in ranked:
-            restored = restore_names(phrase, joined)
-            key = restored.lower()
+        for score, phrase in ranked:
+            key = phrase.lower()
             if key not in phrases:
-                phrases[key] = {"phrase": restored, "score": round(float(score), 6)}
+                phrases[key] = {"phrase": phrase, "score": score}
         return {"phrases": list(phrases.values())[: self.count]}
