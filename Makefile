@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install services demo test lint format clean
 
-# KEDA and prometheus-operator schema validators for tests/test_deploy.py (node + npm).
+# KEDA, prometheus-operator and Grafana dashboard schema validators for tests/test_deploy.py
+# and tests/test_dashboard_schema.py (node + npm).
 CRD_VALIDATE := tests/crd-validate
 
 $(STAMP): pyproject.toml
@@ -31,8 +32,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The near-duplicate index tests talk to a real Redis: start one when none answers.
+# The near-duplicate index tests talk to a real Redis: start one when none answers. The
+# alert-rule and dashboard-query tests run promtool and a Prometheus (Debian's package, 2.42).
 services:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq prometheus; }
 	@if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then \
 	  command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }; \
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /tmp; \

@@ -9,10 +9,12 @@ a document id or a URL. The process collectors of prometheus-client add CPU and 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, get_args
 
 from prometheus_client import Counter, Gauge, Histogram, Info
 
+from workers.errors import Reason
 from workers.records.clock import rfc3339_to_unix
 
 if TYPE_CHECKING:
@@ -99,6 +101,25 @@ HEALTHY = Gauge(
 )
 REDIS_UP = Gauge("newsflow_redis_up", "1 when Redis answered the last PING.")
 WORKER = Info("newsflow_worker", "Worker identity.")
+
+
+def announce_worker(spec: StageSpec, labels: dict[str, str], enrichers: Iterable[str] = ()) -> None:
+    """Publish the worker's identity, and its stage's counters and histograms at 0.
+
+    A series that first appears with its counts already up hides that increase from
+    ``rate()``: the throughput, dead-letter and latency panels would miss a first burst
+    between two scrapes, or show NaN (Prometheus's advice: initialise the label sets known
+    in advance). Reasons are the bounded set of :data:`workers.errors.Reason`.
+    """
+    WORKER.info(labels)
+    for family in (MESSAGES_IN, MESSAGES_OUT, MESSAGES_FAILED, STAGE_SECONDS, DELIVERY_SECONDS):
+        family.labels(spec.name)
+    for reason in get_args(Reason):
+        DEAD_LETTERS.labels(spec.name, reason)
+    for outcome in ("ok", *get_args(Reason)) if spec.counts_extraction_outcomes else ():
+        EXTRACTION_OUTCOMES.labels(outcome)
+    for name in enrichers:
+        ENRICHER_SECONDS.labels(name)
 
 
 def observe_outcome(spec: StageSpec, outgoing: Outgoing) -> None:

@@ -102,7 +102,11 @@ class StageWorker:
         self.monitor = Monitor(self.app, self.health, settings)
         self.app.timer(settings.health_interval_s)(self.monitor.refresh)
         add_routes(self.app, self.health)
-        metrics.WORKER.info({"stage": stage, "version": __version__, "group": self.app.conf.id})
+        metrics.announce_worker(
+            self.spec,
+            {"stage": stage, "version": __version__, "group": self.app.conf.id},
+            enrichers=settings.enrichers if stage == "enrich" else (),
+        )
 
     def _create_app(self) -> faust.App:
         settings = self.settings
