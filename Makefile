@@ -6,17 +6,27 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install services demo test lint format clean
+.PHONY: install lock services demo test lint format clean
 
 # KEDA, prometheus-operator and Grafana dashboard schema validators for tests/test_deploy.py
 # and tests/test_dashboard_schema.py (node + npm).
 CRD_VALIDATE := tests/crd-validate
 
-$(STAMP): pyproject.toml
+# Every dependency (and the build backend) comes from requirements.lock, each pinned with its
+# hashes; the project itself is then installed without resolving anything (`make lock` after
+# changing pyproject.toml's dependencies).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[local,test]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+UV := uv==0.13.9
+lock: install
+	$(BIN)/python -m pip install --quiet $(UV)
+	$(BIN)/uv pip compile pyproject.toml build-requirements.in --extra local --extra test \
+	  --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --no-header --quiet -o requirements.lock
 
 NODE_STAMP := $(CRD_VALIDATE)/node_modules/.installed-stamp
 $(NODE_STAMP): $(CRD_VALIDATE)/package-lock.json
