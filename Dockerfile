@@ -17,10 +17,12 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/newsflow
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements-runtime.lock ./
+# Dependencies exactly as locked (versions and hashes), then the project without resolving.
+RUN /opt/newsflow/bin/pip install --require-hashes --no-deps -r requirements-runtime.lock
 COPY schemas ./schemas
 COPY workers ./workers
-RUN /opt/newsflow/bin/pip install . \
+RUN /opt/newsflow/bin/pip install --no-deps --no-build-isolation . \
  && /opt/newsflow/bin/python -m compileall -q /opt/newsflow/lib
 # Smoke test in the build: the whole clean + enrich path on a bundled page, offline models.
 RUN HOME=/nonexistent /opt/newsflow/bin/newsflow enrich \

