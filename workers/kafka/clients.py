@@ -9,13 +9,17 @@ allow that much.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager as Running
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from workers.settings import Settings
+
+Client = TypeVar("Client", AIOKafkaProducer, AIOKafkaConsumer, AIOKafkaAdminClient)
 
 # Headroom for the envelope around the largest accepted page (JSON, base64, headers).
 ENVELOPE_SLACK_BYTES = 1024 * 1024
@@ -31,25 +35,17 @@ def compression_type(settings: Settings) -> str | None:
     return None if settings.compression == "none" else settings.compression
 
 
-@asynccontextmanager
-async def producer(settings: Settings, **overrides: object) -> AsyncIterator[AIOKafkaProducer]:
+def producer(settings: Settings, **overrides: object) -> Running[AIOKafkaProducer]:
     """A started producer: every write waits for all in-sync replicas (``acks=all``)."""
     defaults = {
         "acks": "all",
         "max_request_size": max_record_bytes(settings),
         "compression_type": compression_type(settings),
     }
-    client = AIOKafkaProducer(**settings.kafka_client_kwargs(), **{**defaults, **overrides})
-    try:
-        # Stopped even when start() failed half-way (connections already open).
-        await client.start()
-        yield client
-    finally:
-        await client.stop()
+    return _running(AIOKafkaProducer(**settings.kafka_client_kwargs(), **{**defaults, **overrides}))
 
 
-@asynccontextmanager
-async def consumer(settings: Settings, **overrides: object) -> AsyncIterator[AIOKafkaConsumer]:
+def consumer(settings: Settings, **overrides: object) -> Running[AIOKafkaConsumer]:
     """A started consumer outside any group (tools that read, never commit)."""
     defaults = {
         "group_id": None,
@@ -57,24 +53,22 @@ async def consumer(settings: Settings, **overrides: object) -> AsyncIterator[AIO
         "auto_offset_reset": "earliest",
         "max_partition_fetch_bytes": max_record_bytes(settings),
     }
-    client = AIOKafkaConsumer(**settings.kafka_client_kwargs(), **{**defaults, **overrides})
-    try:
-        # Stopped even when start() failed half-way (connections already open).
-        await client.start()
-        yield client
-    finally:
-        await client.stop()
+    return _running(AIOKafkaConsumer(**settings.kafka_client_kwargs(), **{**defaults, **overrides}))
+
+
+def admin(settings: Settings) -> Running[AIOKafkaAdminClient]:
+    return _running(AIOKafkaAdminClient(**settings.kafka_client_kwargs()))
 
 
 @asynccontextmanager
-async def admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
-    client = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
+async def _running(client: Client) -> AsyncIterator[Client]:
+    """``client`` started, and stopped on the way out, even when start() failed half-way
+    (connections already open)."""
     try:
-        # Stopped even when start() failed half-way (connections already open).
         await client.start()
         yield client
     finally:
-        await client.close()
+        await (client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop())
 
 
 def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
