@@ -27,6 +27,27 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(event, default=str).decode()
 
 
+class DemoteExpectedFailures(logging.Filter):
+    """trafilatura logs at ERROR when a page is not HTML ("parsed tree length: 1, wrong data
+    type or not valid HTML"); the clean stage turns that page into a ``not_html`` dead letter,
+    an expected outcome that log-based alerting must not see as an error. Such records become
+    DEBUG (shown only at that level)."""
+
+    EXPECTED = ("trafilatura.",)
+    MESSAGES = ("wrong data type or not valid HTML",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        expected = (
+            record.levelno >= logging.ERROR
+            and record.name.startswith(self.EXPECTED)
+            and any(text in str(record.msg) for text in self.MESSAGES)
+        )
+        if expected:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
 class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = " ".join(f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD)
@@ -45,11 +66,13 @@ def logging_config(level: str = "INFO", fmt: str = "json") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"newsflow": {"()": f"{__name__}.{formatter.__name__}"}},
+        "filters": {"expected": {"()": f"{__name__}.{DemoteExpectedFailures.__name__}"}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stdout",
                 "formatter": "newsflow",
+                "filters": ["expected"],
             }
         },
         "root": {"level": level, "handlers": ["stdout"]},

@@ -100,7 +100,7 @@ class StageWorker:
         self.app.agent(self.source, name=f"newsflow.{stage}")(self._run)
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.monitor = Monitor(self.app, self.health, settings)
-        self.app.timer(settings.health_interval_s)(self.monitor.refresh)
+        self.app.task(self._monitor)
         add_routes(self.app, self.health)
         metrics.announce_worker(
             self.spec,
@@ -140,6 +140,17 @@ class StageWorker:
         )
         app.fetch_max_wait_ms = settings.fetch_max_wait_ms
         return app
+
+    async def _monitor(self) -> None:
+        """Refresh health and lag every NEWSFLOW_HEALTH_INTERVAL_S, counted from the end of the
+        previous refresh: a probe that waits for the broker, or a stage call holding the loop,
+        delays the next one instead of making a timer "overlap" (mode warns about that)."""
+        while True:
+            try:
+                await self.monitor.refresh()
+            except Exception:  # a failing probe must not end the probing
+                log.exception("health refresh failed", extra={"stage": self.stage})
+            await asyncio.sleep(self.settings.health_interval_s)
 
     async def _run(self, stream: StreamT) -> None:
         manual = stream.noack()
