@@ -68,7 +68,7 @@ def documents(stories: list[Story]) -> list[tuple[str, str, str, str]]:
 
 def evaluate(finder: Finder, docs: list[tuple[str, str, str, str]]) -> dict:
     story_of: dict[str, str] = {}
-    found, total, named, right, answers = Counter(), Counter(), 0, 0, {}
+    found, total, named, right, answers, wrong = Counter(), Counter(), 0, 0, {}, set()
     cpu = time.process_time()
     for document_id, story, kind, text in docs:
         reported = finder.report(document_id, text)
@@ -76,6 +76,7 @@ def evaluate(finder: Finder, docs: list[tuple[str, str, str, str]]) -> dict:
         answers[document_id] = reported
         named += len(reported)
         right += sum(story_of[other] == story for other in reported)
+        wrong |= {f"{story} -> {story_of[o]}" for o in reported if story_of[o] != story}
         if kind != "original":
             total[kind] += 1
             found[kind] += any(story_of[other] == story for other in reported)
@@ -86,6 +87,7 @@ def evaluate(finder: Finder, docs: list[tuple[str, str, str, str]]) -> dict:
         "false": named - right,
         "cpu_ms": 1000 * cpu / len(docs),
         "answers": answers,
+        "wrong": wrong,
     }
 
 
@@ -101,8 +103,12 @@ def layout_table(stories: list[Story]) -> None:
     print(f"\n### Layouts: development half ({len(stories)} stories, {len(docs)} documents)\n")
     print(f"| layout | {' | '.join(KINDS)} | precision | false matches |")
     print("|---" * (len(KINDS) + 3) + "|")
+    wrong = set()
     for layout in LAYOUTS:
-        print(row(str(layout), evaluate(Newsflow(layout), docs)).rstrip(" |") + " |")
+        score = evaluate(Newsflow(layout), docs)
+        wrong |= score["wrong"]
+        print(row(str(layout), score).rstrip(" |") + " |")
+    print(f"\nFalse matches (story -> earlier story): {', '.join(sorted(wrong)) or 'none'}")
 
 
 def random_pair(similarity: float, contained: bool, rng: random.Random) -> tuple[list, list]:

@@ -4,6 +4,7 @@ text to copy (empty when none). Signing is part of a finder, so its CPU counts."
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import redis
 from datasketch import MinHash, MinHashLSH
 
-from workers.enrichment.dedup_index import MemoryIndex, RedisIndex, Rule
+from workers.enrichment.dedup_index import IndexUnavailable, MemoryIndex, RedisIndex, Rule
 from workers.enrichment.enrichers.fingerprint import (
     MINHASH_SEED,
     content_hash,
@@ -120,8 +121,15 @@ class Newsflow(Finder):
 
     def report(self, document_id: str, text: str) -> set[str]:
         signed = sign(text, self.layout)
-        match = self.index.add_and_match(document_id, signed.hashvalues, signed.shingles)
-        return {match.document_id} if match else set()
+        for attempt in range(3):  # the worker retries a transient failure the same way
+            try:
+                match = self.index.add_and_match(document_id, signed.hashvalues, signed.shingles)
+                return {match.document_id} if match else set()
+            except IndexUnavailable:
+                if attempt == 2:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("unreachable")
 
     def redis_bytes(self) -> int:
         """Memory of every key of this index (MEMORY USAGE, summed); deletes the keys."""
