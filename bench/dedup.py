@@ -1,7 +1,7 @@
 """Benchmark of near-duplicate detection: recall per kind of copy and precision, for the
 enricher's index beside plain MinHash LSH (datasketch) and exact hashing, in one run.
 
-Usage: ``python bench/dedup.py [--data DIR] [--redis URL] [--pairs N]``.
+Usage: ``python -m bench.dedup [--data DIR] [--redis URL] [--pairs N]``.
 
 Stories: the WCXB development articles' texts of at least 100 words (``bench/wcxb.py``);
 copies: ``bench/dedup_variants.py`` (other boilerplate, 5% of words edited, last 20% of
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import datasketch
 from datasketch import MinHash
-from dedup_systems import BEFORE, CHOSEN, ExactHash, Finder, Layout, Newsflow, PlainLSH
-from dedup_variants import VARIANTS, Story, copies, read_stories
-from wcxb import DEFAULT_DATA
 
+from bench.dedup_systems import BEFORE, CHOSEN, ExactHash, Finder, Layout, Newsflow, PlainLSH
+from bench.dedup_variants import VARIANTS, Story, copies, read_stories
+from bench.wcxb import DEFAULT_DATA
 from workers.enrichment.dedup_index import MemoryIndex
 from workers.enrichment.enrichers.fingerprint import MINHASH_SEED
 from workers.settings import Settings

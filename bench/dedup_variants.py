@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wcxb import page_ids, read_page
+from bench.wcxb import page_ids, read_page
 
 MIN_WORDS = 100  # shorter texts are teasers and captions, not stories to cluster
 EDITED_SHARE = 0.05
