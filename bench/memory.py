@@ -27,7 +27,7 @@ from bench.procfs import status_kib
 from workers.kafka.produce import iter_records, produce, raw_record
 from workers.kafka.tail import tail
 from workers.kafka.topics import create_topics
-from workers.local.broker import TEST_GROUP_TIMING, LocalBroker
+from workers.local.broker import TEST_GROUP_TIMING, LocalBroker, free_port
 from workers.local.demo import samples_dir
 from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
@@ -102,7 +102,10 @@ async def main(rounds: int, big: int) -> None:
         await create_topics(settings)
         env = {**settings.as_env(), "NEWSFLOW_LOG_FORMAT": "json", "PATH": "/usr/bin:/bin"}
         logs = {stage: workdir / f"{stage}.log" for stage in ("clean", "enrich")}
-        procs = {stage: spawn_worker(stage, env, log) for stage, log in logs.items()}
+        procs = {  # each its own web port: two workers on 6066 and the second one exits
+            stage: spawn_worker(stage, {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, log)
+            for stage, log in logs.items()
+        }
         try:
             for log in logs.values():
                 wait_ready(log)
