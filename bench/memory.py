@@ -5,7 +5,7 @@ Starts the local broker, one clean and one enrich worker as real processes (exac
 bundled sample pages ROUNDS times (each round under new URLs, so nothing is a duplicate),
 waits until every page reached the sink, and reads RSS and peak RSS (VmHWM) again.
 
-    .venv/bin/python bench/memory.py [ROUNDS [BIG]]
+    .venv/bin/python -m bench.memory [ROUNDS [BIG]]
 
 With BIG > 0, BIG more pages of about 4.5 MiB each (a sample article's paragraphs repeated,
 just under the 5 MiB NEWSFLOW_MAX_HTML_BYTES) follow, to see what pages near the size limit
@@ -23,11 +23,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.procfs import status_kib
 from workers.kafka.produce import iter_records, produce, raw_record
 from workers.kafka.tail import tail
 from workers.kafka.topics import create_topics
-from workers.local.broker import TEST_GROUP_TIMING, LocalBroker
-from workers.local.demo import samples_dir, spawn_worker, stop_workers
+from workers.local.broker import TEST_GROUP_TIMING, LocalBroker, free_port
+from workers.local.demo import samples_dir
+from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
 
 
@@ -51,13 +53,6 @@ async def finished(settings: Settings, expected: int) -> int:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     return len(done)
-
-
-def status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise LookupError(field)
 
 
 def port_of(log: Path) -> int | None:
@@ -107,7 +102,10 @@ async def main(rounds: int, big: int) -> None:
         await create_topics(settings)
         env = {**settings.as_env(), "NEWSFLOW_LOG_FORMAT": "json", "PATH": "/usr/bin:/bin"}
         logs = {stage: workdir / f"{stage}.log" for stage in ("clean", "enrich")}
-        procs = {stage: spawn_worker(stage, env, log) for stage, log in logs.items()}
+        procs = {  # each its own web port: two workers on 6066 and the second one exits
+            stage: spawn_worker(stage, {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, log)
+            for stage, log in logs.items()
+        }
         try:
             for log in logs.values():
                 wait_ready(log)
@@ -127,7 +125,8 @@ async def main(rounds: int, big: int) -> None:
             after = {s: status_kib(p.pid, "VmRSS") for s, p in procs.items()}
             peak = {s: status_kib(p.pid, "VmHWM") for s, p in procs.items()}
         finally:
-            stop_workers(list(procs.values()))
+            for process in procs.values():
+                stop_process(process, 30)
     print(f"pages sent: {summary.sent}, reached the sink or the dead letters: {seen}")
     print(f"{'worker':8} {'RSS ready':>10} {'RSS after':>10} {'peak RSS':>10}   (MiB)")
     for stage in procs:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, seed_article
 
-from workers.enrichment.dedup_index import IndexUnavailable, MemoryIndex, similarity
+from workers.enrichment.dedup_index import (
+    IndexUnavailable,
+    MemoryIndex,
+    RedisIndex,
+    create_index,
+    similarity,
+)
 from workers.enrichment.enrichers import build_enrichers
 from workers.enrichment.enrichers.dedup import DedupEnricher
 from workers.enrichment.enrichers.fingerprint import signature
@@ -15,6 +21,16 @@ from workers.records.message import InputMessage
 from workers.settings import Settings
 
 COPY_ID = "c0" * 16
+
+
+def signed(settings: Settings, text: str):
+    return signature(text, settings.minhash_permutations, settings.shingle_words)
+
+
+def opening(text: str, share: float) -> str:
+    """The first ``share`` of the words: a syndicated copy cut short, or a teaser."""
+    words = text.split(" ")
+    return " ".join(words[: round(share * len(words))])
 
 
 def lightly_edited(text: str) -> str:
@@ -44,9 +60,7 @@ def test_a_lightly_edited_copy_is_found_and_the_seeds_do_not_match(settings) -> 
 
     copy = {**putin, "document_id": COPY_ID, "text": lightly_edited(putin["text"])}
     result = dedup(copy)
-    expected = similarity(
-        signature(putin["text"], 64, 3).hashvalues, signature(copy["text"], 64, 3).hashvalues
-    )
+    expected = similarity(*(signed(settings, a["text"]).hashvalues for a in (putin, copy)))
     assert result == {
         "duplicate_of": putin["document_id"],
         "similarity": round(expected, 4),
@@ -115,3 +129,70 @@ def test_redis_down_is_a_transient_failure_with_a_clear_message() -> None:
         enrich_article(seed_article(PUTIN_IN_PYONGYANG), enrichers, InputMessage(b""))
     assert isinstance(caught.value, IndexUnavailable)
     assert "near-duplicate index in Redis (127.0.0.1) unavailable" in str(caught.value)
+
+
+def test_a_copy_cut_short_is_found_by_containment(settings) -> None:
+    """The first 60% of a story lies within it, though their similarity is below the
+    threshold."""
+    dedup = DedupEnricher(settings)
+    putin = seed_article(PUTIN_IN_PYONGYANG)
+    dedup(putin)
+    result = dedup({**putin, "document_id": COPY_ID, "text": opening(putin["text"], 0.6)})
+    assert result["duplicate_of"] == putin["document_id"]
+    assert result["similarity"] < settings.dedup_threshold
+
+
+def test_a_teaser_is_not_a_copy(settings) -> None:
+    """The first 40% of a story lies within it too, but is less than half of it."""
+    dedup = DedupEnricher(settings)
+    putin = seed_article(PUTIN_IN_PYONGYANG)
+    dedup(putin)
+    teaser = {**putin, "document_id": COPY_ID, "text": opening(putin["text"], 0.4)}
+    assert dedup(teaser)["duplicate_of"] is None
+
+
+def test_a_story_wrapped_in_more_boilerplate_is_found(settings) -> None:
+    """Another site's page: two fifths of the story's length again around it (here, the
+    opening and the end of another story)."""
+    dedup = DedupEnricher(settings)
+    putin, kim = seed_article(PUTIN_IN_PYONGYANG), seed_article(KIM_IN_VLADIVOSTOK)
+    other = kim["text"].split(" ")
+    head, tail = " ".join(other[: len(other) // 4]), " ".join(other[-len(other) // 6 :])
+    dedup(putin)
+    result = dedup(
+        {**putin, "document_id": COPY_ID, "text": f"{head}\n\n{putin['text']}\n\n{tail}"}
+    )
+    assert result["duplicate_of"] == putin["document_id"]
+    assert result["similarity"] < settings.dedup_threshold
+
+
+def test_the_redis_and_the_memory_index_give_the_same_answers(settings) -> None:
+    """Fed the same documents in the same order, both backends name the same earlier
+    document with the same similarity, every time."""
+    putin, kim = seed_article(PUTIN_IN_PYONGYANG), seed_article(KIM_IN_VLADIVOSTOK)
+    texts = [
+        putin["text"],
+        kim["text"],
+        lightly_edited(putin["text"]),
+        opening(putin["text"], 0.6),
+        opening(putin["text"], 0.4),
+        opening(kim["text"], 0.75),
+        f"{kim['text']}\n\n{opening(putin['text'], 0.5)}",
+    ]
+    in_redis = create_index(settings)
+    in_memory = create_index(settings.model_copy(update={"dedup_backend": "memory"}))
+    assert isinstance(in_redis, RedisIndex) and isinstance(in_memory, MemoryIndex)
+    answers = {"redis": [], "memory": []}
+    for n, text in enumerate(texts * 2):  # the second round: redeliveries
+        sig = signed(settings, text)
+        for name, index in (("redis", in_redis), ("memory", in_memory)):
+            answers[name].append(
+                index.add_and_match(f"{n % len(texts):032x}", sig.hashvalues, sig.shingles)
+            )
+    assert answers["redis"] == answers["memory"]
+    assert sum(match is not None for match in answers["redis"]) >= 6
+
+
+def test_bands_must_fit_the_signature() -> None:
+    with pytest.raises(ValueError, match="dedup_bands"):
+        Settings(minhash_permutations=64, dedup_bands=65)

@@ -176,10 +176,10 @@ def test_minhash_near_duplicates_and_distinct_articles() -> None:
         enricher({"text": text})["minhash"] for text in (first, edited, second)
     )
     for signature in (original, copy, other):
-        assert signature["num_perm"] == SETTINGS.minhash_permutations == 64
+        assert signature["num_perm"] == SETTINGS.minhash_permutations == 128
         assert signature["seed"] == MINHASH_SEED
         assert signature["shingle_words"] == SETTINGS.shingle_words
-        assert len(signature["hashvalues"]) == 64
+        assert len(signature["hashvalues"]) == 128
         assert all(0 <= v <= 0xFFFFFFFF for v in signature["hashvalues"])
 
     assert _similarity(original["hashvalues"], copy["hashvalues"]) >= 0.5

@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -165,10 +165,11 @@ class Settings(BaseSettings):
         description="Enrichers to run, in order (comma-separated in the environment).",
     )
     reading_words_per_minute: int = Field(230, gt=0, description="For reading_time_s.")
+    # Permutations, shingle size and bands: the measured table in README "Near-duplicates".
     minhash_permutations: int = Field(
-        64, ge=16, le=512, description="Length of the MinHash signature."
+        128, ge=16, le=512, description="Length of the MinHash signature."
     )
-    shingle_words: int = Field(3, ge=1, le=10, description="Words per MinHash shingle.")
+    shingle_words: int = Field(2, ge=1, le=10, description="Words per MinHash shingle.")
     ner_max_chars: int = Field(
         1500,
         ge=200,
@@ -187,6 +188,21 @@ class Settings(BaseSettings):
         le=1,
         description="Estimated Jaccard similarity from which a document is a "
         "near-duplicate of an earlier one.",
+    )
+    dedup_containment: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Estimated share of the shorter text's shingles found in an earlier "
+        "document from which it is a near-duplicate below the threshold (a copy cut short or "
+        "wrapped in more boilerplate; the shorter must have half the longer's shingles).",
+    )
+    dedup_bands: int = Field(
+        32,
+        ge=1,
+        le=512,
+        description="LSH bands the MinHash signature is cut into (rows per band: "
+        "permutations // bands); documents sharing a band are compared.",
     )
     dedup_key_prefix: str = Field(
         "newsflow:dedup:", description="Prefix of the near-duplicate index's Redis keys."
@@ -269,6 +285,15 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _bands_fit_the_signature(self) -> Settings:
+        if self.dedup_bands > self.minhash_permutations:
+            raise ValueError(
+                f"dedup_bands ({self.dedup_bands}) exceeds minhash_permutations "
+                f"({self.minhash_permutations}): every band needs at least one value"
+            )
+        return self
 
     @property
     def bootstrap_list(self) -> list[str]:

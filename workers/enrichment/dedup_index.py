@@ -1,8 +1,14 @@
 """The near-duplicate index: MinHash signatures in LSH bands, shared by every replica.
 
-A document is banded (the signature cut into ``b`` bands of ``r`` values, datasketch's
-optimal split for the threshold); documents sharing a band are candidates, and a candidate
-whose signature agrees on at least ``threshold`` of its values is a near-duplicate.
+A document's signature is cut into ``bands`` bands of ``rows`` values; documents sharing a
+band are candidates. A candidate is a near-duplicate when the two signatures agree on at
+least ``threshold`` of their values (estimated Jaccard similarity), or when one text lies
+within the other (a syndicated copy cut short, or wrapped in more boilerplate): at least
+``containment`` of the shorter text's shingles are in the longer one and the shorter has at
+least :data:`MIN_COVERED` of the longer's shingles. The containment is estimated from the
+Jaccard estimate and the two shingle counts, which the index stores with each signature.
+The band layout is chosen from a measured table (README, "Near-duplicates"): it finds
+nearly every pair at the threshold, and the similarity check then drops the pairs below it.
 
 Each document gets a sequence number when first added (a redelivery keeps its number), and
 only documents with a smaller number count as "earlier": two replicas adding near-copies at
@@ -22,11 +28,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis
-from datasketch import MinHashLSH
 
 from workers.errors import TransientError
 from workers.redis_state import connect
 from workers.settings import Settings
+
+MIN_COVERED = 0.5  # a text cut to less than half is a teaser, not a copy
 
 
 class IndexUnavailable(TransientError):
@@ -40,10 +47,41 @@ class Match:
     similarity: float
 
 
-def bands_for(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows per band) minimising false positives and negatives around threshold."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return lsh.b, lsh.r
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A document as the index keeps it: its number, shingle count and signature."""
+
+    document_id: str
+    seq: int
+    shingles: int
+    hashvalues: Sequence[int]
+
+    def pack(self) -> bytes:
+        return array("I", [self.shingles, *self.hashvalues]).tobytes() + self.document_id.encode()
+
+    @classmethod
+    def unpack(cls, seq: int, packed: bytes, num_perm: int) -> Entry:
+        values = array("I", packed[: (num_perm + 1) * 4]).tolist()
+        return cls(packed[(num_perm + 1) * 4 :].decode(), seq, values[0], values[1:])
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """When a candidate is a near-duplicate (see the module's docstring)."""
+
+    threshold: float
+    containment: float
+
+    def score(self, a: Entry, b: Entry) -> float | None:
+        """The estimated Jaccard similarity of a near-duplicate pair, None for other pairs."""
+        jaccard = similarity(a.hashvalues, b.hashvalues)
+        if jaccard >= self.threshold:
+            return jaccard
+        shorter, longer = sorted((max(a.shingles, 1), max(b.shingles, 1)))
+        common = jaccard * (shorter + longer) / (1 + jaccard)  # |A ∩ B| from J, |A| and |B|
+        if shorter >= MIN_COVERED * longer and common >= self.containment * shorter:
+            return jaccard
+        return None
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:
@@ -60,27 +98,24 @@ def band_hashes(hashvalues: Sequence[int], bands: int, rows: int) -> list[str]:
     ]
 
 
-def best_earlier(
-    own_seq: int,
-    hashvalues: Sequence[int],
-    candidates: dict[str, tuple[int, Sequence[int]]],
-    threshold: float,
-) -> Match | None:
-    """The most similar candidate added before ``own_seq`` at or above ``threshold``."""
+def best_earlier(own: Entry, candidates: Sequence[Entry], rule: Rule) -> Match | None:
+    """The most similar near-duplicate among the candidates added before ``own``."""
     best: Match | None = None
-    for doc_id, (seq, other) in sorted(candidates.items(), key=lambda item: item[1][0]):
-        if seq >= own_seq or len(other) != len(hashvalues):
+    for other in sorted(candidates, key=lambda entry: entry.seq):
+        if other.seq >= own.seq or len(other.hashvalues) != len(own.hashvalues):
             continue
-        score = similarity(hashvalues, other)
-        if score >= threshold and (best is None or score > best.similarity):
-            best = Match(doc_id, round(score, 4))
+        score = rule.score(own, other)
+        if score is not None and (best is None or score > best.similarity):
+            best = Match(other.document_id, round(score, 4))
     return best
 
 
 class NearDuplicateIndex(Protocol):
     backend: str
 
-    def add_and_match(self, document_id: str, hashvalues: Sequence[int]) -> Match | None:
+    def add_and_match(
+        self, document_id: str, hashvalues: Sequence[int], shingles: int
+    ) -> Match | None:
         """Add the document (idempotent) and return its best earlier near-duplicate."""
         ...
 
@@ -90,123 +125,123 @@ class MemoryIndex:
 
     backend = "memory"
 
-    def __init__(self, threshold: float, num_perm: int):
-        self.threshold = threshold
-        self.bands, self.rows = bands_for(threshold, num_perm)
-        self.buckets: dict[str, set[str]] = {}
-        self.documents: dict[str, tuple[int, Sequence[int]]] = {}
+    def __init__(self, rule: Rule, bands: int, rows: int):
+        self.rule, self.bands, self.rows = rule, bands, rows
+        self.buckets: dict[str, set[int]] = {}
+        self.documents: dict[str, Entry] = {}
+        self.by_seq: dict[int, Entry] = {}
 
-    def add_and_match(self, document_id: str, hashvalues: Sequence[int]) -> Match | None:
+    def add_and_match(
+        self, document_id: str, hashvalues: Sequence[int], shingles: int
+    ) -> Match | None:
         if document_id not in self.documents:
-            self.documents[document_id] = (len(self.documents) + 1, list(hashvalues))
-        own_seq = self.documents[document_id][0]
-        candidates: set[str] = set()
+            entry = Entry(document_id, len(self.documents) + 1, shingles, list(hashvalues))
+            self.documents[document_id] = self.by_seq[entry.seq] = entry
+        own = self.documents[document_id]
+        candidates: set[int] = set()
         for band in band_hashes(hashvalues, self.bands, self.rows):
             bucket = self.buckets.setdefault(band, set())
             candidates |= bucket
-            bucket.add(document_id)
-        candidates.discard(document_id)
-        found = {doc: self.documents[doc] for doc in candidates}
-        return best_earlier(own_seq, hashvalues, found, self.threshold)
+            bucket.add(own.seq)
+        candidates.discard(own.seq)
+        return best_earlier(own, [self.by_seq[seq] for seq in candidates], self.rule)
 
 
 class RedisIndex:
-    """The index in Redis, shared by every replica of the enrich worker."""
+    """The index in Redis, shared by every replica of the enrich worker. Per document: its
+    number (``doc:<id>``), its entry (``entry:<number>``: shingle count, signature and id)
+    and its number in each of its band buckets (``band:<i>:<hash>``, sets of numbers, which
+    Redis stores compactly as integer sets)."""
 
     backend = "redis"
 
     def __init__(
-        self,
-        url: str,
-        prefix: str,
-        threshold: float,
-        num_perm: int,
-        ttl_s: int,
-        timeout_s: float,
+        self, url: str, prefix: str, rule: Rule, bands: int, rows: int, ttl_s: int, timeout_s: float
     ):
         self.client, self.where = connect(url, timeout_s)
-        self.prefix = prefix
-        self.threshold = threshold
-        self.bands, self.rows = bands_for(threshold, num_perm)
+        self.prefix, self.rule, self.bands, self.rows = prefix, rule, bands, rows
         self.ttl_s = ttl_s
         self._add = self.client.register_script(_ADD)
 
-    def add_and_match(self, document_id: str, hashvalues: Sequence[int]) -> Match | None:
+    def add_and_match(
+        self, document_id: str, hashvalues: Sequence[int], shingles: int
+    ) -> Match | None:
         try:
-            return self._add_and_match(document_id, hashvalues)
+            return self._add_and_match(document_id, hashvalues, shingles)
         except redis.RedisError as exc:
             raise IndexUnavailable(
                 f"near-duplicate index in Redis ({self.where}) unavailable: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
 
-    def _add_and_match(self, document_id: str, hashvalues: Sequence[int]) -> Match | None:
+    def _add_and_match(
+        self, document_id: str, hashvalues: Sequence[int], shingles: int
+    ) -> Match | None:
         p = self.prefix
-        keys = [
-            f"{p}counter",
-            f"{p}seq:{document_id}",
-            f"{p}sig:{document_id}",
-            *(f"{p}band:{band}" for band in band_hashes(hashvalues, self.bands, self.rows)),
-        ]
-        replies = self._add(
-            keys=keys,
-            args=[self.ttl_s, document_id, array("I", hashvalues).tobytes()],
-            client=self.client,
-        )
-        own_seq = int(replies[0])
-        candidates = sorted({m.decode() for m in replies[1:]} - {document_id})
-        if not candidates:
+        bands = band_hashes(hashvalues, self.bands, self.rows)
+        keys = [f"{p}counter", f"{p}doc:{document_id}", *(f"{p}band:{band}" for band in bands)]
+        packed = Entry(document_id, 0, shingles, hashvalues).pack()
+        replies = self._add(keys=keys, args=[self.ttl_s, f"{p}entry:", packed], client=self.client)
+        own = Entry(document_id, int(replies[0]), shingles, hashvalues)
+        numbers = sorted({int(seq) for seq in replies[1:]} - {own.seq})
+        if not numbers:
             return None
-        with self.client.pipeline(transaction=False) as pipe:
-            for doc in candidates:
-                pipe.get(f"{p}seq:{doc}")
-                pipe.get(f"{p}sig:{doc}")
-            replies = pipe.execute()
-        found: dict[str, tuple[int, Sequence[int]]] = {}
-        for doc, seq, sig in zip(candidates, replies[::2], replies[1::2], strict=True):
-            if seq is not None and sig is not None:  # expired between the two round trips
-                found[doc] = (int(seq), array("I", sig).tolist())
-        return best_earlier(own_seq, hashvalues, found, self.threshold)
+        packed_entries = self.client.mget([f"{p}entry:{seq}" for seq in numbers])
+        candidates = [
+            Entry.unpack(seq, packed, len(hashvalues))
+            for seq, packed in zip(numbers, packed_entries, strict=True)
+            if packed is not None  # expired since the script ran
+        ]
+        return best_earlier(own, candidates, self.rule)
 
 
 # Numbering, storing and banding a document is one atomic step, so the order of sequence
 # numbers is the order in which documents entered their bands: of two near-copies added at
 # the same moment, the later always finds the earlier. (As separate calls, a document could
 # take its number first and enter its bands last, and neither copy found the other.)
-# KEYS: counter, the document's seq and sig, its bands. ARGV: ttl_s, document id, signature.
-# Returns the document's number, then every document in its bands (itself included).
+# KEYS: counter, the document's number, its bands. ARGV: ttl_s, the entry keys' prefix, the
+# packed entry. The entry key is named by the number, known only inside the script.
+# Returns the document's number, then the number of every document in its bands (its own too).
 _ADD = """
-local ttl, doc = tonumber(ARGV[1]), ARGV[2]
+local ttl = tonumber(ARGV[1])
 local seq = redis.call('GET', KEYS[2])
 if not seq then  -- a redelivery keeps the number of its first delivery
   seq = redis.call('INCR', KEYS[1])
 end
 redis.call('SET', KEYS[2], seq, 'EX', ttl)
-redis.call('SET', KEYS[3], ARGV[3], 'EX', ttl)
-for i = 4, #KEYS do
-  redis.call('SADD', KEYS[i], doc)
+redis.call('SET', ARGV[2] .. seq, ARGV[3], 'EX', ttl)
+for i = 3, #KEYS do
+  redis.call('SADD', KEYS[i], seq)
   redis.call('EXPIRE', KEYS[i], ttl)
 end
-local found = redis.call('SUNION', unpack(KEYS, 4))
+local found = redis.call('SUNION', unpack(KEYS, 3))
 table.insert(found, 1, seq)
 return found
 """
 
 
-def create_index(settings: Settings) -> NearDuplicateIndex:
-    """The index the settings ask for; the key prefix carries the signature parameters, so
-    signatures made with other parameters never meet."""
-    if settings.dedup_backend == "memory":
-        return MemoryIndex(settings.dedup_threshold, settings.minhash_permutations)
-    prefix = (
-        f"{settings.dedup_key_prefix}p{settings.minhash_permutations}"
-        f"w{settings.shingle_words}t{settings.dedup_threshold}:"
+def index_prefix(settings: Settings) -> str:
+    """The key prefix carries the signature parameters and the layout, so entries made
+    with other ones never meet."""
+    return (
+        f"{settings.dedup_key_prefix}v2p{settings.minhash_permutations}"
+        f"w{settings.shingle_words}b{settings.dedup_bands}:"
     )
+
+
+def create_index(settings: Settings) -> NearDuplicateIndex:
+    """The index the settings ask for."""
+    rule = Rule(settings.dedup_threshold, settings.dedup_containment)
+    bands = settings.dedup_bands
+    rows = settings.minhash_permutations // bands
+    if settings.dedup_backend == "memory":
+        return MemoryIndex(rule, bands, rows)
     return RedisIndex(
         settings.redis_url,
-        prefix,
-        settings.dedup_threshold,
-        settings.minhash_permutations,
+        index_prefix(settings),
+        rule,
+        bands,
+        rows,
         settings.dedup_ttl_s,
         settings.redis_timeout_s,
     )

@@ -19,7 +19,7 @@ from workers.settings import Settings
 
 class DedupEnricher:
     name = "dedup"
-    version = "1.0"
+    version = "1.1"
     languages = None  # any language
     # It writes to the shared index: a worker's warm-up must not add its page there, nor
     # fail to start while Redis is away (messages wait for Redis instead).
@@ -32,10 +32,8 @@ class DedupEnricher:
         self.threshold = settings.dedup_threshold
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        hashvalues = [
-            int(v) for v in signature(article["text"], self.num_perm, self.shingle_words).hashvalues
-        ]
-        match = self.index.add_and_match(article["document_id"], hashvalues)
+        signed = signature(article["text"], self.num_perm, self.shingle_words)
+        match = self.index.add_and_match(article["document_id"], signed.hashvalues, signed.shingles)
         return {
             "duplicate_of": match.document_id if match else None,
             "similarity": match.similarity if match else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -32,13 +33,19 @@ def shingles(text: str, size: int) -> set[bytes]:
     return {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
+@dataclass(frozen=True, slots=True)
+class Signature:
+    hashvalues: tuple[int, ...]
+    shingles: int  # how many distinct shingles the text has (for containment estimates)
+
+
 @lru_cache(maxsize=8)  # fingerprint and dedup sign the same text: compute it once
-def signature(text: str, num_perm: int, shingle_words: int) -> MinHash:
-    """The MinHash of ``text``'s word shingles (the same for every replica and run).
-    Shared between enrichers: do not update it."""
+def signature(text: str, num_perm: int, shingle_words: int) -> Signature:
+    """The MinHash of ``text``'s word shingles (the same for every replica and run)."""
+    words = shingles(text, shingle_words)
     minhash = MinHash(num_perm=num_perm, seed=MINHASH_SEED)
-    minhash.update_batch(list(shingles(text, shingle_words)))
-    return minhash
+    minhash.update_batch(list(words))
+    return Signature(tuple(int(v) for v in minhash.hashvalues), len(words))
 
 
 class FingerprintEnricher:
@@ -51,9 +58,6 @@ class FingerprintEnricher:
         self.num_perm = settings.minhash_permutations
         self.shingle_words = settings.shingle_words
 
-    def signature(self, text: str) -> MinHash:
-        return signature(text, self.num_perm, self.shingle_words)
-
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         text = article["text"]
         return {
@@ -62,6 +66,6 @@ class FingerprintEnricher:
                 "num_perm": self.num_perm,
                 "seed": MINHASH_SEED,
                 "shingle_words": self.shingle_words,
-                "hashvalues": [int(v) for v in self.signature(text).hashvalues],
+                "hashvalues": list(signature(text, self.num_perm, self.shingle_words).hashvalues),
             },
         }

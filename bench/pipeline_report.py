@@ -1,0 +1,125 @@
+"""The pipeline benchmark's report: the Markdown tables kept in bench/RESULTS.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.pipeline_inputs import BaselineResult
+from bench.pipeline_run import PipelineResult
+
+
+def fmt_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def report(
+    baseline: BaselineResult, results: list[PipelineResult], envelope: list[dict[str, Any]]
+) -> str:
+    base_per_core = 1000 / baseline.cpu_per_page_ms
+    rows = [
+        [
+            "baseline: stage functions in a loop, 1 process",
+            f"{baseline.pages_per_s:.1f}",
+            f"{baseline.cpu_ms['clean']:.1f}",
+            f"{baseline.cpu_ms['enrich']:.1f}",
+            f"{base_per_core:.1f}",
+            "1.00",
+            "-",
+            "-",
+            "-",
+            "-",
+        ]
+    ]
+    stages = ("clean", "enrich")
+
+    def per_stage(values: dict[str, float], fmt: str) -> list[str]:
+        return [format(values[stage], fmt) if stage in values else "-" for stage in stages]
+
+    for r in results:
+        per_core = 1000 / r.worker_cpu_per_page_ms
+        # A stage run alone is compared with that stage's share of the baseline.
+        base = 1000 / sum(baseline.cpu_ms[stage] for stage in r.cpu_per_page_ms)
+        lat = (
+            f"{r.latency_ms['p50']:.0f} / {r.latency_ms['p95']:.0f} / {r.latency_ms['p99']:.0f}"
+            f" at {r.latency_rate:.1f}/s (n={r.latency_n})"
+            if r.latency_ms
+            else "-"
+        )
+        peak, pss = (
+            {
+                stage: max(m[key] for m in r.rss if m["stage"] == stage)
+                for stage in stages
+                if any(m["stage"] == stage for m in r.rss)
+            }
+            for key in ("VmHWM", "Pss")
+        )
+        rows.append(
+            [
+                f"{r.label}: {r.replicas[0]} clean + {r.replicas[1]} enrich workers",
+                f"{r.pages_per_s:.1f}",
+                *per_stage(r.cpu_per_page_ms, ".1f"),
+                f"{per_core:.1f}",
+                f"{per_core / base:.2f}",
+                " + ".join(per_stage(r.cores, ".2f"))
+                + f" (broker {r.broker_cpu_per_page_ms:.1f} ms/page)",
+                lat,
+                " / ".join(per_stage(peak, ".0f")),
+                " / ".join(per_stage(pss, ".0f")),
+            ]
+        )
+    table = fmt_table(
+        [
+            "run",
+            "pages/s",
+            "clean CPU ms/page",
+            "enrich CPU ms/page",
+            "pages per CPU-s",
+            "vs baseline (per core)",
+            "cores used clean + enrich",
+            "latency p50/p95/p99 ms",
+            "peak RSS MB clean / enrich",
+            "PSS MB clean / enrich",
+        ],
+        rows,
+    )
+    env_rows = []
+    for row in envelope:
+        for lib in ("orjson", "json"):
+            parts = [row[f"{lib}_{p}"] for p in ("decode", "validate", "encode")]
+            env_rows.append(
+                [row["schema"], f"{row['kb']:.1f}", lib]
+                + [f"{p:.0f}" for p in parts]
+                + [f"{sum(parts):.0f}"]
+            )
+    env_table = fmt_table(
+        ["record", "avg KB", "library", "decode µs", "validate µs", "encode µs", "total µs"],
+        env_rows,
+    )
+    notes = []
+    # Each run against the first run of the same label with half its replicas of every stage.
+    for two in results:
+        one = next(
+            (r for r in results if r.label == two.label and 2 * sum(r.replicas) == sum(two.replicas)
+             and all(2 * a == b for a, b in zip(r.replicas, two.replicas, strict=True))),
+            None,
+        )  # fmt: skip
+        if one is None:
+            continue
+        broker_cores = [r.broker_cpu_per_page_ms * r.pages_per_s / 1000 for r in (one, two)]
+        notes.append(
+            f"{two.label} {'+'.join(map(str, two.replicas))} vs "
+            f"{'+'.join(map(str, one.replicas))}: throughput "
+            f"x{two.pages_per_s / one.pages_per_s:.2f}; worker CPU per page "
+            f"x{two.worker_cpu_per_page_ms / one.worker_cpu_per_page_ms:.2f}; cores used by "
+            f"the workers {sum(one.cores.values()):.2f} and {sum(two.cores.values()):.2f}, by "
+            f"the broker {broker_cores[0]:.2f} and {broker_cores[1]:.2f}"
+        )
+    if baseline.page_ms:
+        notes.append(
+            "stage functions' own CPU per page (clean + enrich) in the baseline: p50 / p95 / p99 "
+            + " / ".join(f"{baseline.page_ms[q]:.0f}" for q in (50, 95, 99))
+            + " ms"
+        )
+    return "\n\n".join([table, env_table, *notes])

@@ -1,0 +1,167 @@
+"""The pipeline benchmark's moving parts: worker processes (``python -m workers worker``) and
+their metrics, the sink follower, and the producers that feed the raw topic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from workers.local.broker import LOCAL_FETCH_WAIT, free_port, isolated_settings
+from workers.local.processes import spawn_worker, stop_process
+from workers.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The worker's /metrics as {'name{labels}': value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    metrics = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            with contextlib.suppress(ValueError):
+                metrics[name] = float(value)
+    return metrics
+
+
+class Worker:
+    def __init__(self, stage: str, settings: Settings, log_dir: Path, env: dict[str, str]):
+        self.stage = stage
+        self.port = free_port()
+        self.log_path = log_dir / f"{stage}-{uuid.uuid4().hex[:6]}.log"
+        env = {
+            **os.environ,
+            **settings.as_env(),
+            **env,
+            "NEWSFLOW_WEB_PORT": str(self.port),
+            "NEWSFLOW_WEB_HOST": "127.0.0.1",
+        }
+        self.process = spawn_worker(stage, env, self.log_path, cwd=REPO)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def metric(self, name: str) -> float:
+        try:
+            return scrape(self.port).get(f'{name}{{stage="{self.stage}"}}', 0.0)
+        except OSError:
+            return 0.0
+
+    def stop(self) -> int:
+        return stop_process(self.process, 30)
+
+
+@dataclass
+class Sink:
+    """Follows the sink and dead-letter topics; records arrival of each key."""
+
+    settings: Settings
+    topic: str  # the last stage's output: the sink, or the clean topic for clean alone
+    arrived: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    dead: int = 0
+    last_ts: float = 0.0
+
+    async def run(self) -> None:
+        topics = [self.topic, self.settings.topic_dead_letter]
+        consumer = AIOKafkaConsumer(
+            **self.settings.kafka_client_kwargs(),
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+            fetch_max_wait_ms=50,
+        )
+        await consumer.start()
+        try:
+            consumer.assign(
+                [TopicPartition(t, p) for t in topics for p in range(self.settings.partitions)]
+            )
+            await consumer.seek_to_beginning()
+            while True:
+                batches = await consumer.getmany(timeout_ms=200)
+                for tp, records in batches.items():
+                    for record in records:
+                        self.last_ts = max(self.last_ts, record.timestamp / 1000)
+                        if tp.topic == self.settings.topic_dead_letter:
+                            self.dead += 1
+                            continue
+                        value = orjson.loads(record.value)
+                        produced = value["timestamps"].get("raw_produced")
+                        produced_s = (
+                            datetime.fromisoformat(produced.replace("Z", "+00:00")).timestamp()
+                            if produced
+                            else None
+                        )
+                        self.arrived[record.key.decode()] = (record.timestamp / 1000, produced_s)
+        finally:
+            await consumer.stop()
+
+    def count(self) -> int:
+        return len(self.arrived) + self.dead
+
+
+def pipeline_settings(bootstrap: str, partitions: int) -> Settings:
+    return isolated_settings(
+        bootstrap,
+        tag="b",
+        partitions=partitions,
+        fetch_max_wait_ms=int(LOCAL_FETCH_WAIT["NEWSFLOW_FETCH_MAX_WAIT_MS"]),
+        log_format="json",
+    )
+
+
+async def wait_assigned(workers: list[Worker], partitions: int, timeout_s: float = 60) -> None:
+    """Until each stage's workers hold all partitions between them, each at least one."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for worker in workers:
+            if worker.process.poll() is not None:
+                raise RuntimeError(f"worker exited; see {worker.log_path}")
+        ok = True
+        for stage in {w.stage for w in workers}:
+            counts = [w.metric("newsflow_assigned_partitions") for w in workers if w.stage == stage]
+            ok = ok and sum(counts) == partitions and min(counts) > 0
+        if ok:
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError("workers did not get their partitions in time")
+
+
+async def send_all(producer: AIOKafkaProducer, topic: str, messages: list[tuple]) -> None:
+    futures = [
+        await producer.send(topic, value=value, key=key, headers=headers)
+        for key, value, headers in messages
+    ]
+    await asyncio.gather(*futures)
+
+
+async def send_paced(
+    producer: AIOKafkaProducer, topic: str, messages: list[tuple], rate: float
+) -> None:
+    started = time.monotonic()
+    futures = []
+    for i, (key, value, headers) in enumerate(messages):
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        futures.append(await producer.send(topic, value=value, key=key, headers=headers))
+    await asyncio.gather(*futures)
+
+
+async def wait_sink(sink: Sink, count: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while sink.count() < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sink has {sink.count()} of {count} after {timeout_s} s")
+        await asyncio.sleep(0.2)
