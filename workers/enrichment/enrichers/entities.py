@@ -35,7 +35,7 @@ def describe(item: Cluster, title: str | None) -> dict[str, Any]:
 
 class EntitiesEnricher:
     name = "entities"
-    version = f"1.0+{ner.model_version()}"
+    version = f"1.1+{ner.model_version()}"
 
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
