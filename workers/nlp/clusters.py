@@ -118,6 +118,14 @@ def _drop_places_named_after_persons(groups: dict) -> None:
             del groups[(kind, key)]
 
 
+def _places_over_organisations(groups: dict) -> None:
+    """A name NER reads once as a place and once as an organisation is the place
+    ("Edmonton"): a team or a council carries a longer name."""
+    for kind, key in list(groups):
+        if kind == "organisation" and ("place", key) in groups:
+            groups[("place", key)].mentions.extend(groups.pop((kind, key)).mentions)
+
+
 def _contains_at_edge(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
     return len(longer) > len(shorter) and (
         longer[: len(shorter)] == shorter or longer[-len(shorter) :] == shorter
@@ -134,6 +142,7 @@ def cluster(mentions: list[Mention], text: str) -> list[Cluster]:
             continue
         groups.setdefault((kind, key), Cluster(kind, key)).mentions.append(mention)
     _drop_places_named_after_persons(groups)
+    _places_over_organisations(groups)
 
     # Shortest names first, so "Kim" joins "Kim Jong Un" after nothing else changed it.
     for kind, key in sorted(groups, key=lambda k: len(k[1])):

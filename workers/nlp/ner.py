@@ -62,6 +62,8 @@ _NOT_NAMES = frozenset(
     "february march april may june july august september october november december".split()
 )
 _WORD = re.compile(r"[A-Za-z][\w'\u2019.-]*")
+_SEPARATOR = "\n\n"
+OPENING_SHARE = 0.6  # of the NER budget read from the start; the rest goes to later names
 _SENTENCE_END = re.compile(r"[.!?:\n]")
 # The context NER gets around a new name past the window, in words (a name runs on: "John
 # Smith of Acme Corp" needs the words after the first capital).
@@ -70,13 +72,21 @@ _WORDS_AFTER = 5
 
 
 def pieces(text: str, max_chars: int) -> list[tuple[int, int]]:
-    """The [start, end) stretches of ``text`` that NER reads: the opening window, then past
-    it a few words around each capitalised word not seen before (a name first met late in a
-    story), a pass far cheaper than reading everything."""
-    end = window_end(text, max_chars)
-    if end >= len(text):
-        return [(0, end)]
-    return [(0, end), *_around_new_names(text, end)]
+    """The [start, end) stretches of ``text`` that NER reads, ``max_chars`` characters in all
+    (NER's cost follows them): a text that long whole; else an opening window of
+    ``OPENING_SHARE`` of them, and the rest spent on a few words around each capitalised word
+    not seen before, in order (names first met late in a story)."""
+    if len(text) <= max_chars:
+        return [(0, len(text))]
+    end = window_end(text, int(max_chars * OPENING_SHARE))
+    stretches, budget = [(0, end)], max_chars - end
+    for start, stop in _around_new_names(text, end):
+        cost = stop - start + len(_SEPARATOR) * 4  # a seam costs NER a few tokens' work
+        if cost > budget:
+            break
+        stretches.append((start, stop))
+        budget -= cost
+    return stretches
 
 
 def _around_new_names(text: str, start: int) -> list[tuple[int, int]]:
@@ -104,16 +114,22 @@ def _around_new_names(text: str, start: int) -> list[tuple[int, int]]:
 @lru_cache(maxsize=8)  # several enrichers read the same article's entities
 def entities(text: str, max_chars: int) -> tuple[tuple[Mention, ...], int]:
     """Entity mentions of ``text`` (NER on its normalised form, offsets into ``text``): the
-    opening ``max_chars`` and the later sentences that may name someone new; and where the
+    opening ``max_chars`` and a few words around each name first met later; and where the
     opening window ended."""
     normalised = normalise(text)
     stretches = pieces(normalised.text, max_chars)
+    # One document of all stretches, a blank line apart: one NER call, not one per stretch.
+    joined, offsets, at = [], [], 0
+    for a, b in stretches:
+        offsets.append((at, a, b))
+        joined.append(normalised.text[a:b])
+        at += b - a + len(_SEPARATOR)
     mentions = []
-    docs = model().pipe(normalised.text[a:b] for a, b in stretches)
-    for index, ((offset, _), doc) in enumerate(zip(stretches, docs)):
-        for ent in doc.ents:
-            if index and ent.label_ not in NAME_LABELS:
-                continue  # past the window only names: dates there have their own pass
-            start, stop = normalised.span(offset + ent.start_char, offset + ent.end_char)
-            mentions.append(Mention(ent.label_, start, stop, text[start:stop]))
+    for ent in model()(_SEPARATOR.join(joined)).ents:
+        at, a, b = next(o for o in reversed(offsets) if o[0] <= ent.start_char)
+        begin, end = a + ent.start_char - at, a + ent.end_char - at
+        if end > b or (a and ent.label_ not in NAME_LABELS):
+            continue  # across a seam; past the window only names: dates have their own pass
+        start, stop = normalised.span(begin, end)
+        mentions.append(Mention(ent.label_, start, stop, text[start:stop]))
     return tuple(mentions), normalised.span(stretches[0][1], stretches[0][1])[0]

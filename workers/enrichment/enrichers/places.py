@@ -36,6 +36,7 @@ CAPITAL_BONUS = 0.8
 SAME_COUNTRY = 2.0
 SAME_STATE = 2.5
 SITE_COUNTRY = 1.0
+NEIGHBOUR = 1.5
 QUALIFIED = 6.0
 ROUNDS = 2
 _QUALIFIER = re.compile(r",\s*((?:[A-Z][\w.]*\.?)(?:\s+[A-Z][\w.]*)?)")
@@ -81,8 +82,11 @@ def score(
         value += QUALIFIED
     if countries[place.country_code] > 0:
         value += SAME_COUNTRY
-    if place.region and states[(place.country_code, place.region)] > 0:
+    region = gazetteer.region_of(place)
+    if region and states[(place.country_code, region)] > 0:
         value += SAME_STATE
+    if any(countries[n] > 0 for n in place.neighbours):
+        value += NEIGHBOUR
     if site and place.country_code == site:
         value += SITE_COUNTRY
     return value
@@ -90,7 +94,9 @@ def score(
 
 def _evidence(chosen: dict[str, gazetteer.Place]) -> tuple[Counter, Counter]:
     countries = Counter(p.country_code for p in chosen.values() if p.country_code)
-    states = Counter((p.country_code, p.region) for p in chosen.values() if p.region)
+    states = Counter(
+        (p.country_code, gazetteer.region_of(p)) for p in chosen.values() if p.kind != "country"
+    )
     return countries, states
 
 
@@ -107,7 +113,7 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
             # The evidence of the other places only, not of this name's own reading.
             own = chosen.get(name)
             mine_c = Counter([own.country_code]) if own else Counter()
-            mine_s = Counter([(own.country_code, own.region)]) if own and own.region else Counter()
+            mine_s = Counter([(own.country_code, gazetteer.region_of(own))]) if own else Counter()
             chosen[name] = max(
                 places,
                 key=lambda p: score(p, qualified[name], countries - mine_c, states - mine_s, site),
