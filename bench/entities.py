@@ -29,6 +29,7 @@ SHARED_DATA = Path(os.environ.get("NEWSFLOW_SHARED_DATA") or Path(__file__).reso
 DATA = SHARED_DATA / "conll2003-dev" / "eng.testa"
 TYPES = ("PER", "ORG", "LOC")
 SPACY_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
+WHOLE_TEXT = 100_000  # a budget no story reaches
 GROUPS = {"persons": "PER", "organisations": "ORG", "places": "LOC"}
 _NO_SPACE_BEFORE = re.compile(r" ([,.;:!?%)\]}]|'s\b|'\B|n't\b)")
 _NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
@@ -151,7 +152,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="stories (0: all)")
     args = parser.parse_args()
     data = stories()[: args.limit or None]
-    systems = {"newsflow entities": EntitiesEnricher(Settings())}
+    default = Settings().ner_max_chars
+    systems = {
+        f"newsflow, NER budget {chars}" + (" (default)" if chars == default else ""): (
+            EntitiesEnricher(Settings(ner_max_chars=chars))
+        )
+        for chars in (default, 2 * default, WHOLE_TEXT)
+    }
     counts: dict = {
         (name, part): defaultdict(lambda: defaultdict(int))
         for name in [*systems, "spaCy on the whole text"]

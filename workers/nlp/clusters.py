@@ -179,10 +179,15 @@ def _more_mentions(text: str, clusters: list[Cluster]) -> None:
     """Add every further occurrence of a cluster's spellings anywhere in ``text``
     (NER reads only a window, and misses some mentions inside it)."""
     taken = [(m.start, m.end) for c in clusters for m in c.mentions]
-    forms = sorted(
-        {(m.text, id(c)): (c, m.label) for c in clusters for m in c.mentions}.items(),
-        key=lambda item: -len(item[0][0]),
-    )
+    spellings = {(m.text, id(c)): (c, m.label) for c in clusters for m in c.mentions}
+    # A person's family name alone refers back to them ("Kim", "Putin"), read or not.
+    for item in clusters:
+        words = item.name.split()
+        if item.type == "person" and len(words) > 1:
+            for word in (words[0], words[-1]):
+                if len(word) > 2 and word[0].isupper() and word.isalpha():
+                    spellings.setdefault((word, id(item)), (item, "PERSON"))
+    forms = sorted(spellings.items(), key=lambda item: -len(item[0][0]))
     for (form, _), (owner, label) in forms:
         for match in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text):
             start, end = match.span()

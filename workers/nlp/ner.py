@@ -63,7 +63,7 @@ _NOT_NAMES = frozenset(
 )
 _WORD = re.compile(r"[A-Za-z][\w'\u2019.-]*")
 _SEPARATOR = "\n\n"
-OPENING_SHARE = 0.6  # of the NER budget read from the start; the rest goes to later names
+OPENING_SHARE = 0.8  # of the NER budget read from the start; the rest goes to later names
 _SENTENCE_END = re.compile(r"[.!?:\n]")
 # The context NER gets around a new name past the window, in words (a name runs on: "John
 # Smith of Acme Corp" needs the words after the first capital).
