@@ -63,6 +63,7 @@ _COUNTRY_ALIASES = {
 }
 # England, Scotland and Wales are placed at their own point, not the United Kingdom's.
 _NATIONS = {"england": (52.5, -1.5), "scotland": (57.0, -4.0), "wales": (52.3, -3.7)}
+MAIN_LANDMASS_SHARE = 0.5
 # Region populations are not in the data: rank a region like a country of this size.
 _REGION_POPULATION = 3_000_000
 
@@ -90,6 +91,34 @@ def key(name: str) -> str:
     return " ".join(text.removeprefix("the ").split())
 
 
+def _ring_area_and_centroid(ring: list) -> tuple[float, float, float]:
+    """Area (km²-like: degrees scaled by latitude) and centroid (lat, lon) of a polygon ring."""
+    area = cx = cy = 0.0
+    for (x0, y0), (x1, y1) in zip(ring, ring[1:]):
+        cross = x0 * y1 - x1 * y0
+        area, cx, cy = area + cross, cx + (x0 + x1) * cross, cy + (y0 + y1) * cross
+    if not area:
+        return 0.0, 0.0, 0.0
+    lat, lon = cy / (3 * area), cx / (3 * area)
+    return abs(area / 2) * math.cos(math.radians(lat)), lat, lon
+
+
+def country_point(info: dict) -> tuple[float, float]:
+    """A country's own point: the centroid of its main landmass when that holds most of its
+    area (the contiguous United States, not Alaska; GeoNames and Wikipedia place countries
+    so), else the package's point (Indonesia: no island dominates)."""
+    geometry = ((info.get("geoJSON") or {}).get("features") or [{}])[0].get("geometry") or {}
+    polygons = geometry.get("coordinates") or []
+    if geometry.get("type") == "Polygon":
+        polygons = [polygons]
+    rings = [_ring_area_and_centroid(polygon[0]) for polygon in polygons if polygon]
+    total = sum(r[0] for r in rings)
+    main = max(rings, default=(0.0, 0.0, 0.0))
+    if total and main[0] >= MAIN_LANDMASS_SHARE * total:
+        return main[1], main[2]
+    return float(info["latlng"][0]), float(info["latlng"][1])
+
+
 def _is_code(name: str) -> bool:
     return len(name) <= 3 and name.isupper()
 
@@ -113,12 +142,13 @@ def _countries(index: dict[str, list[Place]], demonyms: dict[str, list[Place]]) 
         if not code or not info.get("latlng") or len(info["latlng"]) < 2:
             continue
         gn = geonames.get(code, {})
+        latitude, longitude = country_point(info)
         place = Place(
             gn.get("name") or info["name"],
             "country",
             code,
-            float(info["latlng"][0]),
-            float(info["latlng"][1]),
+            latitude,
+            longitude,
             int(gn.get("population") or info.get("population") or 0),
             gn.get("geonameid"),
             capital=gn.get("capital") or info.get("capital") or "",

@@ -33,10 +33,10 @@ from workers.settings import Settings
 # Weights of the evidence, in decades of population (a qualifier outweighs everything).
 KIND_BONUS = {"continent": 1.0, "country": 1.0, "region": 0.0, "city": 0.0}
 CAPITAL_BONUS = 0.8
-SAME_COUNTRY = 2.0
-SAME_STATE = 2.5
-SITE_COUNTRY = 1.0
-NEIGHBOUR = 1.5
+SAME_COUNTRY = 2.5
+SAME_STATE = 1.5
+SITE_COUNTRY = 2.0
+NEIGHBOUR = 0.5
 QUALIFIED = 6.0
 ROUNDS = 2
 _QUALIFIER = re.compile(r",\s*((?:[A-Z][\w.]*\.?)(?:\s+[A-Z][\w.]*)?)")
