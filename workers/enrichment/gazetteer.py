@@ -60,6 +60,7 @@ _COUNTRY_ALIASES = {
     "congo": "CD",
     "burma": "MM",
     "drc": "CD",
+    "macedonia": "MK",
 }
 # England, Scotland and Wales are placed at their own point, not the United Kingdom's.
 _NATIONS = {"england": (52.5, -1.5), "scotland": (57.0, -4.0), "wales": (52.3, -3.7)}
@@ -85,9 +86,10 @@ class Place:
 
 
 def key(name: str) -> str:
-    """The lookup key of a name: NFKC, case and dots ignored, a leading "the" dropped."""
+    """The lookup key of a name: NFKC, case and dots ignored, a leading "the" and a
+    possessive dropped."""
     text = unicodedata.normalize("NFKC", name).replace(".", "").strip().lower()
-    text = re.sub(r"['\u2019]s$", "", text)
+    text = re.sub(r"['\u2019]s$", "", text).replace(" of the ", " of ")  # "Republic of (the) Congo"
     return " ".join(text.removeprefix("the ").split())
 
 
