@@ -25,7 +25,10 @@ from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
 
 # ../shared/data beside the repository; NEWSFLOW_SHARED_DATA points elsewhere (a worktree).
-SHARED_DATA = Path(os.environ.get("NEWSFLOW_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+SHARED_DATA = Path(
+    os.environ.get("NEWSFLOW_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 DATA = SHARED_DATA / "conll2003-dev" / "eng.testa"
 TYPES = ("PER", "ORG", "LOC")
 SPACY_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
@@ -181,7 +184,10 @@ def main() -> None:
 
     print(f"entities benchmark · {time.strftime('%Y-%m-%d')} · {platform.python_version()}")
     print(f"{len(data)} CoNLL-2003 dev stories; document-level entity sets; F1 per type\n")
-    print("| system | part | PER F1 | ORG F1 | LOC F1 | micro P | micro R | **micro F1** | ms CPU/doc |")
+    print(
+        "| system | part | PER F1 | ORG F1 | LOC F1 | micro P | micro R | **micro F1** "
+        "| ms CPU/doc |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for (name, part), by_type in counts.items():
         cells, total = [], defaultdict(int)

@@ -16,11 +16,15 @@ import re
 import statistics
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 # ../shared/data beside the repository; NEWSFLOW_SHARED_DATA points elsewhere (a worktree).
-SHARED_DATA = Path(os.environ.get("NEWSFLOW_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+SHARED_DATA = Path(
+    os.environ.get("NEWSFLOW_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 DATA = SHARED_DATA / "geoparsing-dev"
 MAX_ERROR_KM = 20039.0
 HELD_OUT_SHARE = 3  # one article in three (by hash of its text) is kept out of development
@@ -82,7 +86,9 @@ def tr_news() -> list[Article]:
             lon = float(gaz.findtext("lon")) if gaz is not None else None
             toponyms.append(Toponym(phrase, begin, begin + len(phrase), lat, lon))
         url = (node.findtext("url") or "").strip()
-        articles.append(Article("TR-News", url, (node.findtext("title") or "").strip(), text, toponyms))
+        articles.append(
+            Article("TR-News", url, (node.findtext("title") or "").strip(), text, toponyms)
+        )
     return articles
 
 
@@ -95,7 +101,13 @@ def geovirus() -> list[Article]:
             start = int(loc.findtext("start")) - 1  # the set's offsets are shifted by one
             name = loc.findtext("name")
             toponyms.append(
-                Toponym(name, start, start + len(name), float(loc.findtext("lat")), float(loc.findtext("lon")))
+                Toponym(
+                    name,
+                    start,
+                    start + len(name),
+                    float(loc.findtext("lat")),
+                    float(loc.findtext("lon")),
+                )
             )
         url = (node.findtext("source") or "").strip()
         title = unquote(urlsplit(url).path.rsplit("/", 1)[-1]).replace("_", " ")
@@ -139,9 +151,10 @@ def match(gold: list[Toponym], predicted: list[tuple[int, int, str]], exact: boo
 
 def haversine(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371 * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -156,7 +169,7 @@ def resolution(errors: list[float]) -> dict[str, float]:
         return {"acc161": 0.0, "mean": 0.0, "median": 0.0, "auc": 0.0, "n": 0}
     ordered = sorted(errors)
     logs = [math.log(1 + e) for e in ordered]
-    area = sum((a + b) / 2 for a, b in zip(logs, logs[1:]))
+    area = sum((a + b) / 2 for a, b in pairwise(logs))
     auc = area / (math.log(MAX_ERROR_KM) * (len(logs) - 1)) if len(logs) > 1 else logs[0]
     return {
         "acc161": sum(e < 161 for e in errors) / len(errors),

@@ -69,7 +69,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     entities, places = EntitiesEnricher(settings), PlacesEnricher(settings)
-    tallies: dict = defaultdict(lambda: defaultdict(int) | {"ours": [], "anchor": [], "anchor_all": []})
+    tallies: dict = defaultdict(
+        lambda: defaultdict(int) | {"ours": [], "anchor": [], "anchor_all": []}
+    )
     rejected: dict = defaultdict(int)
     cpu: dict = defaultdict(list)
     for corpus in (gp.tr_news(), gp.geovirus()):
@@ -101,7 +103,8 @@ def main() -> None:
             f"| {part[0]} | {part[1]} | {len(cpu[part])} ({rejected[part]}) | {t['gold']} "
             f"| {p:.3f} / {r:.3f} / **{f:.3f}** | {inexact:.3f} | {ours['n']} "
             f"| **{ours['acc161']:.3f}** | {base['acc161']:.3f} "
-            f"| {ours['mean']:.0f} / {base['mean']:.0f} | {ours['median']:.0f} / {base['median']:.0f} "
+            f"| {ours['mean']:.0f} / {base['mean']:.0f} "
+            f"| {ours['median']:.0f} / {base['median']:.0f} "
             f"| {ours['auc']:.3f} / {base['auc']:.3f} "
             f"| {gp.resolution(t['anchor_all'])['acc161']:.3f} "
             f"| {statistics.median(cpu[part]):.1f} |"

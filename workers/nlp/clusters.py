@@ -39,7 +39,9 @@ _ROLE_BEFORE = re.compile(
     re.I,
 )
 # Names of other worlds: a place only when qualified ("Jupiter, Florida").
-_NOT_ON_EARTH = frozenset({"mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune", "pluto"})
+_NOT_ON_EARTH = frozenset(
+    {"mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune", "pluto"}
+)
 _QUALIFIED = re.compile(r",\s*[A-Z]")
 _HONORIFIC_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr)\.?\s$")
 _WORD_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013]+")
@@ -104,7 +106,11 @@ def _kind_and_key(mention: Mention, text: str) -> tuple[str | None, tuple[str, .
         return ("place", name_key(country.name)) if country else (None, ())
     kind = ENTITY_TYPES.get(mention.label)
     key = name_key(mention.text)
-    if kind == "place" and " ".join(key) in _NOT_ON_EARTH and not _QUALIFIED.match(text, mention.end):
+    if (
+        kind == "place"
+        and " ".join(key) in _NOT_ON_EARTH
+        and not _QUALIFIED.match(text, mention.end)
+    ):
         return None, ()
     return kind, key
 

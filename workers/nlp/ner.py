@@ -58,8 +58,10 @@ def window_end(text: str, max_chars: int) -> int:
 
 # Capitalised words that name nothing on their own.
 _NOT_NAMES = frozenset(
-    "i a an the mr mrs ms dr monday tuesday wednesday thursday friday saturday sunday january "
-    "february march april may june july august september october november december".split()
+    {"i", "a", "an", "the", "mr", "mrs", "ms", "dr"}
+    | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+    | {"january", "february", "march", "april", "may", "june", "july", "august"}
+    | {"september", "october", "november", "december"}
 )
 _WORD = re.compile(r"[A-Za-z][\w'\u2019.-]*")
 _SEPARATOR = "\n\n"
@@ -98,7 +100,9 @@ def _around_new_names(text: str, start: int) -> list[tuple[int, int]]:
         word = match[0].rstrip(".'\u2019").lower()
         if not match[0][0].isupper() or word in known or word in _NOT_NAMES:
             continue
-        sentence_start = index == 0 or _SENTENCE_END.search(text, words[index - 1].end(), match.start())
+        sentence_start = index == 0 or _SENTENCE_END.search(
+            text, words[index - 1].end(), match.start()
+        )
         if sentence_start and word in lower_words:
             continue  # "The" at a sentence start is no name
         known.add(word)

@@ -57,9 +57,7 @@ def qualifiers(item: Cluster, text: str) -> list[gazetteer.Place]:
     for mention in item.mentions:
         match = _QUALIFIER.match(text, mention.end)
         if match:
-            found += [
-                p for p in gazetteer.candidates(match[1]) if p.kind in ("region", "country")
-            ]
+            found += [p for p in gazetteer.candidates(match[1]) if p.kind in ("region", "country")]
     return found
 
 
@@ -78,7 +76,9 @@ def score(
     """How likely ``place`` is the one meant, given the evidence (higher is likelier)."""
     value = math.log10(place.population + 10) + KIND_BONUS[place.kind]
     value += CAPITAL_BONUS if _is_capital(place) else 0.0
-    if any(q.country_code == place.country_code and q.region in ("", place.region) for q in qualified):
+    if any(
+        q.country_code == place.country_code and q.region in ("", place.region) for q in qualified
+    ):
         value += QUALIFIED
     if countries[place.country_code] > 0:
         value += SAME_COUNTRY
