@@ -17,6 +17,7 @@ Data ships inside wheels, nothing is downloaded:
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import re
@@ -252,6 +253,9 @@ def _gazetteer() -> dict[str, list[Place]]:
     for places in index.values():
         unique = list(dict.fromkeys(places))
         places[:] = sorted(unique, key=lambda p: -p.population)
+    # Hundreds of thousands of objects that live as long as the process: out of the cyclic
+    # collector's way, or every collection walks them (measured: +15 % on the NER pass).
+    gc.freeze()
     return index
 
 
