@@ -11,6 +11,7 @@ late in a story); the names found are matched again in the rest of the text
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import metadata
@@ -117,23 +118,27 @@ def _around_new_names(text: str, start: int) -> list[tuple[int, int]]:
 
 @lru_cache(maxsize=8)  # several enrichers read the same article's entities
 def entities(text: str, max_chars: int) -> tuple[tuple[Mention, ...], int]:
-    """Entity mentions of ``text`` (NER on its normalised form, offsets into ``text``): the
-    opening ``max_chars`` and a few words around each name first met later; and where the
-    opening window ended."""
-    normalised = normalise(text)
-    stretches = pieces(normalised.text, max_chars)
-    # One document of all stretches, a blank line apart: one NER call, not one per stretch.
-    joined, offsets, at = [], [], 0
-    for a, b in stretches:
-        offsets.append((at, a, b))
-        joined.append(normalised.text[a:b])
-        at += b - a + len(_SEPARATOR)
+    """Entity mentions of ``text`` (NER on the normalised stretches it reads, offsets into
+    ``text``): the opening ``max_chars`` and a few words around each name first met later;
+    and where the opening window ended."""
+    stretches = pieces(text, max_chars)
+    # Only the stretches read are normalised (character by character: not the whole text),
+    # then joined a blank line apart: one NER call, not one per stretch.
+    parts = [(a, normalise(text[a:b])) for a, b in stretches]
+    joined, starts, at = [], [], 0
+    for _, part in parts:
+        starts.append(at)
+        joined.append(part.text)
+        at += len(part.text) + len(_SEPARATOR)
     mentions = []
     for ent in model()(_SEPARATOR.join(joined)).ents:
-        at, a, b = next(o for o in reversed(offsets) if o[0] <= ent.start_char)
-        begin, end = a + ent.start_char - at, a + ent.end_char - at
-        if end > b or (a and ent.label_ not in NAME_LABELS):
+        index = bisect_right(starts, ent.start_char) - 1
+        (offset, part), begin = parts[index], ent.start_char - starts[index]
+        end = begin + len(ent.text)
+        if end > len(part.text) or (index and ent.label_ not in NAME_LABELS):
             continue  # across a seam; past the window only names: dates have their own pass
-        start, stop = normalised.span(begin, end)
-        mentions.append(Mention(ent.label_, start, stop, text[start:stop]))
-    return tuple(mentions), normalised.span(stretches[0][1], stretches[0][1])[0]
+        start, stop = part.span(begin, end)
+        mentions.append(
+            Mention(ent.label_, offset + start, offset + stop, text[offset + start : offset + stop])
+        )
+    return tuple(mentions), stretches[0][1]
