@@ -2,7 +2,8 @@
 enrichers beside "the most populous place of that name" in the same gazetteer, on the
 geoparsing development sets (``../shared/data/geoparsing-dev``: TR-News, GeoVirus).
 
-Usage: ``python bench/places.py [--limit N]``. Each article goes through the cleaning stage as
+Usage: ``python bench/places.py [--limit N]``. Two NER budgets side by side: the default
+``NEWSFLOW_NER_MAX_CHARS`` and the whole text. Each article goes through the cleaning stage as
 an HTML page, then through the two enrichers; one article in three (by hash of its text) was
 kept out of sight while the resolver was developed and is reported apart ("held-out").
 Recognition: one-to-one, exact surface (case, a leading "the", dots and a possessive ignored)
@@ -27,6 +28,8 @@ from workers.enrichment.enrichers.places import PlacesEnricher
 from workers.kafka.produce import encode_raw, raw_record
 from workers.records.message import InputMessage
 from workers.settings import Settings
+
+WHOLE_TEXT = 100_000  # NEWSFLOW_NER_MAX_CHARS no article reaches
 
 
 def predicted(entities: dict, places: dict) -> list[tuple[int, int, str, tuple | None]]:
@@ -68,7 +71,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="articles per set (0: all)")
     args = parser.parse_args()
     settings = Settings()
-    entities, places = EntitiesEnricher(settings), PlacesEnricher(settings)
+    budgets = {"default": settings, "whole text": Settings(ner_max_chars=WHOLE_TEXT)}
+    systems = {
+        name: (EntitiesEnricher(chosen), PlacesEnricher(chosen)) for name, chosen in budgets.items()
+    }
     tallies: dict = defaultdict(
         lambda: defaultdict(int) | {"ours": [], "anchor": [], "anchor_all": []}
     )
@@ -78,29 +84,31 @@ def main() -> None:
         for article in corpus[: args.limit or None]:
             key, value, _ = encode_raw(raw_record(article.page(), article.url or "https://x.test/"))
             record = clean_message(InputMessage(value, key=key), settings)
-            part = (article.corpus, "held-out" if article.held_out else "dev")
-            if "text" not in record:
-                rejected[part] += 1
-                continue
-            started = time.process_time()
-            found = predicted(entities(record), places(record))
-            cpu[part].append((time.process_time() - started) * 1000)
-            score(article, record["text"], found, tallies[part])
+            for budget, (entities, places) in systems.items():
+                part = (article.corpus, "held-out" if article.held_out else "dev", budget)
+                if "text" not in record:
+                    rejected[part] += 1
+                    continue
+                started = time.process_time()
+                found = predicted(entities(record), places(record))
+                cpu[part].append((time.process_time() - started) * 1000)
+                score(article, record["text"], found, tallies[part])
 
     print(f"places benchmark · {time.strftime('%Y-%m-%d')} · {platform.python_version()}\n")
     print(
-        "| set | part | docs (rejected) | gold | recognition P / R / F1 | inexact F1 "
+        "| set | part | NER budget | docs (rejected) | gold | recognition P / R / F1 | inexact F1 "
         "| resolved | acc@161 ours | anchor | mean km ours / anchor | median km ours / anchor "
         "| AUC ours / anchor | anchor acc@161, all gold | ms CPU/doc |"
     )
-    print("|---|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|")
+    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|")
     for part in sorted(tallies):
         t = tallies[part]
         p, r, f = gp.f1(t["exact"], t["predicted"], t["gold"])
         inexact = gp.f1(t["inexact"], t["predicted"], t["gold"])[2]
         ours, base = gp.resolution(t["ours"]), gp.resolution(t["anchor"])
         print(
-            f"| {part[0]} | {part[1]} | {len(cpu[part])} ({rejected[part]}) | {t['gold']} "
+            f"| {part[0]} | {part[1]} | {part[2]} | {len(cpu[part])} ({rejected[part]}) "
+            f"| {t['gold']} "
             f"| {p:.3f} / {r:.3f} / **{f:.3f}** | {inexact:.3f} | {ours['n']} "
             f"| **{ours['acc161']:.3f}** | {base['acc161']:.3f} "
             f"| {ours['mean']:.0f} / {base['mean']:.0f} "
