@@ -6,6 +6,13 @@ key. A shorter person or organisation name then joins the longer name it starts 
 ("Kim" → "Kim Jong Un", "Putin" → "Vladimir Putin"); when several longer names qualify, the
 most mentioned wins. Names differing inside ("Kim Yo Jong") never join. Places never join
 ("Korea" is not "North Korea").
+
+Places are read with care: a demonym joins its country ("Russian" → Russia, from the
+gazetteer's country data); a name after a role ("coach Ripley") is a person's; a one-word
+place that is a person's first or last name in the article is that person ("Shelton"); a
+name read both as place and organisation is the place ("Edmonton"); other worlds
+("Jupiter") are places only when qualified ("Jupiter, Florida"). Scores glued to a name in
+results tables ("Andrew Park 72") are cut off.
 """
 
 from __future__ import annotations

