@@ -125,27 +125,36 @@ def test_places_are_geocoded_to_country_and_coordinates() -> None:
 @pytest.mark.parametrize(
     ("name", "code", "kind"),
     [
-        ("Georgia", "GE", "country"),  # a country before a US state or a city
+        ("Georgia", "GE", "country"),  # alone, the larger reading
         ("the Netherlands", "NL", "country"),
         ("U.K.", "GB", "country"),
         ("Vladivostok", "RU", "city"),
         ("Kyiv", "UA", "city"),
+        ("Texas", "US", "region"),
+        ("Ontario", "CA", "region"),
+        ("NSW", "AU", "region"),
+        ("Africa", "", "continent"),
     ],
 )
-def test_geocode(name: str, code: str, kind: str) -> None:
-    place = gazetteer.geocode(name)
+def test_most_populous(name: str, code: str, kind: str) -> None:
+    place = gazetteer.most_populous(name)
     assert (place.country_code, place.kind) == (code, kind)
 
 
-def test_unknown_places_stay_unresolved() -> None:
-    assert gazetteer.geocode("Shejaiya") is None
+def test_countries_and_regions_sit_at_their_own_point_not_their_capital() -> None:
+    turkey, texas = gazetteer.most_populous("Turkey"), gazetteer.most_populous("Texas")
+    assert (round(turkey.latitude), round(turkey.longitude)) == (39, 35)  # Ankara: 40 N 33 E
+    assert (round(texas.latitude), round(texas.longitude)) == (32, -100)  # Austin: 30 N 98 W
 
 
-def test_same_named_cities_are_told_apart_by_the_article_s_countries() -> None:
-    assert gazetteer.geocode("Lima").country_code == "PE"  # alone: the most populous Lima
-    lima_ohio = gazetteer.geocode("Lima", near={"US"})
-    assert (lima_ohio.country_code, round(lima_ohio.latitude, 2)) == ("US", 40.74)
-    assert gazetteer.geocode("Ohio") == gazetteer.Place("US", None, None, "region", 5165418)
+def test_demonyms_name_their_country() -> None:
+    assert gazetteer.demonym_country("Russian") == "RU"
+    assert gazetteer.demonym_country("Palestinian") == "PS"
+    assert gazetteer.demonym_country("Chinese") == "CN"  # not Macau, which shares it
+
+
+def test_unknown_places_stay_unknown() -> None:
+    assert gazetteer.candidates("Shejaiya") == []
 
 
 def test_places_of_an_ohio_article_resolve_to_the_united_states() -> None:
@@ -165,3 +174,86 @@ def test_places_of_an_ohio_article_resolve_to_the_united_states() -> None:
         "California": ("region", "US"),
         "the United States": ("country", "US"),
     }
+    assert all(p["latitude"] is not None and p["longitude"] is not None for p in places)
+
+
+def places_of(text: str, url: str = "https://news.example.com/a") -> dict[str, dict]:
+    article = {"text": text, "language": "en", "title": "", "url": url}
+    return {p["name"]: p for p in PlacesEnricher(SETTINGS)(article)["places"]}
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "expected"),
+    [
+        (
+            "ATLANTA (AP) - Storms hit Atlanta on Monday. Georgia officials said roads in "
+            "Savannah were closed.",
+            "Georgia",
+            ("region", "US"),
+        ),
+        (
+            "Russian troops left Georgia. Talks between Tbilisi and Moscow resume in Turkey.",
+            "Georgia",
+            ("country", "GE"),
+        ),
+        (
+            "The fair opens in Paris, Tennessee, on Friday. Nashville sent a band.",
+            "Paris",
+            ("city", "US"),
+        ),
+        ("Police in Dublin, Ohio, said the road near Columbus reopened.", "Dublin", ("city", "US")),
+        (
+            "Lawmakers in Washington passed the bill. New York and Chicago reacted.",
+            "Washington",
+            ("city", "US"),
+        ),
+    ],
+)
+def test_same_named_places_are_told_apart_by_the_article(text, name, expected) -> None:
+    place = places_of(text)[name]
+    assert (place["kind"], place["country_code"]) == expected
+
+
+def test_london_ontario_on_a_canadian_site() -> None:
+    places = places_of(
+        "LONDON, Ont. - City council in London voted on transit. Toronto and Ontario "
+        "officials watched.",
+        url="https://www.cbc.ca/news/canada/london/transit",
+    )
+    london = next(p for name, p in places.items() if name.lower() == "london")
+    assert (london["country_code"], round(london["latitude"])) == ("CA", 43)
+
+
+def test_persons_and_other_worlds_are_not_places(entities) -> None:
+    text = (
+        "Jane Shelton led the team. Shelton said coach Ripley was pleased. NASA said the "
+        "probe reached Jupiter after passing Mars. Officials in Ohio agreed."
+    )
+    result = entities({"text": text, "language": "en", "title": ""})
+    places = {p["name"] for p in result["places"]}
+    assert places.isdisjoint({"Shelton", "Ripley", "Jupiter", "Mars"})
+    assert "Ohio" in places
+
+
+def test_a_demonym_names_its_country(entities) -> None:
+    text = "Russian officials met Palestinian negotiators in Cairo on Monday."
+    places = by_name(entities({"text": text, "language": "en", "title": ""})["places"])
+    assert forms(places["Russia"]) == {"Russian"}
+    assert forms(places["Palestinian Territory"]) == {"Palestinian"}
+
+
+def test_scores_after_a_name_are_not_part_of_it(entities) -> None:
+    text = "Leading scores: Andrew Park 72, Vaughan 9-1-55-1, and Tom Lehman 70 on Thursday."
+    persons = {
+        p["name"] for p in entities({"text": text, "language": "en", "title": ""})["persons"]
+    }
+    assert not any(any(ch.isdigit() for ch in name) for name in persons)
+
+
+def test_names_first_met_after_the_window_are_found() -> None:
+    opening = "The council met on Monday to discuss the budget for next year. " * 30
+    text = opening + "Later, Mayor Karen Whitfield flew to Denver to meet Boeing executives."
+    clusters = {c.name: c.type for c in find_clusters(text, 1500)}
+    assert len(opening) > 1500
+    assert clusters.get("Karen Whitfield") == "person"
+    assert clusters.get("Denver") == "place"

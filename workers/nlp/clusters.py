@@ -6,6 +6,13 @@ key. A shorter person or organisation name then joins the longer name it starts 
 ("Kim" → "Kim Jong Un", "Putin" → "Vladimir Putin"); when several longer names qualify, the
 most mentioned wins. Names differing inside ("Kim Yo Jong") never join. Places never join
 ("Korea" is not "North Korea").
+
+Places are read with care: a demonym joins its country ("Russian" → Russia, from the
+gazetteer's country data); a name after a role ("coach Ripley") is a person's; a one-word
+place that is a person's first or last name in the article is that person ("Shelton"); a
+name read both as place and organisation is the place ("Edmonton"); other worlds
+("Jupiter") are places only when qualified ("Jupiter, Florida"). Scores glued to a name in
+results tables ("Andrew Park 72") are cut off.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from workers.enrichment import gazetteer
 from workers.nlp.ner import Mention, entities
 
 ENTITY_TYPES = {
@@ -29,6 +37,19 @@ _TITLES = re.compile(
     re.I,
 )
 _POSSESSIVE = re.compile(r"['\u2019]s?$")
+# Scores and punctuation a results table glues to a name ("Andrew Park 72", "Vaughan 9-1-55-1,").
+_TRAILING_SCORES = re.compile(r"(?:[\s,;:(]+[\d][\d\-./:]*)*[\s,;:(]*$")
+# A role before a name makes it a person's, whatever NER said ("coach Ripley").
+_ROLE_BEFORE = re.compile(
+    r"\b(?:coach|manager|captain|striker|goalkeeper|pitcher|quarterback|skipper|officer|"
+    r"detective|judge|senator|governor|mayor|sheriff|chief|Sen|Rep|Gov|Sgt|Lt|Col|Gen|Capt)\.?\s$",
+    re.I,
+)
+# Names of other worlds: a place only when qualified ("Jupiter, Florida").
+_NOT_ON_EARTH = frozenset(
+    {"mercury", "venus", "mars", "jupiter", "saturn", "uranus", "neptune", "pluto"}
+)
+_QUALIFIED = re.compile(r",\s*[A-Z]")
 _HONORIFIC_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr)\.?\s$")
 _WORD_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013]+")
 
@@ -43,11 +64,15 @@ class Cluster:
 
     @property
     def name(self) -> str:
-        """The most frequent spelling among the longest mentions (first seen on a tie)."""
-        longest = max(len(name_key(m.text)) for m in self.mentions)
+        """The most frequent spelling among the longest mentions (first seen on a tie); a
+        country named only by its demonym takes the gazetteer's name ("Russian" → Russia)."""
+        named = [m for m in self.mentions if m.label != "NORP"]
+        if not named:
+            return gazetteer.country(gazetteer.demonym_country(self.mentions[0].text)).name
+        longest = max(len(name_key(m.text)) for m in named)
         forms = [
             " ".join(strip_title(m.text).split())  # no-break spaces become spaces
-            for m in self.mentions
+            for m in named
             if len(name_key(m.text)) == longest
         ]
         return Counter(forms).most_common(1)[0][0]
@@ -66,13 +91,52 @@ def tidy(mention: Mention, text: str) -> Mention:
     """The mention without a trailing possessive ("North Korea's" → "North Korea") and with
     an honorific NER left out ("Putin" after "Mr " → "Mr Putin")."""
     start, end = mention.start, mention.end
+    end = start + len(_TRAILING_SCORES.sub("", text[start:end]))
     match = _POSSESSIVE.search(text, start, end)
     if match and match.start() > start:
         end = match.start()
     honorific = _HONORIFIC_BEFORE.search(text, max(0, start - 5), start)
-    if mention.label == "PERSON" and honorific:
+    label = mention.label
+    if label in ("GPE", "LOC", "FAC") and _ROLE_BEFORE.search(text, max(0, start - 14), start):
+        label = "PERSON"
+    if label == "PERSON" and honorific:
         start = honorific.start()
-    return Mention(mention.label, start, end, text[start:end])
+    return Mention(label, start, end, text[start:end])
+
+
+def _kind_and_key(mention: Mention, text: str) -> tuple[str | None, tuple[str, ...]]:
+    """The cluster a mention belongs to: a demonym joins its country ("Russian" → Russia),
+    another world's name is no place unless qualified."""
+    if mention.label == "NORP":
+        code = gazetteer.demonym_country(mention.text)
+        country = gazetteer.country(code) if code else None
+        return ("place", name_key(country.name)) if country else (None, ())
+    kind = ENTITY_TYPES.get(mention.label)
+    key = name_key(mention.text)
+    if (
+        kind == "place"
+        and " ".join(key) in _NOT_ON_EARTH
+        and not _QUALIFIED.match(text, mention.end)
+    ):
+        return None, ()
+    return kind, key
+
+
+def _drop_places_named_after_persons(groups: dict) -> None:
+    """A one-word place that is the first or last name of a person of the article is that
+    person ("Shelton" beside "Jane Shelton")."""
+    persons = [key for kind, key in groups if kind == "person" and len(key) > 1]
+    for kind, key in list(groups):
+        if kind == "place" and len(key) == 1 and any(_contains_at_edge(p, key) for p in persons):
+            del groups[(kind, key)]
+
+
+def _places_over_organisations(groups: dict) -> None:
+    """A name NER reads once as a place and once as an organisation is the place
+    ("Edmonton"): a team or a council carries a longer name."""
+    for kind, key in list(groups):
+        if kind == "organisation" and ("place", key) in groups:
+            groups[("place", key)].mentions.extend(groups.pop((kind, key)).mentions)
 
 
 def _contains_at_edge(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
@@ -85,14 +149,13 @@ def cluster(mentions: list[Mention], text: str) -> list[Cluster]:
     """Group the mentions found in ``text`` into clusters, ordered by first mention."""
     groups: dict[tuple[str, tuple[str, ...]], Cluster] = {}
     for raw in mentions:
-        kind = ENTITY_TYPES.get(raw.label)
-        if kind is None:
-            continue
         mention = tidy(raw, text)
-        key = name_key(mention.text)
-        if not key:
+        kind, key = _kind_and_key(mention, text)
+        if kind is None or not key:
             continue
         groups.setdefault((kind, key), Cluster(kind, key)).mentions.append(mention)
+    _drop_places_named_after_persons(groups)
+    _places_over_organisations(groups)
 
     # Shortest names first, so "Kim" joins "Kim Jong Un" after nothing else changed it.
     for kind, key in sorted(groups, key=lambda k: len(k[1])):
@@ -129,18 +192,23 @@ def _more_mentions(text: str, clusters: list[Cluster]) -> None:
     """Add every further occurrence of a cluster's spellings anywhere in ``text``
     (NER reads only a window, and misses some mentions inside it)."""
     taken = [(m.start, m.end) for c in clusters for m in c.mentions]
-    forms = sorted(
-        {(m.text, id(c)): c for c in clusters for m in c.mentions}.items(),
-        key=lambda item: -len(item[0][0]),
-    )
-    for (form, _), owner in forms:
+    spellings = {(m.text, id(c)): (c, m.label) for c in clusters for m in c.mentions}
+    # A person's family name alone refers back to them ("Kim", "Putin"), read or not.
+    for item in clusters:
+        words = item.name.split()
+        if item.type == "person" and len(words) > 1:
+            for word in (words[0], words[-1]):
+                if len(word) > 2 and word[0].isupper() and word.isalpha():
+                    spellings.setdefault((word, id(item)), (item, "PERSON"))
+    forms = sorted(spellings.items(), key=lambda item: -len(item[0][0]))
+    for (form, _), (owner, label) in forms:
         for match in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text):
             start, end = match.span()
             if any(start < b and a < end for a, b in taken):
                 continue
             if _NAME_CONTINUES.match(text, end):
                 continue
-            mention = tidy(Mention(owner.mentions[0].label, start, end, form), text)
+            mention = tidy(Mention(label, start, end, form), text)
             owner.mentions.append(mention)
             taken.append((mention.start, mention.end))
     for item in clusters:

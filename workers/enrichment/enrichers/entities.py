@@ -1,9 +1,10 @@
 """Persons, organisations and places named in the text, each a cluster of its mentions.
 
-NER (spaCy, small English model) reads the opening ``NEWSFLOW_NER_MAX_CHARS`` characters of
-the NFKC-normalised text; mentions are clustered ("Kim Jong Un", "Kim Jong-un" and "Kim" are
-one person) and every further occurrence of a cluster's spellings is added from the whole
-text. Offsets index ``text`` of the record as published.
+NER (spaCy, small English model) reads ``NEWSFLOW_NER_MAX_CHARS`` characters of the
+NFKC-normalised text (the opening, then a few words around each name first met later:
+:mod:`workers.nlp.ner`); mentions are clustered ("Kim Jong Un", "Kim Jong-un" and "Kim" are
+one person; "Russian" names Russia) and every further occurrence of a cluster's spellings is
+added from the whole text. Offsets index ``text`` of the record as published.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def describe(item: Cluster, title: str | None) -> dict[str, Any]:
 
 class EntitiesEnricher:
     name = "entities"
-    version = f"1.0+{ner.model_version()}"
+    version = f"1.1+{ner.model_version()}"
     languages = ENGLISH
     shared_state = False
 

