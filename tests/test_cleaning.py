@@ -15,7 +15,9 @@ from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter, is_clutter
-from workers.cleaning.pagemeta import _visible_text, byline_name, page_meta
+from workers.cleaning.metadata.markup import visible_text
+from workers.cleaning.metadata.names import byline_name
+from workers.cleaning.metadata.page import page_meta
 from workers.cleaning.stage import CleanOptions, clean_message, extract_article
 from workers.errors import Reason, StageError
 from workers.kafka.produce import raw_record
@@ -457,4 +459,4 @@ def test_visible_text_is_what_a_reader_sees() -> None:
         "<noscript>Enable JavaScript</noscript><template><p>Hidden</p></template>"
         "<div>Tail <b>bold</b> end</div></body></html>"
     )
-    assert _visible_text(tree) == "updated july 9, 2025 by ana tail bold end"
+    assert visible_text(tree) == "updated july 9, 2025 by ana tail bold end"
