@@ -108,7 +108,7 @@ def clutter_rules(lines: list[str]) -> list[str | None]:
     takes the short headline above its byline (:data:`TEASER_HEADLINE`); a tag-like list
     next to another list line is a block of the article (a table, a line-up) and stays."""
     rules = [clutter_rule(line) for line in lines]
-    for i, line in enumerate(lines):
+    for i in range(len(lines)):
         if rules[i] == TAG_LINE and any(
             0 <= j < len(lines) and _tag_list(lines[j].strip()) for j in (i - 1, i + 1)
         ):

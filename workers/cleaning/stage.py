@@ -181,6 +181,10 @@ class CleanOptions:
     person_over_publisher: bool = True
     # A markup account name ("jdoe") counts when the page shows it and gives no other name.
     shown_accounts: bool = True
+    # An organisation (or the site) named as author counts only when the byline credits it.
+    credited_organisations: bool = True
+    # A "By Ana Silva" written after the headline names the author when nothing else does.
+    shown_byline: bool = True
 
     @classmethod
     def variant(cls, name: str) -> CleanOptions:
@@ -204,6 +208,8 @@ class CleanOptions:
             "-tidy-bylines": cls(tidy_bylines=False),
             "-person-over-publisher": cls(person_over_publisher=False),
             "-shown-accounts": cls(shown_accounts=False),
+            "-credited-organisations": cls(credited_organisations=False),
+            "-shown-byline": cls(shown_byline=False),
         }
         if name not in variants:
             raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")

@@ -50,8 +50,9 @@ _NUMERIC_DATE = re.compile(r"(?<![\d./])(\d{1,2})([./])(\d{1,2})\2((?:19|20)\d{2
 _PUBLISHED_LABEL = re.compile(
     r"\b(?:originally\s+|first\s+)?(?:published|posted)(?:\s+on)?\s*:?\s*", re.I
 )
+# "Updated: March 3, 2024", "Last modified on 3 March 2024", "updated 2024-03-03".
+_UPDATED_LABEL = re.compile(r"\b(?:last\s+)?(?:updated|modified)(?:\s+on)?\s*:?\s*", re.I)
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{2})/(\d{2})(?=/|$)")
-_BYLINE_BEFORE, _BYLINE_AFTER = 200, 500  # characters around the headline
 _HEADER_LEVELS = 3  # how far up from the <h1> the article header may reach
 _CHROME = {"nav", "aside", "footer"}
 
@@ -107,22 +108,25 @@ def written_date(text: str) -> str | None:
 def labelled_date(visible: str) -> str | None:
     """The date right after the first "published" / "posted" label in ``visible`` that
     has one: the page saying which of its dates is the publication's."""
-    for label in _PUBLISHED_LABEL.finditer(visible):
+    return _date_after(_PUBLISHED_LABEL, visible)
+
+
+def updated_date(window: str) -> str | None:
+    """The date right after an "Updated" / "Modified" label in the byline ``window``."""
+    return _date_after(_UPDATED_LABEL, window)
+
+
+def _date_after(label: re.Pattern[str], text: str) -> str | None:
+    for found in label.finditer(text):
         for pattern in _WRITTEN_DATES:
-            if (match := pattern.match(visible, label.end())) and (date := _match_date(match)):
+            if (match := pattern.match(text, found.end())) and (date := _match_date(match)):
                 return date
     return None
 
 
-def byline_date(visible: str, headline: str | None) -> str | None:
-    """The first date written around the headline in the visible text (the byline's)."""
-    if not headline:
-        return None
-    at = visible.find(key(headline))
-    if at < 0:
-        return None
-    end = at + len(headline)
-    return written_date(visible[max(0, at - _BYLINE_BEFORE) : end + _BYLINE_AFTER])
+def byline_date(window: str) -> str | None:
+    """The first date written in the byline ``window`` around the headline."""
+    return written_date(window) if window else None
 
 
 def url_date(url: str | None) -> str | None:

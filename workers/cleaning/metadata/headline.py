@@ -12,6 +12,7 @@ from workers.cleaning.metadata.markup import clean_text, key
 # Separators between a headline and the site name in <title> / og:title.
 _TITLE_SEPARATOR = re.compile(r"\s+[|\-\u2013\u2014·•»:]\s+")
 _CHROME = {"header", "nav", "footer", "aside"}
+BYLINE_BEFORE, BYLINE_AFTER = 200, 500  # characters around the headline in the shown text
 
 
 def heading_elements(tree: Any) -> Iterator[Any]:
@@ -64,3 +65,12 @@ def strip_site_name(title: str, sites: set[str]) -> str | None:
         # The site name is not known: the headline is the longest part.
         return max(parts, key=len)
     return " - ".join(kept) if kept else None
+
+
+def byline_window(visible: str, headline: str | None) -> tuple[str, str]:
+    """The parts of the case-folded ``visible`` text before the headline and from the
+    headline on where bylines and their dates are written; empty when it is not shown."""
+    at = visible.find(key(headline)) if headline else -1
+    if at < 0 or not headline:
+        return "", ""
+    return visible[max(0, at - BYLINE_BEFORE) : at], visible[at : at + len(headline) + BYLINE_AFTER]

@@ -44,6 +44,13 @@ PUBLISHED_META = (
     "dcterms.created",
     "date",  # <meta name="date">: NPR and other news CMSs (DC.date is often the last edit)
 )
+MODIFIED_META = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dcterms.modified",
+    "last-modified",
+)
 AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator")
 _HIDDEN = {"script", "style", "noscript", "template"}
 _SPACE = re.compile(r"\s+")
@@ -110,6 +117,12 @@ def meta_tags(tree: Any) -> dict[str, str]:
 def visible_text(tree: Any) -> str:
     """The text of the page's body outside scripts, styles and templates, whitespace
     collapsed and case folded."""
+    return shown_text(tree).casefold()
+
+
+def shown_text(tree: Any) -> str:
+    """The text of the page's body outside scripts, styles and templates, whitespace
+    collapsed, as written."""
     body = tree.find(".//body")
     if body is None:
         return ""
@@ -132,4 +145,4 @@ def visible_text(tree: Any) -> str:
         # A comment's or PI's own text is not shown; the text after it is.
         if not hidden and element.tail and element is not body:
             parts.append(element.tail)
-    return _SPACE.sub(" ", " ".join(parts)).casefold()
+    return _SPACE.sub(" ", " ".join(parts))
