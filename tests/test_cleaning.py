@@ -16,7 +16,7 @@ from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter, is_clutter
 from workers.cleaning.metadata.markup import visible_text
-from workers.cleaning.metadata.names import byline_name
+from workers.cleaning.metadata.names import byline_name, split_names
 from workers.cleaning.metadata.page import page_meta
 from workers.cleaning.stage import CleanOptions, clean_message, extract_article
 from workers.errors import Reason, StageError
@@ -506,3 +506,16 @@ def test_visible_text_is_what_a_reader_sees() -> None:
         "<div>Tail <b>bold</b> end</div></body></html>"
     )
     assert visible_text(tree) == "updated july 9, 2025 by ana tail bold end"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Ana Silva & Tom May", ["Ana Silva", "Tom May"]),
+        ("Ana Silva and Tom May; Li Wei", ["Ana Silva", "Tom May", "Li Wei"]),
+        ("Ernst & Young", ["Ernst & Young"]),
+        ("Johnson & Johnson Inc", ["Johnson & Johnson Inc"]),
+    ],
+)
+def test_an_ampersand_joins_a_firm_and_separates_people(text: str, names: list[str]) -> None:
+    assert split_names(text) == names

@@ -8,6 +8,8 @@ where these say nothing, and never guesses a date or an author the page does not
 - :mod:`.markup`: JSON-LD objects, meta tags, the visible text;
 - :mod:`.headline`: the headline;
 - :mod:`.names`: author names;
+- :mod:`.organisations`: authors that are organisations;
+- :mod:`.byline`: a "By …" byline in the shown text;
 - :mod:`.dates`: dates (the one month table);
 - :mod:`.page`: :class:`PageMeta`, all of the above read from one page;
 - :mod:`.choice`: the page's statements chosen over trafilatura's guesses.

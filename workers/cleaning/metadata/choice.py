@@ -13,13 +13,8 @@ from typing import Any
 
 from workers.cleaning.metadata.dates import url_date
 from workers.cleaning.metadata.markup import key
-from workers.cleaning.metadata.names import (
-    byline_name,
-    has_organisation_word,
-    is_domain_name,
-    mixed_case,
-    plausible_name,
-)
+from workers.cleaning.metadata.names import byline_name, mixed_case, plausible_name
+from workers.cleaning.metadata.organisations import has_organisation_word, is_domain_name
 from workers.cleaning.metadata.page import PageMeta
 
 _AUTHOR_SEPARATOR = re.compile(r"\s*;\s*")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from workers.cleaning.metadata.byline import shown_byline
 from workers.cleaning.metadata.dates import (
     byline_date,
     header_time,
@@ -27,12 +28,8 @@ from workers.cleaning.metadata.markup import (
     shown_text,
     types,
 )
-from workers.cleaning.metadata.names import (
-    account_names,
-    organisation_names,
-    person_names,
-    shown_byline,
-)
+from workers.cleaning.metadata.names import account_names, person_names
+from workers.cleaning.metadata.organisations import organisation_names
 
 
 @dataclass(slots=True)
