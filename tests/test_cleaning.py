@@ -15,6 +15,7 @@ from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter, is_clutter
+from workers.cleaning.metadata.byline import shown_byline
 from workers.cleaning.metadata.markup import visible_text
 from workers.cleaning.metadata.names import byline_name, split_names
 from workers.cleaning.metadata.page import page_meta
@@ -519,3 +520,20 @@ def test_visible_text_is_what_a_reader_sees() -> None:
 )
 def test_an_ampersand_joins_a_firm_and_separates_people(text: str, names: list[str]) -> None:
     assert split_names(text) == names
+
+
+@pytest.mark.parametrize(
+    ("after_headline", "names"),
+    [
+        ("Last updated Aug 04, 2025 Written by Edzel Tabing Table of contents", ["Edzel Tabing"]),
+        ("By A. J. Neal View In Digital Edition", ["A. J. Neal"]),
+        ("Photo : BSS By Md Aynal Haque RAJSHAHI, Dec 3 (BSS)", ["Md Aynal Haque"]),
+        ("16 December 2025 by Sam O'Brien Table of contents", ["Sam O'Brien"]),
+        ("Reviewed by a Student. Written by: Elise Nass $ 4 1", ["Elise Nass"]),
+        ("By Preetam Jinka Co-founder, Chief Architect", ["Preetam Jinka"]),
+        ("The council can be reached by Phone", []),
+    ],
+)
+def test_a_shown_byline_is_read_up_to_the_name(after_headline: str, names: list[str]) -> None:
+    headline = "Harbour bridge to be rebuilt"
+    assert shown_byline(f"Menu {headline} {after_headline}", headline) == names

@@ -14,9 +14,7 @@ from workers.cleaning.metadata.names import (
 )
 
 # A byline label in the shown text, and the words that make "by" a credit instead.
-_BYLINE_LABEL = re.compile(
-    r"(?P<label>\b(?:(?:[Ww]ritten\s+)?[Bb]y|BY|[Aa]uthor)\s*:?)\s+(?P<rest>\S.*)", re.S
-)
+_BYLINE_LABEL = re.compile(r"\b(?:(?:[Ww]ritten\s+)?[Bb]y|BY|[Aa]uthor)\s*:?(?=\s+\S)")
 _BYLINE_AFTER = 400  # characters after the headline
 _CREDIT_WORDS = {
     "photo",
@@ -52,6 +50,29 @@ _CREDIT_WORDS = {
     "trusted",
     "loved",
 }
+# Words that end a byline's name: the page's next element, or the author's role.
+_AFTER_NAME = {
+    "table",
+    "view",
+    "share",
+    "read",
+    "follow",
+    "contents",
+    "co-founder",
+    "cofounder",
+    "founder",
+    "ceo",
+    "editor",
+    "reporter",
+    "writer",
+    "correspondent",
+    "columnist",
+    "contributor",
+    "staff",
+    "senior",
+    "chief",
+    "head",
+}
 _NOT_NAME_WORDS = {
     "the",
     "a",
@@ -86,16 +107,16 @@ def shown_byline(shown: str, headline: str | None) -> list[str]:
     window = shown[at.end() : at.end() + _BYLINE_AFTER]
     for match in _BYLINE_LABEL.finditer(window):
         before = window[: match.start()].split()
-        label = match.group("label")
+        label = match.group()
         if before and (
             before[-1].casefold().strip(".,:;") in _CREDIT_WORDS or before[-1].endswith("(")
         ):
             continue  # "Photo by …", "Powered by …", "(By type)": a credit, not the byline
-        if before and label.islower() and not label.endswith(":"):
-            continue  # "reached by phone": a sentence, unless right after the headline
+        if before and label.islower() and not label.endswith(":") and not before[-1][-1:].isdigit():
+            continue  # "reached by phone": a sentence, unless after the headline or a date
         names = [
             n
-            for part in split_names(_leading_name(match.group("rest")))
+            for part in split_names(_leading_name(window[match.end() :]))
             if (n := plausible_name(part))
         ]
         if names:
@@ -114,7 +135,11 @@ def _leading_name(text: str) -> str:
         if lower.rstrip(".") in MONTHS and tokens[at + 1 : at + 2] and tokens[at + 1][0].isdigit():
             break  # "May 3": the date after the name
         joins = words and lower in NAME_JOINS
-        if not joins and not (bare[:1].isupper() and lower.rstrip(".") not in _NOT_NAME_WORDS):
+        initial = len(bare) == 2 and bare[1] == "." and bare[0].isupper()  # "A." of "A. J. Neal"
+        capitalised = bare[:1].isupper() and lower.rstrip(".") not in _NOT_NAME_WORDS
+        if words and (lower in _AFTER_NAME or (bare.isupper() and len(bare) > 2)):
+            break  # "Edzel Tabing Table of contents", "Md Aynal Haque RAJSHAHI" (a dateline)
+        if not (joins or initial or capitalised):
             break
         words.append(bare)
         if bare != word:  # a comma or semicolon ends the name

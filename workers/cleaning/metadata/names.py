@@ -15,6 +15,8 @@ from workers.cleaning.metadata.markup import (
     types,
 )
 
+# Punctuation and quotes around a name ('"David Kim"', "- Ana Silva,").
+_EDGES = " ,;:|-\u2013\u2014\"\u201c\u201d"
 # Byline prefixes that are not part of a name.
 _BYLINE_PREFIX = re.compile(
     r"^(?:(?:written|posted|published|reviewed)\s+by|by|author|von|par|por|di|door)\s*:?\s+",
@@ -107,7 +109,7 @@ def split_names(text: str) -> list[str]:
 def plausible_name(text: str) -> str | None:
     """The name in a byline fragment, or None when it is not a name (a placeholder, a login
     name, a date, a sentence)."""
-    name = _BYLINE_PREFIX.sub("", text.strip(" ,;:|-\u2013\u2014")).strip(" ,;:|-\u2013\u2014")
+    name = _BYLINE_PREFIX.sub("", text.strip(_EDGES)).strip(_EDGES)
     if not name or len(name) > 80 or len(name.split()) > 8:
         return None
     if _NOT_A_NAME.match(name) or _DATE_IN_NAME.search(name) or not re.search(r"[^\W\d_]", name):
