@@ -181,7 +181,7 @@ class CleanOptions:
     person_over_publisher: bool = True
     # A markup account name ("jdoe") counts when the page shows it and gives no other name.
     shown_accounts: bool = True
-    # An organisation (or the site) named as author counts only when the byline credits it.
+    # An organisation named as author (typed or named so) counts only when the byline credits it.
     credited_organisations: bool = True
     # A "By Ana Silva" written after the headline names the author when nothing else does.
     shown_byline: bool = True
