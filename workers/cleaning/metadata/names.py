@@ -16,7 +16,7 @@ from workers.cleaning.metadata.markup import (
 )
 
 # Punctuation and quotes around a name ('"David Kim"', "- Ana Silva,").
-_EDGES = " ,;:|-\u2013\u2014\"\u201c\u201d"
+_EDGES = ' ,;:|-\u2013\u2014"\u201c\u201d'
 # Byline prefixes that are not part of a name.
 _BYLINE_PREFIX = re.compile(
     r"^(?:(?:written|posted|published|reviewed)\s+by|by|author|von|par|por|di|door)\s*:?\s+",
