@@ -30,7 +30,8 @@ from pathlib import Path
 from lxml import html as lxml_html
 from wcxb import DEFAULT_DATA, page_ids, read_page
 
-from workers.cleaning.pagemeta import page_meta, url_date
+from workers.cleaning.metadata.dates import url_date
+from workers.cleaning.metadata.page import page_meta
 
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TAG = re.compile(r"<[^>]+>")

@@ -15,7 +15,10 @@ from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter, is_clutter
-from workers.cleaning.pagemeta import _visible_text, byline_name, page_meta
+from workers.cleaning.metadata.byline import shown_byline
+from workers.cleaning.metadata.markup import visible_text
+from workers.cleaning.metadata.names import byline_name, split_names
+from workers.cleaning.metadata.page import page_meta
 from workers.cleaning.stage import CleanOptions, clean_message, extract_article
 from workers.errors import Reason, StageError
 from workers.kafka.produce import raw_record
@@ -344,11 +347,57 @@ def test_a_shown_person_beats_a_markup_author_that_is_the_publisher() -> None:
     html = byline_page(head=head, byline="By <span class='author'>Ana Silva</span>")
     url = "https://news.example/harbour-bridge"
     assert extract_article(html, url, 10.0)["authors"] == ["Ana Silva"]
-    off = extract_article(html, url, 10.0, options=CleanOptions(person_over_publisher=False))
+    markup_as_stated = CleanOptions(person_over_publisher=False, credited_organisations=False)
+    off = extract_article(html, url, 10.0, options=markup_as_stated)
     assert off["authors"] == ["The Daily Tide"]
-    # Without a person in the byline, the publisher stays the author.
+
+
+def test_an_organisation_author_the_byline_does_not_credit_is_no_author() -> None:
+    ld = {"@type": "NewsArticle", "author": {"@type": "Organization", "name": "Tide Media Inc"}}
+    head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
+    url = "https://news.example/harbour-bridge"
     html = byline_page(head=head, byline="")
-    assert extract_article(html, url, 10.0)["authors"] == ["The Daily Tide"]
+    assert extract_article(html, url, 10.0)["authors"] == []
+    off = extract_article(html, url, 10.0, options=CleanOptions(credited_organisations=False))
+    assert off["authors"] == ["Tide Media Inc"]
+    # Credited in the byline ("By Tide Media Inc"), the organisation is the author.
+    credited = byline_page(head=head, byline="By Tide Media Inc")
+    assert extract_article(credited, url, 10.0)["authors"] == ["Tide Media Inc"]
+
+
+def test_an_organisation_after_a_person_is_an_affiliation() -> None:
+    ld = {"@type": "NewsArticle", "author": "Ana Silva, The Daily Tide"}
+    site = "<meta property='og:site_name' content='The Daily Tide'>"
+    head = f"{site}<script type='application/ld+json'>{json.dumps(ld)}</script>"
+    html = byline_page(head=head, byline="")
+    assert extract_article(html, "https://news.example/a", 10.0)["authors"] == ["Ana Silva"]
+
+
+def test_a_by_line_after_the_headline_names_the_author() -> None:
+    byline = "Harbour desk. By Ana Silva and Tom May on 3 March 2024"
+    html = byline_page(byline=byline)
+    url = "https://news.example/harbour-bridge"
+    assert extract_article(html, url, 10.0)["authors"] == ["Ana Silva", "Tom May"]
+    off = extract_article(html, url, 10.0, options=CleanOptions(shown_byline=False))
+    assert off["authors"] == []
+
+
+@pytest.mark.parametrize(
+    "byline",
+    [
+        "The mayor can be reached by Phone or email.",
+        "Photo by Reuters",
+        "Costs (By Type) were published in March.",
+    ],
+)
+def test_by_inside_a_sentence_or_a_credit_is_no_byline(byline: str) -> None:
+    html = byline_page(byline=byline)
+    assert extract_article(html, "https://news.example/a", 10.0)["authors"] == []
+
+
+def test_a_heuristic_byline_mixing_menu_words_is_no_name() -> None:
+    assert byline_name("Board Actions Open submenu LSC Code") is None
+    assert byline_name("Ludwig van Beethoven") == "Ludwig van Beethoven"
 
 
 def test_an_account_name_counts_only_when_the_page_shows_it() -> None:
@@ -457,4 +506,34 @@ def test_visible_text_is_what_a_reader_sees() -> None:
         "<noscript>Enable JavaScript</noscript><template><p>Hidden</p></template>"
         "<div>Tail <b>bold</b> end</div></body></html>"
     )
-    assert _visible_text(tree) == "updated july 9, 2025 by ana tail bold end"
+    assert visible_text(tree) == "updated july 9, 2025 by ana tail bold end"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Ana Silva & Tom May", ["Ana Silva", "Tom May"]),
+        ("Ana Silva and Tom May; Li Wei", ["Ana Silva", "Tom May", "Li Wei"]),
+        ("Ernst & Young", ["Ernst & Young"]),
+        ("Johnson & Johnson Inc", ["Johnson & Johnson Inc"]),
+    ],
+)
+def test_an_ampersand_joins_a_firm_and_separates_people(text: str, names: list[str]) -> None:
+    assert split_names(text) == names
+
+
+@pytest.mark.parametrize(
+    ("after_headline", "names"),
+    [
+        ("Last updated Aug 04, 2025 Written by Edzel Tabing Table of contents", ["Edzel Tabing"]),
+        ("By A. J. Neal View In Digital Edition", ["A. J. Neal"]),
+        ("Photo : BSS By Md Aynal Haque RAJSHAHI, Dec 3 (BSS)", ["Md Aynal Haque"]),
+        ("16 December 2025 by Sam O'Brien Table of contents", ["Sam O'Brien"]),
+        ("Reviewed by a Student. Written by: Elise Nass $ 4 1", ["Elise Nass"]),
+        ("By Preetam Jinka Co-founder, Chief Architect", ["Preetam Jinka"]),
+        ("The council can be reached by Phone", []),
+    ],
+)
+def test_a_shown_byline_is_read_up_to_the_name(after_headline: str, names: list[str]) -> None:
+    headline = "Harbour bridge to be rebuilt"
+    assert shown_byline(f"Menu {headline} {after_headline}", headline) == names

@@ -83,7 +83,9 @@ def test_a_redelivered_page_counts_once(backend: str, redis_prefix: str) -> None
 def test_redis_keys_are_bounded_and_expire(redis_prefix: str) -> None:
     memory = redis_memory(redis_prefix, boilerplate_max_lines=10, boilerplate_ttl_s=600)
     for n in range(8):
-        memory.filter("tide.example", f"doc{n}", [f"Line {n}.{i} of page {n}" for i in range(4)])
+        # Lines without figures: a line holding one is the article's own, never counted.
+        lines = [f"Line {'abcdefgh'[n]}{'wxyz'[i]} of a page" for i in range(4)]
+        memory.filter("tide.example", f"doc{n}", lines)
         memory.filter("tide.example", f"doc{n}", [PROMO])  # a redelivery: not counted
     client = redis.Redis.from_url(Settings().redis_url)
     key = f"{redis_prefix}lines:tide.example"

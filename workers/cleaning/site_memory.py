@@ -9,7 +9,11 @@ document is made once, the first time it is seen, and kept with its marker: a re
 loses exactly the lines it lost the first time, however many pages of the site came since, so
 a redelivery gives the same record. Long lines (more than
 ``max_words`` words) are never counted nor dropped: a standard paragraph or a quote repeated
-across articles is still part of each article.
+across articles is still part of each article. Nor are the short lines that belong to each
+article even when the site's template repeats them word for word: a line holding a date or a
+figure (a dateline "LONDON 1996-12-06", "Updated 3 March 2024": the same on every story of
+that day, different on the next) and a heading inside the body (a short title-like line
+followed by a paragraph: "Conclusion", "Key takeaways").
 
 :class:`RedisMemory` keeps the counts in Redis, shared by every clean replica: per site one
 sorted set of line hashes scored by page count, trimmed to ``max_lines`` entries (the rarest
@@ -33,12 +37,24 @@ from urllib.parse import urlsplit
 import redis
 from courlan import extract_domain
 
+from workers.cleaning.metadata.dates import written_date
 from workers.errors import TransientError
 from workers.redis_state import connect
 from workers.settings import Settings
 
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
+_FIGURE = re.compile(r"\d")
+# A heading inside the body: a few words, no sentence punctuation, and a paragraph after it.
+_HEADING_WORDS, _PARAGRAPH_WORDS = 6, 15
+_SENTENCE_END = re.compile(r"[.!…»\u203a>|]$")
+# What a promo says and a heading does not: a call to act or to go elsewhere.
+_CALL_TO_ACT = re.compile(
+    r"^(?:sign|subscribe|follow|join|download|get|read|listen|watch|share|click|tap|"
+    r"register|log|try|support|donate|become|see|view|find|more|also|related|advertisement|"
+    r"sponsored|recommended|most|trending|popular|latest)\b",
+    re.I,
+)
 
 
 class MemoryUnavailable(TransientError):
@@ -58,8 +74,30 @@ def line_hash(line: str) -> str:
 
 
 def counted_lines(lines: list[str], max_words: int) -> dict[str, str]:
-    """Hash → line for the lines short enough to be boilerplate (each hash once)."""
-    return {line_hash(line): line for line in lines if 0 < len(_WORD.findall(line)) <= max_words}
+    """Hash → line for the lines that may be boilerplate (each hash once): short, and not
+    one of the article's own (:func:`per_article`)."""
+    counted = {}
+    for at, line in enumerate(lines):
+        if 0 < len(_WORD.findall(line)) <= max_words and not per_article(lines, at):
+            counted[line_hash(line)] = line
+    return counted
+
+
+def per_article(lines: list[str], at: int) -> bool:
+    """True when ``lines[at]`` belongs to its article however often the site repeats it: it
+    holds a date or a figure (a dateline, an "Updated" line), or it is a heading inside the
+    body (a few title-like words followed by a paragraph)."""
+    line = lines[at].strip()
+    if _FIGURE.search(line) or written_date(line):
+        return True
+    following = lines[at + 1] if at + 1 < len(lines) else ""
+    return (
+        0 < len(_WORD.findall(line)) <= _HEADING_WORDS
+        and line[:1].isupper()
+        and not _SENTENCE_END.search(line)
+        and not _CALL_TO_ACT.match(line)
+        and len(_WORD.findall(following)) >= _PARAGRAPH_WORDS
+    )
 
 
 class SiteMemory(Protocol):

@@ -12,7 +12,6 @@ import binascii
 import re
 import time
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from typing import Any, Literal
 
@@ -26,7 +25,7 @@ from workers import __version__
 from workers.cleaning.charset import Decoded, decode_html
 from workers.cleaning.clutter import drop_clutter
 from workers.cleaning.deadline import DeadlineExceeded, deadline
-from workers.cleaning.pagemeta import PageMeta, byline_name, page_meta, plausible_name, url_date
+from workers.cleaning.metadata import PageMeta, chosen_metadata, page_meta
 from workers.cleaning.site_memory import SiteMemory, create_memory, site_of
 from workers.errors import StageError
 from workers.nlp import langid
@@ -39,7 +38,6 @@ from workers.settings import Settings
 TRAFILATURA_VERSION = trafilatura.__version__
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
 _LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
-_AUTHOR_SEPARATOR = re.compile(r"\s*;\s*")
 # Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
 # template wrapping the page (or an unclosed tag), and pruning it would empty the article.
 _NAVIGATION = ["//nav[count(.//p) < 3]", "//*[@role='navigation'][count(.//p) < 3]"]
@@ -183,6 +181,10 @@ class CleanOptions:
     person_over_publisher: bool = True
     # A markup account name ("jdoe") counts when the page shows it and gives no other name.
     shown_accounts: bool = True
+    # An organisation named as author (typed or named so) counts only when the byline credits it.
+    credited_organisations: bool = True
+    # A "By Ana Silva" written after the headline names the author when nothing else does.
+    shown_byline: bool = True
 
     @classmethod
     def variant(cls, name: str) -> CleanOptions:
@@ -206,6 +208,8 @@ class CleanOptions:
             "-tidy-bylines": cls(tidy_bylines=False),
             "-person-over-publisher": cls(person_over_publisher=False),
             "-shown-accounts": cls(shown_accounts=False),
+            "-credited-organisations": cls(credited_organisations=False),
+            "-shown-byline": cls(shown_byline=False),
         }
         if name not in variants:
             raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")
@@ -279,68 +283,20 @@ def extract_article(
             "an index page, an empty shell or a stub",
         )
     return {
-        "title": stated.headline or _field(document, "title"),
-        "authors": _authors(stated, _field(document, "author"), options),
-        "published_at": _published(stated, url, _field(document, "date"), options),
+        **chosen_metadata(
+            stated,
+            url,
+            options,
+            title=_field(document, "title"),
+            author=_field(document, "author"),
+            published=_field(document, "date"),
+        ),
         "site_name": _field(document, "sitename"),
         "description": _field(document, "description"),
         "canonical_url": canonical or None,
         "language_declared": declared,
         "text": text,
     }
-
-
-def _authors(stated: PageMeta, heuristic: str | None, options: CleanOptions) -> list[str]:
-    """The page's authors: the markup's, else the names trafilatura's heuristics found."""
-    read = byline_name if options.tidy_bylines else plausible_name
-    names = [name for part in _AUTHOR_SEPARATOR.split(heuristic or "") if (name := read(part))]
-    if options.shown_authors and options.page_metadata:
-        # trafilatura's author heuristics read any text that looks like a byline; only
-        # names the page really shows are kept (stated markup authors are kept as stated).
-        names = [name for name in names if stated.shows(name)]
-    names = _dedupe(names)
-    if (
-        options.person_over_publisher
-        and stated.authors
-        and names
-        and all(stated.is_site(author) for author in stated.authors)
-        and not any(stated.near_site(name) for name in names)
-    ):
-        # The markup credits the publisher (a CMS default); the page's byline names a person.
-        return names
-    if stated.authors or names:
-        return stated.authors or names
-    if options.shown_accounts:
-        # An account name is a poor byline, but when the page shows it, it is the one it has.
-        return [name for name in stated.account_names if stated.shows(name)][:1]
-    return []
-
-
-def _published(
-    stated: PageMeta, url: str, heuristic: str | None, options: CleanOptions
-) -> str | None:
-    """The publication day. Most deliberate first: the permalink's day, the markup's
-    datePublished, the header's <time datetime>, a date labelled "Published", the date
-    written in the byline, then trafilatura's (htmldate's) pick."""
-    markup = stated.published
-    shown = stated.byline_date
-    if options.earlier_shown_date and markup and shown and _days_between(shown, markup) > 1:
-        # The page shows an earlier date than its markup states: the markup's is a later
-        # re-import or migration (a time zone moves a day by one at most).
-        markup = shown
-    dates = [markup, stated.header_time if options.header_time else None]
-    if options.labelled_date:
-        dates.append(stated.labelled_date)
-    if options.byline_date != "off":
-        dates.insert(0 if options.byline_date == "first" else len(dates), shown)
-    if options.url_date:
-        dates.insert(0, url_date(url))
-    dates.append(heuristic)
-    return next((d for d in dates if d), None)
-
-
-def _days_between(earlier: str, later: str) -> int:
-    return (date.fromisoformat(later[:10]) - date.fromisoformat(earlier[:10])).days
 
 
 @cache
@@ -377,10 +333,6 @@ def _prose_words(lines: list[str]) -> int:
     short link labels, an article's is paragraphs."""
     counts = (len(_WORD.findall(line)) for line in lines)
     return sum(n for n in counts if n >= _PROSE_LINE_WORDS)
-
-
-def _dedupe(names: list[str]) -> list[str]:
-    return list(dict.fromkeys(names))
 
 
 def _declared_language(tree: Any) -> str | None:
