@@ -86,8 +86,13 @@ def snippet_found(snippet: str, text: str) -> bool:
 # --- the two systems ----------------------------------------------------------------------
 
 
-def run_ours(body: bytes, url: str, settings: Any, options: Any) -> dict[str, Any]:
-    from workers.cleaning.stage import clean_message
+def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, Any]:
+    """The stage's record fields for one page: ``clean_message`` itself for the newsflow
+    variant, its pieces composed as the ablation says for the others."""
+    from ablations import VARIANTS
+
+    from workers.cleaning.envelope import open_envelope
+    from workers.cleaning.stage import clean_message, extract_article
     from workers.errors import StageError
     from workers.records.message import InputMessage
 
@@ -100,7 +105,18 @@ def run_ours(body: bytes, url: str, settings: Any, options: Any) -> dict[str, An
     }
     message = InputMessage(value=json.dumps(raw).encode())
     try:
-        record = clean_message(message, settings, options=options)
+        if variant is VARIANTS["newsflow"]:
+            record = clean_message(message, settings)
+        else:
+            envelope = open_envelope(message, settings)
+            record = extract_article(
+                envelope.page.text,
+                url,
+                settings.extraction_timeout_s,
+                settings.min_article_words,
+                variant.options,
+                variant.extract,
+            )
     except StageError as error:
         return {"text": "", "title": None, "authors": [], "date": None, "outcome": error.reason}
     except Exception as exc:  # the worker dead-letters these as internal_error; count them
@@ -197,16 +213,16 @@ _READABILITY = "+readability"
 
 
 def _init(variants: list[str]) -> None:
-    from workers.cleaning.stage import CleanOptions, warm_up
+    from ablations import variant
+
+    from workers.cleaning.stage import warm_up
     from workers.settings import Settings
 
     settings = Settings()
     warm_up(settings)  # the worker does this at start; so do we, outside the timings
     _STATE["settings"] = settings
     # "<variant>+readability": the variant's output confirmed line by line by readability-lxml.
-    _STATE["options"] = {
-        name: CleanOptions.variant(name.removesuffix(_READABILITY)) for name in variants
-    }
+    _STATE["options"] = {name: variant(name.removesuffix(_READABILITY)) for name in variants}
     # Both systems pay their one-off costs (date parser fallbacks, lxml tables) on the same
     # warm-up pages before any timing, as a long-running worker would have.
     body = (
@@ -302,8 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants",
         default="newsflow",
-        help="comma-separated CleanOptions variants to run beside trafilatura "
-        "(newsflow = the stage as configured; see CleanOptions.variant for the ablations; "
+        help="comma-separated variants to run beside trafilatura "
+        "(newsflow = the stage as configured; see bench/ablations.py for the ablations; "
         "a '+readability' suffix adds the readability-lxml confirmation, which needs "
         "readability-lxml installed)",
     )
