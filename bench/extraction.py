@@ -1,15 +1,18 @@
-"""Extraction quality and cost: our cleaning stage beside plain trafilatura, on real pages.
+"""Extraction quality and cost: our cleaning stage beside the anchors, on real pages.
 
-Runs ``workers.cleaning.stage.clean_message`` (the function the clean worker runs) and
-``trafilatura.extract`` with its defaults over the WCXB development articles, page by page
-in the same process (so both see the same machine load), and prints one Markdown table.
+Runs ``workers.cleaning.stage.clean_message`` (the function the clean worker runs) and the
+anchors of bench/anchors.py (trafilatura with its defaults, trafilatura without comments,
+readability-lxml) over the WCXB development articles and the Dragnet development pages,
+page by page in the same process (so all see the same machine load), and prints one
+Markdown table per set and half: half A is where rules are developed, half B is held out.
 
 Metrics (defined in bench/RESULTS.md): word-level precision / recall / F1 averaged over
 pages, share of ``with`` snippets found and ``without`` snippets wrongly kept, title / date /
 author exact-match rates, false date / author rates on pages that have none, and CPU time
 per page (process time, so other load on the machine counts little) with pages/s on one core.
 
-    .venv/bin/python bench/extraction.py [--data DIR] [--limit N] [--jobs 2] [--variants]
+    .venv/bin/python bench/extraction.py [--sets wcxb,dragnet] [--wcxb DIR] [--dragnet DIR]
+        [--limit N] [--jobs 2] [--variants newsflow,...] [--dump FILE]
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ import statistics
 import sys
 import time
 import unicodedata
+import zlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from wcxb import DEFAULT_DATA, page_ids, read_page
+import dragnet
+import wcxb
+from anchors import ANCHORS, readability_text
 
 _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
@@ -134,20 +140,12 @@ def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, An
 def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> dict[str, Any]:
     """``result`` keeping only the lines that readability-lxml's extraction of the page
     also has (at least half of a line's words), when the two agree on at least half of all
-    its words. A measured, rejected idea (bench/RESULTS.md): readability-lxml is not a
-    dependency of the product; ``pip install readability-lxml`` to run this variant."""
-    from lxml import html as lxml_html
-    from readability import Document  # type: ignore[import-untyped]
-
+    its words. A measured, rejected idea (bench/RESULTS.md)."""
     from workers.cleaning.charset import decode_html
 
     if not result["text"]:
         return result
-    try:
-        summary = Document(decode_html(body, "text/html").text, url=url).summary(html_partial=True)
-        other = words(lxml_html.fromstring(summary).text_content())
-    except Exception:  # readability gives up on some pages: keep the stage's text
-        return result
+    other = words(readability_text(decode_html(body, "text/html").text, url))
     ours = words(result["text"])
     if not other or sum((ours & other).values()) < 0.5 * sum(ours.values()):
         return result
@@ -158,25 +156,6 @@ def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> d
         if (counts := words(line)) and sum((counts & other).values()) >= 0.5 * sum(counts.values())
     ]
     return {**result, "text": "\n\n".join(kept)} if kept else result
-
-
-def run_trafilatura(body: bytes, url: str) -> dict[str, Any]:
-    import trafilatura
-
-    from workers.cleaning.charset import decode_html
-
-    html = decode_html(body, "text/html").text
-    out = trafilatura.extract(html, url=url, output_format="json", with_metadata=True)
-    if out is None:
-        return {"text": "", "title": None, "authors": [], "date": None, "outcome": "empty"}
-    doc = json.loads(out)
-    return {
-        "text": doc.get("text") or "",
-        "title": doc.get("title"),
-        "authors": doc.get("author"),
-        "date": doc.get("date"),
-        "outcome": "ok",
-    }
 
 
 def score(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +189,14 @@ def score(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
 
 _STATE: dict[str, Any] = {}
 _READABILITY = "+readability"
+# Each set's reader: its layout differs (WCXB: gzipped pages and JSON truth with metadata;
+# Dragnet: raw bytes and a gold text only).
+READERS = {"wcxb": wcxb, "dragnet": dragnet}
+
+
+def half(set_name: str, page_id: str) -> str:
+    """A page's fixed half: "A" to develop rules on, "B" held out to report them on."""
+    return "AB"[zlib.crc32(f"{set_name}/{page_id}".encode()) % 2]
 
 
 def _init(variants: list[str]) -> None:
@@ -223,7 +210,7 @@ def _init(variants: list[str]) -> None:
     _STATE["settings"] = settings
     # "<variant>+readability": the variant's output confirmed line by line by readability-lxml.
     _STATE["options"] = {name: variant(name.removesuffix(_READABILITY)) for name in variants}
-    # Both systems pay their one-off costs (date parser fallbacks, lxml tables) on the same
+    # Every system pays its one-off costs (date parser fallbacks, lxml tables) on the same
     # warm-up pages before any timing, as a long-running worker would have.
     body = (
         b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
@@ -232,28 +219,29 @@ def _init(variants: list[str]) -> None:
         b"</article></body></html>"
     )
     for _ in range(2):
-        run_trafilatura(body, "https://warm-up.invalid/")
+        for anchor in ANCHORS.values():
+            anchor(body, "https://warm-up.invalid/")
         for options in _STATE["options"].values():
             run_ours(body, "https://warm-up.invalid/", settings, options)
 
 
-def _page(job: tuple[str, str]) -> dict[str, Any]:
-    page_id, data = job
-    body, doc = read_page(Path(data), page_id)
+def _page(job: tuple[str, str, str]) -> dict[str, Any]:
+    set_name, page_id, data = job
+    body, doc = READERS[set_name].read_page(Path(data), page_id)
     truth, url = doc["ground_truth"], doc.get("url") or ""
     rows = {}
-    systems = [("trafilatura", None), *_STATE["options"].items()]
-    for name, options in systems:
+    systems = [*ANCHORS.items(), *_STATE["options"].items()]
+    for name, system in systems:
         started = time.process_time()
-        if options is None:
-            result = run_trafilatura(body, url)
+        if callable(system):
+            result = system(body, url)
         else:
-            result = run_ours(body, url, _STATE["settings"], options)
+            result = run_ours(body, url, _STATE["settings"], system)
             if name.endswith(_READABILITY):
                 result = confirm_with_readability(result, body, url)
         cpu_ms = (time.process_time() - started) * 1000
-        rows[name] = {**score(result, truth), "cpu_ms": cpu_ms}
-    return {"id": page_id, "rows": rows}
+        rows[name] = {**score(result, truth), "cpu_ms": cpu_ms, "path": result.get("path")}
+    return {"set": set_name, "id": page_id, "half": half(set_name, page_id), "rows": rows}
 
 
 def _rate(values: list[bool | None]) -> tuple[float, int]:
@@ -288,7 +276,7 @@ def table(summaries: list[dict[str, Any]]) -> str:
     head = (
         "| system | pages | P | R | F1 | `with` found | `without` kept | title exact | "
         "date exact | author exact | false date | false author | CPU ms median | p95 | max | "
-        "pages/s (1 core) | no text |"
+        "pages/s (1 core) | CPU median / trafilatura's | no text |"
     )
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for s in summaries:
@@ -297,7 +285,8 @@ def table(summaries: list[dict[str, Any]]) -> str:
             f"{s['with']:.3f} | {s['without']:.3f} | {s['title'][0]:.3f} | {s['date'][0]:.3f} | "
             f"{s['author'][0]:.3f} | {s['false_date'][0]:.3f} | {s['false_author'][0]:.3f} | "
             f"{s['cpu_median']:.1f} | {s['cpu_p95']:.1f} | {s['cpu_max']:.0f} | "
-            f"{s['pages_s']:.1f} | {s['empty']} |"
+            f"{s['pages_s']:.1f} | {s['cpu_median'] / summaries[0]['cpu_median']:.2f}x | "
+            f"{s['empty']} |"
         )
     first = summaries[0]
     lines.append("")
@@ -312,35 +301,53 @@ def table(summaries: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--limit", type=int, default=None, help="first N pages only")
+    parser.add_argument("--sets", default="wcxb,dragnet", help="comma-separated: wcxb,dragnet")
+    parser.add_argument("--wcxb", type=Path, default=wcxb.DEFAULT_DATA, help="WCXB folder")
+    parser.add_argument("--dragnet", type=Path, default=dragnet.DEFAULT_DATA, help="Dragnet")
+    parser.add_argument("--limit", type=int, default=None, help="first N pages of each set")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument(
         "--variants",
         default="newsflow",
-        help="comma-separated variants to run beside trafilatura "
+        help="comma-separated variants to run beside the anchors "
         "(newsflow = the stage as configured; see bench/ablations.py for the ablations; "
-        "a '+readability' suffix adds the readability-lxml confirmation, which needs "
-        "readability-lxml installed)",
+        "a '+readability' suffix adds the readability-lxml confirmation)",
     )
     parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")
     args = parser.parse_args(argv)
 
-    ids = page_ids(args.data)
-    if args.limit:
-        ids = ids[: args.limit]
+    jobs = []
+    for set_name in [s.strip() for s in args.sets.split(",") if s.strip()]:
+        data = getattr(args, set_name)
+        ids = READERS[set_name].page_ids(data)[: args.limit]
+        jobs += [(set_name, i, str(data)) for i in ids]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     started = time.perf_counter()
     with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=(variants,)) as pool:
-        pages = list(pool.map(_page, [(i, str(args.data)) for i in ids], chunksize=4))
+        pages = list(pool.map(_page, jobs, chunksize=4))
     wall = time.perf_counter() - started
-    names = ["trafilatura", *variants]
-    summaries = [summarise(n, [p["rows"][n] for p in pages]) for n in names]
-    print(table(summaries))
-    print(f"\n{len(ids)} pages, {args.jobs} processes, {wall:.0f} s wall.", file=sys.stderr)
+    names = [*ANCHORS, *variants]
+    for set_name in dict.fromkeys(p["set"] for p in pages):
+        for part in ("A", "B", "AB"):
+            chosen = [p for p in pages if p["set"] == set_name and p["half"] in part]
+            summaries = [summarise(n, [p["rows"][n] for p in chosen]) for n in names]
+            print(f"\n### {set_name}, half {'+'.join(part)}\n\n{table(summaries)}")
+        print(paths_line(names, [p for p in pages if p["set"] == set_name]))
+    print(f"\n{len(jobs)} pages, {args.jobs} processes, {wall:.0f} s wall.", file=sys.stderr)
     if args.dump:
         args.dump.write_text(json.dumps(pages))
     return 0
+
+
+def paths_line(names: list[str], pages: list[dict[str, Any]]) -> str:
+    """How often each path of the extraction chain produced the text, per variant."""
+    parts = []
+    for name in names:
+        counts = Counter(p["rows"][name]["path"] for p in pages if p["rows"][name]["path"])
+        if counts:
+            shown = ", ".join(f"{path} {n}" for path, n in counts.most_common())
+            parts.append(f"{name}: {shown}")
+    return "\nText from each path of the chain: " + "; ".join(parts) + "." if parts else ""
 
 
 if __name__ == "__main__":
