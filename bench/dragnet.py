@@ -16,8 +16,10 @@ def page_ids(data: Path) -> list[str]:
 
 
 def read_page(data: Path, page_id: str) -> tuple[bytes, dict[str, Any]]:
-    """The page's bytes as crawled and a record shaped like a WCXB one (``url`` empty,
-    ``ground_truth.main_content`` the gold text), so one scorer reads both sets."""
+    """The page's bytes as crawled and a record shaped like a WCXB one, so one scorer reads
+    both sets: ``ground_truth.main_content`` is the gold text, ``url`` a made-up address
+    (the pages have none; a raw record needs one)."""
     body = (data / "html" / f"{page_id}.html").read_bytes()
     gold = (data / "gold" / f"{page_id}.txt").read_text(encoding="utf-8", errors="replace")
-    return body, {"url": "", "ground_truth": {"main_content": gold}}
+    url = f"https://dragnet.invalid/{page_id}.html"
+    return body, {"url": url, "ground_truth": {"main_content": gold}}

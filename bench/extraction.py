@@ -134,6 +134,7 @@ def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, An
         "authors": record["authors"],
         "date": record["published_at"],
         "outcome": "ok",
+        "path": record.get("extraction_path") or record["extractor"]["path"],
     }
 
 
@@ -249,6 +250,10 @@ def _rate(values: list[bool | None]) -> tuple[float, int]:
     return (sum(known) / len(known) if known else float("nan")), len(known)
 
 
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else float("nan")
+
+
 def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     cpu = sorted(r["cpu_ms"] for r in rows)
     return {
@@ -257,8 +262,9 @@ def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "P": statistics.mean(r["p"] for r in rows),
         "R": statistics.mean(r["r"] for r in rows),
         "F1": statistics.mean(r["f1"] for r in rows),
-        "with": sum(r["with_found"] for r in rows) / max(1, sum(r["with_n"] for r in rows)),
-        "without": sum(r["without_kept"] for r in rows) / max(1, sum(r["without_n"] for r in rows)),
+        # A set without snippets (Dragnet) shows nan, not a rate of 0.
+        "with": _share(sum(r["with_found"] for r in rows), sum(r["with_n"] for r in rows)),
+        "without": _share(sum(r["without_kept"] for r in rows), sum(r["without_n"] for r in rows)),
         "title": _rate([r["title_ok"] for r in rows]),
         "date": _rate([r["date_ok"] for r in rows]),
         "author": _rate([r["author_ok"] for r in rows]),

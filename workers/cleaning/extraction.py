@@ -20,6 +20,7 @@ from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter
 from workers.cleaning.deadline import DeadlineExceeded, deadline
+from workers.cleaning.fallback import parse_page, prefer_second, readability_lines
 from workers.errors import StageError
 
 # Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
@@ -34,6 +35,13 @@ _PROSE_LINE_WORDS = 10
 RECALL_RETRY_CHARS = 2000
 
 Favor = Literal["recall", "default", "precision"]
+# Every path of the chain: the parser whose tree was read, then the extractor whose text
+# was kept (the record's extractor.path, a label of newsflow_extraction_outcomes_total).
+PATHS = tuple(
+    f"{parser}+{extractor}"
+    for parser in ("lxml", "html5")
+    for extractor in ("trafilatura", "trafilatura-recall", "readability")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,7 @@ class Extraction:
     document: Any
     lines: list[str]
     seen: Any = None
+    path: str = "lxml+trafilatura"  # the chain's path that produced the text (PATHS)
 
     @property
     def text(self) -> str:
@@ -65,6 +74,8 @@ def extract_text(
     favor: Favor = "default",
     recall_retry_chars: int = RECALL_RETRY_CHARS,
     line_filter: bool = True,
+    html5_reparse: bool = True,
+    second_extractor: bool = True,
 ) -> Extraction:
     """The main text of ``html`` with trafilatura's metadata; ``read_tree`` is called with
     the parsed page before trafilatura prunes it. The keyword switches after it exist for
@@ -74,7 +85,10 @@ def extract_text(
     started = time.monotonic()
     try:
         with deadline(timeout_s):
-            tree = load_html(html)
+            if html5_reparse:
+                tree, html, parser = parse_page(html)
+            else:
+                tree, parser = load_html(html), "lxml"
             if tree is None:
                 raise StageError("not_html", "the HTML parser found no document")
             seen = read_tree(tree)
@@ -105,16 +119,36 @@ def extract_text(
             "extraction_failed", f"{type(exc).__name__}: {exc}", error_class=type(exc).__name__
         ) from exc
 
-    raw_text = (document.text or "").strip() if document is not None else ""
+    extractor = "trafilatura"
+    first = (document.text or "").strip() if document is not None else ""
+    raw_text = first
     if len(raw_text) < recall_retry_chars and favor != "recall":
         # The retry shares the page's time limit.
         remaining = timeout_s - (time.monotonic() - started)
         if remaining > 0:
             raw_text = _recall_retry(html, url, raw_text, remaining)
-    lines = [line.strip() for line in raw_text.splitlines() if line.strip()]
-    if line_filter:
-        lines = drop_clutter(lines)
-    return Extraction(document, lines, seen)
+            extractor = "trafilatura" if raw_text is first else "trafilatura-recall"
+    lines = _lines(raw_text, line_filter)
+    remaining = timeout_s - (time.monotonic() - started)
+    if second_extractor and remaining > 0:
+        second = _second_opinion(html, remaining, line_filter)
+        if prefer_second(lines, second):
+            lines, extractor = second, "readability"
+    return Extraction(document, lines, seen, f"{parser}+{extractor}")
+
+
+def _lines(text: str, line_filter: bool) -> list[str]:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return drop_clutter(lines) if line_filter else lines
+
+
+def _second_opinion(html: str, timeout_s: float, line_filter: bool) -> list[str]:
+    """readability-lxml's text of the page ([] when it finds none in time)."""
+    try:
+        with deadline(timeout_s):
+            return _lines("\n".join(readability_lines(html)), line_filter)
+    except (DeadlineExceeded, RecursionError):
+        return []  # trafilatura's text stands; the second opinion is only ever a correction
 
 
 def _recall_retry(html: str, url: str, text: str, timeout_s: float) -> str:

@@ -43,6 +43,7 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
     article = extract_article(
         envelope.page.text, url, settings.extraction_timeout_s, settings.min_article_words
     )
+    path = article.pop("extraction_path")
     language, _ = langid.detect(article["text"])
     return {
         "document_id": document_id(url),
@@ -55,6 +56,7 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
             "name": "trafilatura",
             "version": TRAFILATURA_VERSION,
             "newsflow": __version__,
+            "path": path,
         },
         "timestamps": {
             "fetched": raw["fetched_at"],
@@ -157,6 +159,7 @@ def extract_article(
         "canonical_url": canonical or None,
         "language_declared": declared,
         "text": found.text,
+        "extraction_path": found.path,  # which path of the chain produced the text
     }
 
 

@@ -30,8 +30,9 @@ DEAD_LETTERS = Counter(
 )
 EXTRACTION_OUTCOMES = Counter(
     "newsflow_extraction_outcomes",
-    "Outcome of the cleaning stage per page: ok or the dead-letter reason.",
-    ["outcome"],
+    "Outcome of the cleaning stage per page: ok or the dead-letter reason, and the path of "
+    "the extraction chain that produced the text (none for a dead letter).",
+    ["outcome", "path"],
 )
 RETRIES = Counter(
     "newsflow_retries",

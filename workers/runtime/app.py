@@ -335,7 +335,8 @@ class StageWorker:
         for name, seconds in (outgoing.enricher_seconds or {}).items():
             metrics.ENRICHER_SECONDS.labels(name).observe(seconds)
         if self.stage == "clean":
-            metrics.EXTRACTION_OUTCOMES.labels(outgoing.outcome).inc()
+            path = outgoing.extraction_path or "none"
+            metrics.EXTRACTION_OUTCOMES.labels(outgoing.outcome, path).inc()
         if outgoing.outcome != "ok":
             metrics.MESSAGES_FAILED.labels(self.stage).inc()
             metrics.DEAD_LETTERS.labels(self.stage, outgoing.outcome).inc()
