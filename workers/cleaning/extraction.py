@@ -20,7 +20,7 @@ from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter
 from workers.cleaning.deadline import DeadlineExceeded, deadline
-from workers.cleaning.fallback import parse_page, prefer_second, readability_lines
+from workers.cleaning.fallback import looks_short, parse_page, prefer_second, readability_lines
 from workers.errors import StageError
 
 # Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
@@ -130,7 +130,7 @@ def extract_text(
             extractor = "trafilatura" if raw_text is first else "trafilatura-recall"
     lines = _lines(raw_text, line_filter)
     remaining = timeout_s - (time.monotonic() - started)
-    if second_extractor and remaining > 0:
+    if second_extractor and looks_short(lines) and remaining > 0:
         second = _second_opinion(html, remaining, line_filter)
         if prefer_second(lines, second):
             lines, extractor = second, "readability"

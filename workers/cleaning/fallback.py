@@ -6,10 +6,12 @@ Two steps, each taken only when the one before looks wrong:
   before ``<html>``, a ``</html>`` before the body. Its tree then has no body, or a tiny one.
   selectolax's lexbor engine follows the HTML5 parsing rules browsers follow; its
   serialisation, parsed again by lxml, has the body back.
-- **A second extractor.** readability-lxml scores the page's blocks differently from
-  trafilatura and, on older pages, often finds the article inside a text trafilatura
-  over-extended (comment threads, product lists, related stories), or finds text where
-  trafilatura found none. Its text is taken only when the two agree that it is the article.
+- **A second extractor.** Where trafilatura's text (after its recall retry) is still short,
+  readability-lxml, which scores the page's blocks differently, reads the page too, and its
+  text is kept when it is clearly longer: an article trafilatura pruned away (wrapped in a
+  ``<nav>``, say) is not lost. Taking readability's text in the other case, where it is the
+  shorter one inside trafilatura's, helped on 2012 pages but cost more on modern ones
+  (bench/RESULTS.md), so that case is left to trafilatura.
 """
 
 from __future__ import annotations
@@ -27,13 +29,11 @@ from trafilatura.utils import load_html
 
 # lxml's body is "tiny" below this many words: only then is the page parsed a second time.
 LOST_BODY_WORDS = 50
-# readability's text replaces trafilatura's when it is shorter than this share of it, and at
-# least this share of its words are in trafilatura's text (the article inside an
-# over-extended text) ...
-SHORTER_SHARE = 0.8
-INSIDE_SHARE = 0.8
-# ... and is at least this many words long (a headline and a caption are not the article).
-MIN_SECOND_WORDS = 30
+# trafilatura's text looks wrong under this many words: only then does readability run
+# (tuned on half A of the development sets, bench/RESULTS.md) ...
+LOOKS_SHORT_WORDS = 80
+# ... and its text is kept when it has more than this many times trafilatura's words.
+CLEARLY_LONGER = 2
 _WORD = re.compile(r"\w+")
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "br")
 _INVISIBLE = ("script", "style", "noscript", "template")
@@ -82,22 +82,16 @@ def readability_lines(html: str) -> list[str]:
     return [line.strip() for line in root.text_content().splitlines() if line.strip()]
 
 
+def looks_short(lines: list[str]) -> bool:
+    """Whether trafilatura's text is too short to be trusted without a second opinion."""
+    return _bag(lines).total() < LOOKS_SHORT_WORDS
+
+
 def prefer_second(first: list[str], second: list[str]) -> bool:
-    """Whether readability's ``second`` text is the article rather than trafilatura's
-    ``first``: the only one with words, or the article inside a text that ran over."""
-    theirs = _bag(second)
-    if not theirs:
-        return False
-    ours = _bag(first)
-    if not ours:
-        return True
-    n_theirs, n_ours = theirs.total(), ours.total()
-    inside = (theirs & ours).total()
-    return (
-        n_theirs >= MIN_SECOND_WORDS
-        and n_theirs < SHORTER_SHARE * n_ours
-        and inside >= INSIDE_SHARE * n_theirs
-    )
+    """Whether readability's ``second`` text replaces trafilatura's short ``first``: when
+    it is clearly longer (any text beats none)."""
+    theirs = _bag(second).total()
+    return theirs > 0 and theirs > CLEARLY_LONGER * _bag(first).total()
 
 
 def _bag(lines: list[str]) -> Counter[str]:
