@@ -1,39 +1,39 @@
-"""Extraction quality and cost: our cleaning stage beside plain trafilatura, on real pages.
+"""Extraction quality and cost: our cleaning stage beside the anchors, on real pages.
 
-Runs ``workers.cleaning.stage.clean_message`` (the function the clean worker runs) and
-``trafilatura.extract`` with its defaults over the WCXB development articles, page by page
-in the same process (so both see the same machine load), and prints one Markdown table.
+Runs ``workers.cleaning.stage.clean_message`` (the function the clean worker runs) and the
+anchors of bench/anchors.py (trafilatura with its defaults, trafilatura without comments,
+readability-lxml) over the WCXB development articles and the Dragnet development pages,
+page by page in the same process (so all see the same machine load), and prints one
+Markdown table per set and half: half A is where rules are developed, half B is held out.
 
 Metrics (defined in bench/RESULTS.md): word-level precision / recall / F1 averaged over
 pages, share of ``with`` snippets found and ``without`` snippets wrongly kept, title / date /
 author exact-match rates, false date / author rates on pages that have none, and CPU time
 per page (process time, so other load on the machine counts little) with pages/s on one core.
-A second table gives the metadata columns on the files the metadata rules were developed on
-(below ``--split``) and on the held-out rest, with ``modified_at``'s fill rate and its
-precision against the page's own markup ``dateModified`` (the ground truth has no such
-field); a last line counts the ``with`` snippets each clutter rule removed.
 
-    .venv/bin/python bench/extraction.py [--data DIR] [--limit N] [--jobs 2] [--variants]
+    .venv/bin/python bench/extraction.py [--sets wcxb,dragnet] [--wcxb DIR] [--dragnet DIR]
+        [--limit N] [--jobs 2] [--variants newsflow,...] [--dump FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import dataclasses
 import json
 import re
 import statistics
 import sys
 import time
 import unicodedata
+import zlib
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from extraction_metadata import clutter_losses, markup_modified, metadata_table, rate
-from wcxb import DEFAULT_DATA, page_ids, read_page
+import dragnet
+import wcxb
+from anchors import ANCHORS, readability_text
 
 _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
@@ -92,9 +92,13 @@ def snippet_found(snippet: str, text: str) -> bool:
 # --- the two systems ----------------------------------------------------------------------
 
 
-def run_ours(body: bytes, url: str, settings: Any, options: Any) -> dict[str, Any]:
-    from workers.cleaning.clutter import clutter_rules
-    from workers.cleaning.stage import clean_message
+def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, Any]:
+    """The stage's record fields for one page: ``clean_message`` itself for the newsflow
+    variant, its pieces composed as the ablation says for the others."""
+    from ablations import VARIANTS
+
+    from workers.cleaning.envelope import open_envelope
+    from workers.cleaning.stage import clean_message, extract_article
     from workers.errors import StageError
     from workers.records.message import InputMessage
 
@@ -106,45 +110,43 @@ def run_ours(body: bytes, url: str, settings: Any, options: Any) -> dict[str, An
         "html_base64": base64.b64encode(body).decode(),
     }
     message = InputMessage(value=json.dumps(raw).encode())
-    # The clutter filter is applied here, as the stage applies it, to see what each rule drops.
-    unfiltered = dataclasses.replace(options, line_filter=False)
     try:
-        record = clean_message(message, settings, options=unfiltered)
+        if variant is VARIANTS["newsflow"]:
+            record = clean_message(message, settings)
+        else:
+            envelope = open_envelope(message, settings)
+            record = extract_article(
+                envelope.page.text,
+                url,
+                settings.extraction_timeout_s,
+                settings.min_article_words,
+                variant.options,
+                variant.extract,
+            )
     except StageError as error:
         return {"text": "", "title": None, "authors": [], "date": None, "outcome": error.reason}
     except Exception as exc:  # the worker dead-letters these as internal_error; count them
         print(f"{url}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return {"text": "", "title": None, "authors": [], "date": None, "outcome": "bug"}
-    lines = record["text"].split("\n\n")
-    rules = clutter_rules(lines) if options.line_filter else [None] * len(lines)
     return {
-        "text": "\n\n".join(line for line, rule in zip(lines, rules, strict=True) if not rule),
-        "lines": list(zip(lines, rules, strict=True)),
+        "text": record["text"],
         "title": record["title"],
         "authors": record["authors"],
         "date": record["published_at"],
-        "modified": record.get("modified_at"),
         "outcome": "ok",
+        "path": record.get("extraction_path") or record["extractor"]["path"],
     }
 
 
 def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> dict[str, Any]:
     """``result`` keeping only the lines that readability-lxml's extraction of the page
     also has (at least half of a line's words), when the two agree on at least half of all
-    its words. A measured, rejected idea (bench/RESULTS.md): readability-lxml is not a
-    dependency of the product; ``pip install readability-lxml`` to run this variant."""
-    from lxml import html as lxml_html
-    from readability import Document  # type: ignore[import-untyped]
-
+    its words. A measured, rejected idea (bench/RESULTS.md)."""
     from workers.cleaning.charset import decode_html
 
     if not result["text"]:
         return result
-    try:
-        summary = Document(decode_html(body, "text/html").text, url=url).summary(html_partial=True)
-        other = words(lxml_html.fromstring(summary).text_content())
-    except Exception:  # readability gives up on some pages: keep the stage's text
-        return result
+    other = words(readability_text(decode_html(body, "text/html").text, url))
     ours = words(result["text"])
     if not other or sum((ours & other).values()) < 0.5 * sum(ours.values()):
         return result
@@ -157,28 +159,8 @@ def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> d
     return {**result, "text": "\n\n".join(kept)} if kept else result
 
 
-def run_trafilatura(body: bytes, url: str) -> dict[str, Any]:
-    import trafilatura
-
-    from workers.cleaning.charset import decode_html
-
-    html = decode_html(body, "text/html").text
-    out = trafilatura.extract(html, url=url, output_format="json", with_metadata=True)
-    if out is None:
-        return {"text": "", "title": None, "authors": [], "date": None, "outcome": "empty"}
-    doc = json.loads(out)
-    return {
-        "text": doc.get("text") or "",
-        "title": doc.get("title"),
-        "authors": doc.get("author"),
-        "date": doc.get("date"),
-        "outcome": "ok",
-    }
-
-
-def score(result: dict[str, Any], truth: dict[str, Any], body: bytes) -> dict[str, Any]:
+def score(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     p, r, f = word_prf(result["text"], truth.get("main_content") or "")
-    modified, stated = (result.get("modified") or "")[:10] or None, markup_modified(body)
     with_ = truth.get("with") or []
     without = truth.get("without") or []
     date_true = (truth.get("publish_date") or "")[:10] or None
@@ -200,9 +182,6 @@ def score(result: dict[str, Any], truth: dict[str, Any], body: bytes) -> dict[st
         "date_false": bool(date_pred) if not date_true else None,
         "author_ok": author_pred == author_true if author_true else None,
         "author_false": bool(author_pred) if not author_true else None,
-        "modified_filled": bool(modified) if stated else None,
-        "modified_ok": modified == stated if modified and stated else None,
-        "clutter_lost": clutter_losses(result, with_, snippet_found),
         "outcome": result["outcome"],
     }
 
@@ -211,20 +190,28 @@ def score(result: dict[str, Any], truth: dict[str, Any], body: bytes) -> dict[st
 
 _STATE: dict[str, Any] = {}
 _READABILITY = "+readability"
+# Each set's reader: its layout differs (WCXB: gzipped pages and JSON truth with metadata;
+# Dragnet: raw bytes and a gold text only).
+READERS = {"wcxb": wcxb, "dragnet": dragnet}
+
+
+def half(set_name: str, page_id: str) -> str:
+    """A page's fixed half: "A" to develop rules on, "B" held out to report them on."""
+    return "AB"[zlib.crc32(f"{set_name}/{page_id}".encode()) % 2]
 
 
 def _init(variants: list[str]) -> None:
-    from workers.cleaning.stage import CleanOptions, warm_up
+    from ablations import variant
+
+    from workers.cleaning.stage import warm_up
     from workers.settings import Settings
 
     settings = Settings()
     warm_up(settings)  # the worker does this at start; so do we, outside the timings
     _STATE["settings"] = settings
     # "<variant>+readability": the variant's output confirmed line by line by readability-lxml.
-    _STATE["options"] = {
-        name: CleanOptions.variant(name.removesuffix(_READABILITY)) for name in variants
-    }
-    # Both systems pay their one-off costs (date parser fallbacks, lxml tables) on the same
+    _STATE["options"] = {name: variant(name.removesuffix(_READABILITY)) for name in variants}
+    # Every system pays its one-off costs (date parser fallbacks, lxml tables) on the same
     # warm-up pages before any timing, as a long-running worker would have.
     body = (
         b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
@@ -233,28 +220,38 @@ def _init(variants: list[str]) -> None:
         b"</article></body></html>"
     )
     for _ in range(2):
-        run_trafilatura(body, "https://warm-up.invalid/")
+        for anchor in ANCHORS.values():
+            anchor(body, "https://warm-up.invalid/")
         for options in _STATE["options"].values():
             run_ours(body, "https://warm-up.invalid/", settings, options)
 
 
-def _page(job: tuple[str, str]) -> dict[str, Any]:
-    page_id, data = job
-    body, doc = read_page(Path(data), page_id)
+def _page(job: tuple[str, str, str]) -> dict[str, Any]:
+    set_name, page_id, data = job
+    body, doc = READERS[set_name].read_page(Path(data), page_id)
     truth, url = doc["ground_truth"], doc.get("url") or ""
     rows = {}
-    systems = [("trafilatura", None), *_STATE["options"].items()]
-    for name, options in systems:
+    systems = [*ANCHORS.items(), *_STATE["options"].items()]
+    for name, system in systems:
         started = time.process_time()
-        if options is None:
-            result = run_trafilatura(body, url)
+        if callable(system):
+            result = system(body, url)
         else:
-            result = run_ours(body, url, _STATE["settings"], options)
+            result = run_ours(body, url, _STATE["settings"], system)
             if name.endswith(_READABILITY):
                 result = confirm_with_readability(result, body, url)
         cpu_ms = (time.process_time() - started) * 1000
-        rows[name] = {**score(result, truth, body), "cpu_ms": cpu_ms}
-    return {"id": page_id, "rows": rows}
+        rows[name] = {**score(result, truth), "cpu_ms": cpu_ms, "path": result.get("path")}
+    return {"set": set_name, "id": page_id, "half": half(set_name, page_id), "rows": rows}
+
+
+def _rate(values: list[bool | None]) -> tuple[float, int]:
+    known = [v for v in values if v is not None]
+    return (sum(known) / len(known) if known else float("nan")), len(known)
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else float("nan")
 
 
 def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -265,13 +262,14 @@ def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "P": statistics.mean(r["p"] for r in rows),
         "R": statistics.mean(r["r"] for r in rows),
         "F1": statistics.mean(r["f1"] for r in rows),
-        "with": sum(r["with_found"] for r in rows) / max(1, sum(r["with_n"] for r in rows)),
-        "without": sum(r["without_kept"] for r in rows) / max(1, sum(r["without_n"] for r in rows)),
-        "title": rate([r["title_ok"] for r in rows]),
-        "date": rate([r["date_ok"] for r in rows]),
-        "author": rate([r["author_ok"] for r in rows]),
-        "false_date": rate([r["date_false"] for r in rows]),
-        "false_author": rate([r["author_false"] for r in rows]),
+        # A set without snippets (Dragnet) shows nan, not a rate of 0.
+        "with": _share(sum(r["with_found"] for r in rows), sum(r["with_n"] for r in rows)),
+        "without": _share(sum(r["without_kept"] for r in rows), sum(r["without_n"] for r in rows)),
+        "title": _rate([r["title_ok"] for r in rows]),
+        "date": _rate([r["date_ok"] for r in rows]),
+        "author": _rate([r["author_ok"] for r in rows]),
+        "false_date": _rate([r["date_false"] for r in rows]),
+        "false_author": _rate([r["author_false"] for r in rows]),
         "cpu_median": statistics.median(cpu),
         "cpu_p95": cpu[min(len(cpu) - 1, round(0.95 * (len(cpu) - 1)))],
         "cpu_max": cpu[-1],
@@ -284,7 +282,7 @@ def table(summaries: list[dict[str, Any]]) -> str:
     head = (
         "| system | pages | P | R | F1 | `with` found | `without` kept | title exact | "
         "date exact | author exact | false date | false author | CPU ms median | p95 | max | "
-        "pages/s (1 core) | no text |"
+        "pages/s (1 core) | CPU median / trafilatura's | no text |"
     )
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for s in summaries:
@@ -293,7 +291,8 @@ def table(summaries: list[dict[str, Any]]) -> str:
             f"{s['with']:.3f} | {s['without']:.3f} | {s['title'][0]:.3f} | {s['date'][0]:.3f} | "
             f"{s['author'][0]:.3f} | {s['false_date'][0]:.3f} | {s['false_author'][0]:.3f} | "
             f"{s['cpu_median']:.1f} | {s['cpu_p95']:.1f} | {s['cpu_max']:.0f} | "
-            f"{s['pages_s']:.1f} | {s['empty']} |"
+            f"{s['pages_s']:.1f} | {s['cpu_median'] / summaries[0]['cpu_median']:.2f}x | "
+            f"{s['empty']} |"
         )
     first = summaries[0]
     lines.append("")
@@ -308,42 +307,53 @@ def table(summaries: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--limit", type=int, default=None, help="first N pages only")
+    parser.add_argument("--sets", default="wcxb,dragnet", help="comma-separated: wcxb,dragnet")
+    parser.add_argument("--wcxb", type=Path, default=wcxb.DEFAULT_DATA, help="WCXB folder")
+    parser.add_argument("--dragnet", type=Path, default=dragnet.DEFAULT_DATA, help="Dragnet")
+    parser.add_argument("--limit", type=int, default=None, help="first N pages of each set")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument(
         "--variants",
         default="newsflow",
-        help="comma-separated CleanOptions variants to run beside trafilatura "
-        "(newsflow = the stage as configured; see CleanOptions.variant for the ablations; "
-        "a '+readability' suffix adds the readability-lxml confirmation, which needs "
-        "readability-lxml installed)",
+        help="comma-separated variants to run beside the anchors "
+        "(newsflow = the stage as configured; see bench/ablations.py for the ablations; "
+        "a '+readability' suffix adds the readability-lxml confirmation)",
     )
     parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")
-    parser.add_argument(
-        "--split",
-        default="4000",
-        help="file id below which the metadata rules were developed; the rest is held out",
-    )
     args = parser.parse_args(argv)
 
-    ids = page_ids(args.data)
-    if args.limit:
-        ids = ids[: args.limit]
+    jobs = []
+    for set_name in [s.strip() for s in args.sets.split(",") if s.strip()]:
+        data = getattr(args, set_name)
+        ids = READERS[set_name].page_ids(data)[: args.limit]
+        jobs += [(set_name, i, str(data)) for i in ids]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     started = time.perf_counter()
     with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=(variants,)) as pool:
-        pages = list(pool.map(_page, [(i, str(args.data)) for i in ids], chunksize=4))
+        pages = list(pool.map(_page, jobs, chunksize=4))
     wall = time.perf_counter() - started
-    names = ["trafilatura", *variants]
-    summaries = [summarise(n, [p["rows"][n] for p in pages]) for n in names]
-    print(table(summaries))
-    print()
-    print(metadata_table(pages, names, args.split))
-    print(f"\n{len(ids)} pages, {args.jobs} processes, {wall:.0f} s wall.", file=sys.stderr)
+    names = [*ANCHORS, *variants]
+    for set_name in dict.fromkeys(p["set"] for p in pages):
+        for part in ("A", "B", "AB"):
+            chosen = [p for p in pages if p["set"] == set_name and p["half"] in part]
+            summaries = [summarise(n, [p["rows"][n] for p in chosen]) for n in names]
+            print(f"\n### {set_name}, half {'+'.join(part)}\n\n{table(summaries)}")
+        print(paths_line(names, [p for p in pages if p["set"] == set_name]))
+    print(f"\n{len(jobs)} pages, {args.jobs} processes, {wall:.0f} s wall.", file=sys.stderr)
     if args.dump:
         args.dump.write_text(json.dumps(pages))
     return 0
+
+
+def paths_line(names: list[str], pages: list[dict[str, Any]]) -> str:
+    """How often each path of the extraction chain produced the text, per variant."""
+    parts = []
+    for name in names:
+        counts = Counter(p["rows"][name]["path"] for p in pages if p["rows"][name]["path"])
+        if counts:
+            shown = ", ".join(f"{path} {n}" for path, n in counts.most_common())
+            parts.append(f"{name}: {shown}")
+    return "\nText from each path of the chain: " + "; ".join(parts) + "." if parts else ""
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ worker runs.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -15,6 +16,7 @@ from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter, is_clutter
+from workers.cleaning.extraction import extract_text
 from workers.cleaning.metadata.byline import shown_byline
 from workers.cleaning.metadata.markup import visible_text
 from workers.cleaning.metadata.names import byline_name, split_names
@@ -102,9 +104,8 @@ def test_seed_clutter_is_dropped_and_every_sentence_kept() -> None:
 
 def test_without_the_line_filter_the_extractor_keeps_the_clutter() -> None:
     # The page above is a fair test: trafilatura alone keeps most of its clutter.
-    article = extract_article(
-        cluttered_page(), "https://news.example/", 10.0, options=CleanOptions(line_filter=False)
-    )
+    unfiltered = partial(extract_text, line_filter=False)
+    article = extract_article(cluttered_page(), "https://news.example/", 10.0, extract=unfiltered)
     kept = [line for line in CLUTTER if line in article["text"]]
     assert len(kept) >= 10, kept
 

@@ -1,30 +1,24 @@
 """The cleaning stage: a raw-html.v1 message to an articles-clean.v1 record.
 
-``clean_message`` checks the envelope, decodes the page to Unicode, extracts the main text
-and metadata with trafilatura (comments excluded) and returns the record. Every way it can
+``clean_message`` ties the pieces: the envelope checks (:mod:`workers.cleaning.envelope`),
+the text extraction (:mod:`workers.cleaning.extraction`), the choice between the metadata
+the page states and the one trafilatura guesses, and the record around them. Every way it can
 fail raises :class:`~workers.errors.StageError` with a bounded reason.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal
 
 import trafilatura
 from htmldate.extractors import get_external_parser
-from lxml import etree
 from trafilatura.metadata import extract_url
-from trafilatura.utils import load_html
 
 from workers import __version__
-from workers.cleaning.charset import Decoded, decode_html
-from workers.cleaning.clutter import drop_clutter
-from workers.cleaning.deadline import DeadlineExceeded, deadline
+from workers.cleaning.envelope import open_envelope
+from workers.cleaning.extraction import Extraction, extract_text, prose_words
 from workers.cleaning.metadata import PageMeta, chosen_metadata, page_meta
 from workers.cleaning.site_memory import SiteMemory, create_memory, site_of
 from workers.errors import StageError
@@ -36,51 +30,16 @@ from workers.records.message import InputMessage
 from workers.settings import Settings
 
 TRAFILATURA_VERSION = trafilatura.__version__
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
-_LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
-# Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
-# template wrapping the page (or an unclosed tag), and pruning it would empty the article.
-_NAVIGATION = ["//nav[count(.//p) < 3]", "//*[@role='navigation'][count(.//p) < 3]"]
-# A word, or one CJK character (those scripts write no spaces; a character is about a word).
-_CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
-_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
-_PROSE_LINE_WORDS = 10
 
 
-def clean_message(
-    message: InputMessage, settings: Settings, options: CleanOptions | None = None
-) -> dict[str, Any]:
-    """Turn one raw-html.v1 message into an articles-clean.v1 record (``options``: the
-    benchmark's ablations; the worker runs the defaults)."""
-    value = message.value or b""
-    if len(value) > settings.max_message_bytes:
-        raise StageError(
-            "oversize",
-            f"raw message is {len(value)} bytes; limit is {settings.max_message_bytes} "
-            "(NEWSFLOW_MAX_MESSAGE_BYTES)",
-        )
-    raw = contracts.decode(message.value, "raw-html.v1")
-    status = raw.get("status", 200)
-    if status >= 400:
-        raise StageError("http_error", f"fetch returned HTTP {status}")
-    headers = {k.lower(): v for k, v in raw.get("headers", {}).items()}
-    content_type = headers.get("content-type")
-    media_type = (content_type or "").split(";")[0].strip().lower()
-    if media_type and media_type not in _HTML_TYPES:
-        raise StageError("not_html", f"content-type is {media_type!r}, not HTML")
-
-    decoded = _page_text(raw, content_type, settings.max_html_bytes)
-    if not _LOOKS_LIKE_HTML.search(decoded.text[:65536]):
-        raise StageError("not_html", "body has no HTML markup in its first 64 KiB")
-
-    url = raw["url"]
+def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
+    """Turn one raw-html.v1 message into an articles-clean.v1 record."""
+    envelope = open_envelope(message, settings)
+    raw, url = envelope.raw, envelope.url
     article = extract_article(
-        decoded.text,
-        url,
-        settings.extraction_timeout_s,
-        min_words=settings.min_article_words,
-        options=options or DEFAULT_OPTIONS,
+        envelope.page.text, url, settings.extraction_timeout_s, settings.min_article_words
     )
+    path = article.pop("extraction_path")
     language, _ = langid.detect(article["text"])
     return {
         "document_id": document_id(url),
@@ -88,11 +47,12 @@ def clean_message(
         "normalized_url": normalise_url(url),
         **article,
         "language": language or _primary_subtag(article["language_declared"]),
-        "encoding": {"name": decoded.encoding, "source": decoded.source},
+        "encoding": {"name": envelope.page.encoding, "source": envelope.page.source},
         "extractor": {
             "name": "trafilatura",
             "version": TRAFILATURA_VERSION,
             "newsflow": __version__,
+            "path": path,
         },
         "timestamps": {
             "fetched": raw["fetched_at"],
@@ -107,7 +67,7 @@ def clean_message(
                 "offset": message.offset,
             }
         ],
-        "http_status": status,
+        "http_status": envelope.status,
         "crawler": raw.get("crawler"),
         "meta": raw.get("meta"),
     }
@@ -124,45 +84,14 @@ def forget_site_boilerplate(record: dict[str, Any], memory: SiteMemory) -> dict[
     return {**record, "text": "\n\n".join(kept)}
 
 
-def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) -> Decoded:
-    if "html" in raw:
-        text = raw["html"]
-        # Only encode when the character count alone cannot settle it (UTF-8: ≤ 4 bytes each).
-        size = len(text) if len(text) * 4 <= max_bytes else len(text.encode("utf-8"))
-        if size > max_bytes:
-            raise StageError(
-                "oversize", f"html is {size} bytes; limit is {max_bytes} (NEWSFLOW_MAX_HTML_BYTES)"
-            )
-        return Decoded(text, "utf-8", "text")
-    try:
-        body = base64.b64decode(raw["html_base64"], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise StageError("schema_violation", f"html_base64 is not valid base64: {exc}") from exc
-    if len(body) > max_bytes:
-        raise StageError(
-            "oversize",
-            f"page is {len(body)} bytes; limit is {max_bytes} (NEWSFLOW_MAX_HTML_BYTES)",
-        )
-    if not body.strip():
-        raise StageError("empty_content", "page body is empty")
-    return decode_html(body, content_type)
-
-
 @dataclass(frozen=True, slots=True)
 class CleanOptions:
-    """How the stage extracts; the defaults are what the worker runs. The other values
-    exist so bench/extraction.py can measure what each idea is worth (ablations)."""
+    """How the stage chooses metadata; the defaults are what the worker runs. The other
+    values exist so bench/extraction.py can measure what each idea is worth (ablations,
+    named in bench/ablations.py)."""
 
-    # trafilatura's balance. On the WCXB dev pages "recall" was faster but kept more
-    # boilerplate and lost 0.01 F1; "precision" empties some pages (bench/RESULTS.md).
-    favor: Literal["recall", "default", "precision"] = "default"
     page_metadata: bool = True  # headline / authors / date from JSON-LD, meta tags, <h1>
     strict_dates: bool = True  # no date found by scanning free text (it invents dates)
-    line_filter: bool = True  # second pass: drop clutter lines (workers.cleaning.clutter)
-    # A short extraction (under this many characters) gets a second, recall-favouring
-    # look, kept when it is clearly longer: the default pass sometimes stops at a
-    # section break. 0 turns it off.
-    recall_retry_chars: int = 2000
     # The date written beside the headline, used after the markup's (or not at all).
     byline_date: Literal["first", "last", "off"] = "last"
     # A name found only by trafilatura's heuristics must be visible on the page.
@@ -186,35 +115,6 @@ class CleanOptions:
     # A "By Ana Silva" written after the headline names the author when nothing else does.
     shown_byline: bool = True
 
-    @classmethod
-    def variant(cls, name: str) -> CleanOptions:
-        """Named ablations for the benchmark: ``newsflow`` is the default, ``-x`` turns
-        one idea off."""
-        variants = {
-            "newsflow": cls(),
-            "favor-recall": cls(favor="recall"),
-            "favor-precision": cls(favor="precision"),
-            "-page-metadata": cls(page_metadata=False),
-            "-strict-dates": cls(strict_dates=False),
-            "-line-filter": cls(line_filter=False),
-            "-recall-retry": cls(recall_retry_chars=0),
-            "byline-date-first": cls(byline_date="first"),
-            "-byline-date": cls(byline_date="off"),
-            "-shown-authors": cls(shown_authors=False),
-            "-url-date": cls(url_date=False),
-            "-header-time": cls(header_time=False),
-            "-earlier-shown-date": cls(earlier_shown_date=False),
-            "-labelled-date": cls(labelled_date=False),
-            "-tidy-bylines": cls(tidy_bylines=False),
-            "-person-over-publisher": cls(person_over_publisher=False),
-            "-shown-accounts": cls(shown_accounts=False),
-            "-credited-organisations": cls(credited_organisations=False),
-            "-shown-byline": cls(shown_byline=False),
-        }
-        if name not in variants:
-            raise ValueError(f"unknown variant {name!r}; known: {', '.join(variants)}")
-        return variants[name]
-
 
 DEFAULT_OPTIONS = CleanOptions()
 
@@ -225,57 +125,25 @@ def extract_article(
     timeout_s: float,
     min_words: int = 1,
     options: CleanOptions = DEFAULT_OPTIONS,
+    extract: Callable[..., Extraction] = extract_text,
 ) -> dict[str, Any]:
-    """Main text and metadata of one page (the fields of articles-clean.v1 it determines)."""
+    """Main text and metadata of one page (the fields of articles-clean.v1 it determines);
+    ``extract`` is the text extraction (the benchmark passes its ablations there)."""
     prepare_date_parser()  # a one-off cost of the process, not of this page
-    started = time.monotonic()
-    try:
-        with deadline(timeout_s):
-            tree = load_html(html)
-            if tree is None:
-                raise StageError("not_html", "the HTML parser found no document")
-            canonical = extract_url(tree, None)
-            declared = _declared_language(tree)
-            # Read before trafilatura runs: its cleaning prunes the tree it is given.
-            stated = page_meta(tree) if options.page_metadata else PageMeta()
-            document = trafilatura.bare_extraction(
-                tree,
-                url=url,
-                include_comments=False,  # comments cost up to 8 F1 points
-                with_metadata=True,
-                include_tables=True,
-                # A page of nothing but menus is empty, not an article made of menu items.
-                prune_xpath=_NAVIGATION,
-                favor_recall=options.favor == "recall",
-                favor_precision=options.favor == "precision",
-                date_extraction_params={
-                    "extensive_search": not options.strict_dates,
-                    "original_date": True,
-                },
-            )
-    except DeadlineExceeded as exc:
-        raise StageError(
-            "extraction_timeout",
-            f"extraction took longer than {timeout_s} s (NEWSFLOW_EXTRACTION_TIMEOUT_S)",
-        ) from exc
-    except StageError:
-        raise
-    except (etree.LxmlError, ValueError, TypeError, RecursionError, MemoryError) as exc:
-        raise StageError(
-            "extraction_failed", f"{type(exc).__name__}: {exc}", error_class=type(exc).__name__
-        ) from exc
 
-    raw_text = (document.text or "").strip() if document is not None else ""
-    if len(raw_text) < options.recall_retry_chars and options.favor != "recall":
-        # The retry shares the page's time limit.
-        remaining = timeout_s - (time.monotonic() - started)
-        if remaining > 0:
-            raw_text = _recall_retry(html, url, raw_text, remaining)
-    lines = [line.strip() for line in raw_text.splitlines() if line.strip()]
-    if options.line_filter:
-        lines = drop_clutter(lines)
-    text = "\n\n".join(lines)
-    words = _prose_words(lines)
+    def read_tree(tree: Any) -> tuple[str | None, str | None, PageMeta]:
+        stated = page_meta(tree) if options.page_metadata else PageMeta()
+        return extract_url(tree, None), _declared_language(tree), stated
+
+    found = extract(
+        html,
+        url,
+        timeout_s,
+        read_tree=read_tree,
+        extensive_date_search=not options.strict_dates,
+    )
+    canonical, declared, stated = found.seen
+    words = prose_words(found.lines)
     if words < min_words:
         raise StageError(
             "not_an_article",
@@ -287,52 +155,23 @@ def extract_article(
             stated,
             url,
             options,
-            title=_field(document, "title"),
-            author=_field(document, "author"),
-            published=_field(document, "date"),
+            title=found.field("title"),
+            author=found.field("author"),
+            published=found.field("date"),
         ),
-        "site_name": _field(document, "sitename"),
-        "description": _field(document, "description"),
+        "site_name": found.field("sitename"),
+        "description": found.field("description"),
         "canonical_url": canonical or None,
         "language_declared": declared,
-        "text": text,
+        "text": found.text,
+        "extraction_path": found.path,  # which path of the chain produced the text
     }
 
 
-@cache
 def prepare_date_parser() -> None:
     """htmldate's last resort, dateparser, compiles patterns for ~200 locales on first use
     (seconds): pay that once per process, outside any page's time limit."""
     get_external_parser().get_date_data("19 qzx 2024")  # no locale knows it: all are tried
-
-
-def _field(document: Any, name: str) -> str | None:
-    # The default pass may have found nothing (None) while the recall retry found text.
-    return (getattr(document, name, None) or None) if document is not None else None
-
-
-def _recall_retry(html: str, url: str, text: str, timeout_s: float) -> str:
-    """The text of a recall-favouring pass when it is clearly longer than ``text``."""
-    try:
-        with deadline(timeout_s):
-            retry = trafilatura.bare_extraction(
-                load_html(html),
-                url=url,
-                include_comments=False,
-                favor_recall=True,
-                prune_xpath=_NAVIGATION,
-            )
-    except (DeadlineExceeded, etree.LxmlError, ValueError, TypeError, RecursionError):
-        return text  # the first pass stands; the retry is only ever an improvement
-    longer = (retry.text or "").strip() if retry is not None else ""
-    return longer if len(text) < 0.8 * len(longer) else text
-
-
-def _prose_words(lines: list[str]) -> int:
-    """Words in lines long enough to be sentences: an index page's text is a column of
-    short link labels, an article's is paragraphs."""
-    counts = (len(_WORD.findall(line)) for line in lines)
-    return sum(n for n in counts if n >= _PROSE_LINE_WORDS)
 
 
 def _declared_language(tree: Any) -> str | None:

@@ -38,8 +38,9 @@ DEAD_LETTERS = Counter(
 )
 EXTRACTION_OUTCOMES = Counter(
     "newsflow_extraction_outcomes",
-    "Outcome of the cleaning stage per page: ok or the dead-letter reason.",
-    ["outcome"],
+    "Outcome of the cleaning stage per page: ok or the dead-letter reason, and the path of "
+    "the extraction chain that produced the text (none for a dead letter).",
+    ["outcome", "path"],
 )
 RETRIES = Counter(
     "newsflow_retries",
@@ -116,8 +117,13 @@ def announce_worker(spec: StageSpec, labels: dict[str, str], enrichers: Iterable
         family.labels(spec.name)
     for reason in get_args(Reason):
         DEAD_LETTERS.labels(spec.name, reason)
-    for outcome in ("ok", *get_args(Reason)) if spec.counts_extraction_outcomes else ():
-        EXTRACTION_OUTCOMES.labels(outcome)
+    if spec.counts_extraction_outcomes:
+        from workers.cleaning.extraction import PATHS  # loaded by the clean worker anyway
+
+        for path in PATHS:
+            EXTRACTION_OUTCOMES.labels("ok", path)
+        for reason in get_args(Reason):
+            EXTRACTION_OUTCOMES.labels(reason, "none")
     for name in enrichers:
         ENRICHER_SECONDS.labels(name)
 
@@ -130,7 +136,7 @@ def observe_outcome(spec: StageSpec, outgoing: Outgoing) -> None:
     for name, seconds in (outgoing.part_seconds or {}).items():
         ENRICHER_SECONDS.labels(name).observe(seconds)
     if spec.counts_extraction_outcomes:
-        EXTRACTION_OUTCOMES.labels(outgoing.outcome).inc()
+        EXTRACTION_OUTCOMES.labels(outgoing.outcome, outgoing.extraction_path or "none").inc()
     if outgoing.outcome != "ok":
         MESSAGES_FAILED.labels(spec.name).inc()
         DEAD_LETTERS.labels(spec.name, outgoing.outcome).inc()

@@ -38,6 +38,8 @@ class Outgoing:
     timestamps: dict[str, Any] | None = None  # the record's per-stage times (ok outputs)
     internal_failures: int = 0  # unexpected errors retried on the way (a bug's footprint)
     part_seconds: dict[str, float] | None = None  # time in each part (the enrichers)
+    # Which path of the extraction chain produced the text (clean stage, ok outputs).
+    extraction_path: str | None = None
 
 
 class DeadLetterRouter:
@@ -153,6 +155,7 @@ class StageProcessor:
             document_id=doc_id,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             timestamps=record["timestamps"],
+            extraction_path=(record.get("extractor") or {}).get("path"),
             internal_failures=attempt - 1,
             part_seconds=dict(self.run_stage.part_seconds) or None,
         )

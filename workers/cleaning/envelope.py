@@ -1,0 +1,88 @@
+"""The raw record's envelope: a raw-html.v1 message to a decoded HTML page, or a refusal.
+
+``open_envelope`` checks everything that can be judged before extraction (size, schema,
+HTTP status, content type, base64, charset, whether the body is HTML at all) and raises
+:class:`~workers.errors.StageError` with a bounded reason for each way it can fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from workers.cleaning.charset import Decoded, decode_html
+from workers.errors import StageError
+from workers.records import contracts
+from workers.records.message import InputMessage
+from workers.settings import Settings
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
+_LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A raw record that passed the checks: the record itself and its page as Unicode."""
+
+    raw: dict[str, Any]
+    page: Decoded
+
+    @property
+    def url(self) -> str:
+        return self.raw["url"]
+
+    @property
+    def status(self) -> int:
+        return self.raw.get("status", 200)
+
+
+def open_envelope(message: InputMessage, settings: Settings) -> Envelope:
+    """The raw-html.v1 record in ``message`` and its decoded page; a StageError otherwise."""
+    value = message.value or b""
+    if len(value) > settings.max_message_bytes:
+        raise StageError(
+            "oversize",
+            f"raw message is {len(value)} bytes; limit is {settings.max_message_bytes} "
+            "(NEWSFLOW_MAX_MESSAGE_BYTES)",
+        )
+    raw = contracts.decode(message.value, "raw-html.v1")
+    status = raw.get("status", 200)
+    if status >= 400:
+        raise StageError("http_error", f"fetch returned HTTP {status}")
+    headers = {k.lower(): v for k, v in raw.get("headers", {}).items()}
+    content_type = headers.get("content-type")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type and media_type not in _HTML_TYPES:
+        raise StageError("not_html", f"content-type is {media_type!r}, not HTML")
+
+    decoded = _page_text(raw, content_type, settings.max_html_bytes)
+    if not _LOOKS_LIKE_HTML.search(decoded.text[:65536]):
+        raise StageError("not_html", "body has no HTML markup in its first 64 KiB")
+    return Envelope(raw, decoded)
+
+
+def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) -> Decoded:
+    if "html" in raw:
+        text = raw["html"]
+        # Only encode when the character count alone cannot settle it (UTF-8: ≤ 4 bytes each).
+        size = len(text) if len(text) * 4 <= max_bytes else len(text.encode("utf-8"))
+        if size > max_bytes:
+            raise StageError(
+                "oversize", f"html is {size} bytes; limit is {max_bytes} (NEWSFLOW_MAX_HTML_BYTES)"
+            )
+        return Decoded(text, "utf-8", "text")
+    try:
+        body = base64.b64decode(raw["html_base64"], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise StageError("schema_violation", f"html_base64 is not valid base64: {exc}") from exc
+    if len(body) > max_bytes:
+        raise StageError(
+            "oversize",
+            f"page is {len(body)} bytes; limit is {max_bytes} (NEWSFLOW_MAX_HTML_BYTES)",
+        )
+    if not body.strip():
+        raise StageError("empty_content", "page body is empty")
+    return decode_html(body, content_type)

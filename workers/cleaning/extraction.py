@@ -1,0 +1,175 @@
+"""The main text of a page: trafilatura (comments excluded), a recall retry, clutter lines out.
+
+``extract_text`` parses the page once, lets the caller read the intact tree (trafilatura
+prunes the tree it is given), runs trafilatura, gives a short result a second,
+recall-favouring look, and drops the clutter lines extractors leave behind. The whole of it
+shares one time limit. Every failure raises :class:`~workers.errors.StageError`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import trafilatura
+from lxml import etree
+from trafilatura.utils import load_html
+
+from workers.cleaning.clutter import drop_clutter
+from workers.cleaning.deadline import DeadlineExceeded, deadline
+from workers.cleaning.fallback import looks_short, parse_page, prefer_second, readability_lines
+from workers.errors import StageError
+
+# Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
+# template wrapping the page (or an unclosed tag), and pruning it would empty the article.
+_NAVIGATION = ["//nav[count(.//p) < 3]", "//*[@role='navigation'][count(.//p) < 3]"]
+# A word, or one CJK character (those scripts write no spaces; a character is about a word).
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_PROSE_LINE_WORDS = 10
+# A short extraction (under this many characters) gets a second, recall-favouring look,
+# kept when it is clearly longer: the default pass sometimes stops at a section break.
+RECALL_RETRY_CHARS = 2000
+
+Favor = Literal["recall", "default", "precision"]
+# Every path of the chain: the parser whose tree was read, then the extractor whose text
+# was kept (the record's extractor.path, a label of newsflow_extraction_outcomes_total).
+PATHS = tuple(
+    f"{parser}+{extractor}"
+    for parser in ("lxml", "html5")
+    for extractor in ("trafilatura", "trafilatura-recall", "readability")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What extraction found: trafilatura's document (its metadata fields; None when it
+    found nothing), the text's lines, and what the caller read from the intact tree."""
+
+    document: Any
+    lines: list[str]
+    seen: Any = None
+    path: str = "lxml+trafilatura"  # the chain's path that produced the text (PATHS)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.lines)
+
+    def field(self, name: str) -> str | None:
+        """A metadata field of trafilatura's document, None when empty or absent."""
+        # The default pass may have found nothing (None) while the recall retry found text.
+        return (getattr(self.document, name, None) or None) if self.document is not None else None
+
+
+def extract_text(
+    html: str,
+    url: str,
+    timeout_s: float,
+    *,
+    read_tree: Callable[[Any], Any] = lambda tree: None,
+    extensive_date_search: bool = False,
+    favor: Favor = "default",
+    recall_retry_chars: int = RECALL_RETRY_CHARS,
+    line_filter: bool = True,
+    html5_reparse: bool = True,
+    second_extractor: bool = True,
+) -> Extraction:
+    """The main text of ``html`` with trafilatura's metadata; ``read_tree`` is called with
+    the parsed page before trafilatura prunes it. The keyword switches after it exist for
+    the benchmark's ablations (bench/ablations.py); the worker runs the defaults (on the
+    WCXB dev pages "recall" kept more boilerplate and lost 0.01 F1, "precision" empties
+    some pages: bench/RESULTS.md)."""
+    started = time.monotonic()
+    try:
+        with deadline(timeout_s):
+            if html5_reparse:
+                tree, html, parser = parse_page(html)
+            else:
+                tree, parser = load_html(html), "lxml"
+            if tree is None:
+                raise StageError("not_html", "the HTML parser found no document")
+            seen = read_tree(tree)
+            document = trafilatura.bare_extraction(
+                tree,
+                url=url,
+                include_comments=False,  # comments cost up to 8 F1 points
+                with_metadata=True,
+                include_tables=True,
+                # A page of nothing but menus is empty, not an article made of menu items.
+                prune_xpath=_NAVIGATION,
+                favor_recall=favor == "recall",
+                favor_precision=favor == "precision",
+                date_extraction_params={
+                    "extensive_search": extensive_date_search,
+                    "original_date": True,
+                },
+            )
+    except DeadlineExceeded as exc:
+        raise StageError(
+            "extraction_timeout",
+            f"extraction took longer than {timeout_s} s (NEWSFLOW_EXTRACTION_TIMEOUT_S)",
+        ) from exc
+    except StageError:
+        raise
+    except (etree.LxmlError, ValueError, TypeError, RecursionError, MemoryError) as exc:
+        raise StageError(
+            "extraction_failed", f"{type(exc).__name__}: {exc}", error_class=type(exc).__name__
+        ) from exc
+
+    extractor = "trafilatura"
+    first = (document.text or "").strip() if document is not None else ""
+    raw_text = first
+    if len(raw_text) < recall_retry_chars and favor != "recall":
+        # The retry shares the page's time limit.
+        remaining = timeout_s - (time.monotonic() - started)
+        if remaining > 0:
+            raw_text = _recall_retry(html, url, raw_text, remaining)
+            extractor = "trafilatura" if raw_text is first else "trafilatura-recall"
+    lines = _lines(raw_text, line_filter)
+    remaining = timeout_s - (time.monotonic() - started)
+    if second_extractor and looks_short(lines) and remaining > 0:
+        second = _second_opinion(html, remaining, line_filter)
+        if prefer_second(lines, second):
+            lines, extractor = second, "readability"
+    return Extraction(document, lines, seen, f"{parser}+{extractor}")
+
+
+def _lines(text: str, line_filter: bool) -> list[str]:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return drop_clutter(lines) if line_filter else lines
+
+
+def _second_opinion(html: str, timeout_s: float, line_filter: bool) -> list[str]:
+    """readability-lxml's text of the page ([] when it finds none in time)."""
+    try:
+        with deadline(timeout_s):
+            return _lines("\n".join(readability_lines(html)), line_filter)
+    except (DeadlineExceeded, RecursionError):
+        return []  # trafilatura's text stands; the second opinion is only ever a correction
+
+
+def _recall_retry(html: str, url: str, text: str, timeout_s: float) -> str:
+    """The text of a recall-favouring pass when it is clearly longer than ``text``."""
+    try:
+        with deadline(timeout_s):
+            retry = trafilatura.bare_extraction(
+                load_html(html),
+                url=url,
+                include_comments=False,
+                favor_recall=True,
+                prune_xpath=_NAVIGATION,
+            )
+    except (DeadlineExceeded, etree.LxmlError, ValueError, TypeError, RecursionError):
+        return text  # the first pass stands; the retry is only ever an improvement
+    longer = (retry.text or "").strip() if retry is not None else ""
+    return longer if len(text) < 0.8 * len(longer) else text
+
+
+def prose_words(lines: list[str]) -> int:
+    """Words in lines long enough to be sentences: an index page's text is a column of
+    short link labels, an article's is paragraphs."""
+    counts = (len(_WORD.findall(line)) for line in lines)
+    return sum(n for n in counts if n >= _PROSE_LINE_WORDS)
