@@ -34,6 +34,7 @@ from typing import Any
 import dragnet
 import wcxb
 from anchors import ANCHORS, readability_text
+from extraction_metadata import clutter_losses, markup_modified, metadata_table
 
 _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
@@ -133,9 +134,44 @@ def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, An
         "title": record["title"],
         "authors": record["authors"],
         "date": record["published_at"],
+        "modified": record.get("modified_at"),
         "outcome": "ok",
         "path": record.get("extraction_path") or record["extractor"]["path"],
     }
+
+
+def clutter_lines(body: bytes, url: str, settings: Any) -> list[tuple[str, str | None]]:
+    """The stage's extracted lines before the clutter filter, each with the rule that drops
+    it (None: kept): what each rule costs, measured outside the timings."""
+    from functools import partial
+
+    from workers.cleaning.clutter import clutter_rules
+    from workers.cleaning.envelope import open_envelope
+    from workers.cleaning.extraction import extract_text
+    from workers.cleaning.stage import extract_article
+    from workers.errors import StageError
+    from workers.records.message import InputMessage
+
+    raw = {
+        "url": url,
+        "fetched_at": "2026-01-01T00:00:00Z",
+        "status": 200,
+        "headers": {"content-type": "text/html"},
+        "html_base64": base64.b64encode(body).decode(),
+    }
+    try:
+        envelope = open_envelope(InputMessage(value=json.dumps(raw).encode()), settings)
+        record = extract_article(
+            envelope.page.text,
+            url,
+            settings.extraction_timeout_s,
+            settings.min_article_words,
+            extract=partial(extract_text, line_filter=False),
+        )
+    except StageError:
+        return []
+    lines = record["text"].split("\n\n")
+    return list(zip(lines, clutter_rules(lines), strict=True))
 
 
 def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> dict[str, Any]:
@@ -159,8 +195,9 @@ def confirm_with_readability(result: dict[str, Any], body: bytes, url: str) -> d
     return {**result, "text": "\n\n".join(kept)} if kept else result
 
 
-def score(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+def score(result: dict[str, Any], truth: dict[str, Any], body: bytes) -> dict[str, Any]:
     p, r, f = word_prf(result["text"], truth.get("main_content") or "")
+    modified, stated = (result.get("modified") or "")[:10] or None, markup_modified(body)
     with_ = truth.get("with") or []
     without = truth.get("without") or []
     date_true = (truth.get("publish_date") or "")[:10] or None
@@ -182,6 +219,9 @@ def score(result: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
         "date_false": bool(date_pred) if not date_true else None,
         "author_ok": author_pred == author_true if author_true else None,
         "author_false": bool(author_pred) if not author_true else None,
+        # modified_at against the page's own markup dateModified (the truth has no such field)
+        "modified_filled": bool(modified) if stated else None,
+        "modified_ok": modified == stated if modified and stated else None,
         "outcome": result["outcome"],
     }
 
@@ -241,7 +281,11 @@ def _page(job: tuple[str, str, str]) -> dict[str, Any]:
             if name.endswith(_READABILITY):
                 result = confirm_with_readability(result, body, url)
         cpu_ms = (time.process_time() - started) * 1000
-        rows[name] = {**score(result, truth), "cpu_ms": cpu_ms, "path": result.get("path")}
+        rows[name] = {**score(result, truth, body), "cpu_ms": cpu_ms, "path": result.get("path")}
+        lost = {}
+        if name == "newsflow" and (lines := clutter_lines(body, url, _STATE["settings"])):
+            lost = clutter_losses({"lines": lines}, truth.get("with") or [], snippet_found)
+        rows[name]["clutter_lost"] = lost
     return {"set": set_name, "id": page_id, "half": half(set_name, page_id), "rows": rows}
 
 
@@ -320,6 +364,11 @@ def main(argv: list[str] | None = None) -> int:
         "a '+readability' suffix adds the readability-lxml confirmation)",
     )
     parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")
+    parser.add_argument(
+        "--split",
+        default="4000",
+        help="WCXB file id below which the metadata rules were developed; the rest is held out",
+    )
     args = parser.parse_args(argv)
 
     jobs = []
@@ -339,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
             summaries = [summarise(n, [p["rows"][n] for p in chosen]) for n in names]
             print(f"\n### {set_name}, half {'+'.join(part)}\n\n{table(summaries)}")
         print(paths_line(names, [p for p in pages if p["set"] == set_name]))
+    wcxb_pages = [p for p in pages if p["set"] == "wcxb"]
+    if wcxb_pages:  # the only set with metadata in its ground truth
+        print("\n### wcxb, metadata by development part\n")
+        print(metadata_table(wcxb_pages, names, args.split, clutter=variants))
     print(f"\n{len(jobs)} pages, {args.jobs} processes, {wall:.0f} s wall.", file=sys.stderr)
     if args.dump:
         args.dump.write_text(json.dumps(pages))

@@ -42,7 +42,9 @@ def clutter_losses(
     return losses
 
 
-def metadata_table(pages: list[dict[str, Any]], names: list[str], split: str) -> str:
+def metadata_table(
+    pages: list[dict[str, Any]], names: list[str], split: str, clutter: list[str]
+) -> str:
     """The metadata columns on the pages the rules were developed on (ids below ``split``)
     and on the held-out rest, and the ``with`` snippets lost to each clutter rule."""
     head = (
@@ -67,10 +69,10 @@ def metadata_table(pages: list[dict[str, Any]], names: list[str], split: str) ->
             ]
             cells = " | ".join(f"{rate:.3f} ({n})" for rate, n in rates)
             lines.append(f"| {name} | {part} | {len(rows)} | {cells} |")
-    for name in names[1:]:
+    for name in clutter:
         lost: Counter[str] = Counter()
         for page in pages:
-            lost.update(page["rows"][name]["clutter_lost"])
+            lost.update(page["rows"][name].get("clutter_lost") or {})
         counts = ", ".join(f"{rule} {n}" for rule, n in sorted(lost.items())) or "none"
         lines.append(f"\n{name}: `with` snippets lost by each clutter rule: {counts}.")
     return "\n".join(lines)
