@@ -29,7 +29,7 @@ from datasketch import MinHash
 from bench.dedup_systems import BEFORE, CHOSEN, ExactHash, Finder, Layout, Newsflow, PlainLSH
 from bench.dedup_variants import VARIANTS, Story, copies, read_stories
 from bench.wcxb import DEFAULT_DATA
-from workers.enrichment.dedup_index import MemoryIndex
+from workers.enrichment.dedup_index import InProcessIndex
 from workers.enrichment.enrichers.fingerprint import MINHASH_SEED
 from workers.settings import Settings
 
@@ -158,7 +158,7 @@ def curve_table(pairs: int) -> None:
             for (first, n_first), (second, n_second) in signed[
                 layout.permutations, similarity, contained
             ]:
-                index = MemoryIndex(layout.rule, layout.bands, layout.rows)
+                index = InProcessIndex(layout.rule, layout.bands, layout.rows)
                 index.add_and_match("a", first, n_first)
                 reported += index.add_and_match("b", second, n_second) is not None
             shares.append(f"{reported / pairs:.3f}")

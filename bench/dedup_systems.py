@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import redis
 from datasketch import MinHash, MinHashLSH
 
-from workers.enrichment.dedup_index import IndexUnavailable, MemoryIndex, RedisIndex, Rule
+from workers.enrichment.dedup_index import IndexUnavailable, InProcessIndex, RedisIndex, Rule
 from workers.enrichment.enrichers.fingerprint import (
     MINHASH_SEED,
     content_hash,
@@ -98,7 +98,7 @@ class Newsflow(Finder):
     def __init__(self, layout: Layout, redis_url: str | None = None, label: str = "newsflow"):
         self.layout = layout
         if redis_url is None:
-            self.index: MemoryIndex | RedisIndex = MemoryIndex(
+            self.index: InProcessIndex | RedisIndex = InProcessIndex(
                 layout.rule, layout.bands, layout.rows
             )
         else:

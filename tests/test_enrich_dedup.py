@@ -7,7 +7,7 @@ from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, seed_article
 
 from workers.enrichment.dedup_index import (
     IndexUnavailable,
-    MemoryIndex,
+    InProcessIndex,
     RedisIndex,
     create_index,
     similarity,
@@ -119,7 +119,7 @@ def test_the_memory_backend_is_one_process_only() -> None:
     assert other(copy)["duplicate_of"] is None
     assert one(copy)["duplicate_of"] == putin["document_id"]
     assert one(copy)["backend"] == "memory"
-    assert isinstance(one.index, MemoryIndex)
+    assert isinstance(one.index, InProcessIndex)
 
 
 def test_redis_down_is_a_transient_failure_with_a_clear_message() -> None:
@@ -181,7 +181,7 @@ def test_the_redis_and_the_memory_index_give_the_same_answers(settings) -> None:
     ]
     in_redis = create_index(settings)
     in_memory = create_index(settings.model_copy(update={"dedup_backend": "memory"}))
-    assert isinstance(in_redis, RedisIndex) and isinstance(in_memory, MemoryIndex)
+    assert isinstance(in_redis, RedisIndex) and isinstance(in_memory, InProcessIndex)
     answers = {"redis": [], "memory": []}
     for n, text in enumerate(texts * 2):  # the second round: redeliveries
         sig = signed(settings, text)

@@ -11,9 +11,9 @@ import redis
 
 from tests.test_cleaning import ARTICLE, page
 from workers.cleaning.site_memory import (
-    InProcessMemory,
-    MemoryUnavailable,
-    RedisMemory,
+    InProcessSiteMemory,
+    RedisSiteMemory,
+    SiteMemoryUnavailable,
     counted_lines,
     create_memory,
     line_hash,
@@ -36,10 +36,10 @@ def lines_of(n: int) -> list[str]:
     return [f"Story {n} says something only this page says.", PROMO, LONG]
 
 
-def redis_memory(prefix: str, **overrides: object) -> RedisMemory:
+def redis_memory(prefix: str, **overrides: object) -> RedisSiteMemory:
     settings = Settings(boilerplate_backend="redis", boilerplate_key_prefix=prefix, **overrides)
     memory = create_memory(settings)
-    assert isinstance(memory, RedisMemory)
+    assert isinstance(memory, RedisSiteMemory)
     return memory
 
 
@@ -57,7 +57,7 @@ def test_a_line_on_n_other_pages_is_dropped_long_lines_never(
     memory = (
         redis_memory(redis_prefix, boilerplate_min_pages=3)
         if backend == "redis"
-        else InProcessMemory(min_pages=3, max_words=25, max_lines=100, max_documents=100)
+        else InProcessSiteMemory(min_pages=3, max_words=25, max_lines=100, max_documents=100)
     )
     kept = [memory.filter("tide.example", f"doc{n}", lines_of(n)) for n in range(5)]
     # Pages 0-2: the promo was on fewer than 3 other pages; from page 3 on it is boilerplate.
@@ -72,7 +72,7 @@ def test_a_redelivered_page_counts_once(backend: str, redis_prefix: str) -> None
     memory = (
         redis_memory(redis_prefix, boilerplate_min_pages=2)
         if backend == "redis"
-        else InProcessMemory(min_pages=2, max_words=25, max_lines=100, max_documents=100)
+        else InProcessSiteMemory(min_pages=2, max_words=25, max_lines=100, max_documents=100)
     )
     for _ in range(5):  # the same document five times: one page
         assert PROMO in memory.filter("tide.example", "doc0", lines_of(0))
@@ -116,7 +116,7 @@ def test_a_page_is_counted_once_whichever_request_to_redis_is_lost(
 
     with monkeypatch.context() as patched:
         patched.setattr(redis.connection.Connection, "send_packed_command", flaky_send)
-        with pytest.raises(MemoryUnavailable):
+        with pytest.raises(SiteMemoryUnavailable):
             memory.filter("tide.example", "doc0", lines_of(0))
     assert PROMO in memory.filter("tide.example", "doc0", lines_of(0))  # the retry
     key = f"{redis_prefix}lines:tide.example"
@@ -125,7 +125,7 @@ def test_a_page_is_counted_once_whichever_request_to_redis_is_lost(
 
 
 def test_unreachable_redis_is_a_transient_failure() -> None:
-    memory = RedisMemory(
+    memory = RedisSiteMemory(
         "redis://127.0.0.1:1/0",
         "x:",
         min_pages=2,
@@ -134,7 +134,7 @@ def test_unreachable_redis_is_a_transient_failure() -> None:
         ttl_s=60,
         timeout_s=0.5,
     )
-    with pytest.raises(MemoryUnavailable) as caught:
+    with pytest.raises(SiteMemoryUnavailable) as caught:
         memory.filter("tide.example", "doc0", [PROMO])
     assert isinstance(caught.value, TransientError)
 
@@ -171,7 +171,7 @@ def test_a_redelivered_page_keeps_the_decision_made_when_first_seen(
     memory = (
         redis_memory(redis_prefix, boilerplate_min_pages=2)
         if backend == "redis"
-        else InProcessMemory(min_pages=2, max_words=25, max_lines=100, max_documents=100)
+        else InProcessSiteMemory(min_pages=2, max_words=25, max_lines=100, max_documents=100)
     )
     first = [memory.filter("tide.example", f"doc{n}", lines_of(n)) for n in range(5)]
     assert [PROMO in kept for kept in first] == [True, True, False, False, False]

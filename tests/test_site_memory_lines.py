@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from workers.cleaning.site_memory import InProcessMemory, RedisMemory, SiteMemory, create_memory
+from workers.cleaning.site_memory import (
+    InProcessSiteMemory,
+    RedisSiteMemory,
+    SiteMemory,
+    create_memory,
+)
 from workers.settings import Settings
 
 SETTINGS = Settings()
@@ -75,14 +80,14 @@ def article(site: dict, topic: str) -> list[str]:
 
 def memory_for(backend: str, prefix: str) -> SiteMemory:
     if backend == "memory":
-        return InProcessMemory(
+        return InProcessSiteMemory(
             SETTINGS.boilerplate_min_pages,
             SETTINGS.boilerplate_max_words,
             SETTINGS.boilerplate_max_lines,
             max_documents=1000,
         )
     memory = create_memory(Settings(boilerplate_backend="redis", boilerplate_key_prefix=prefix))
-    assert isinstance(memory, RedisMemory)
+    assert isinstance(memory, RedisSiteMemory)
     return memory
 
 

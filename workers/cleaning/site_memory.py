@@ -15,13 +15,13 @@ figure (a dateline "LONDON 1996-12-06", "Updated 3 March 2024": the same on ever
 that day, different on the next) and a heading inside the body (a short title-like line
 followed by a paragraph: "Conclusion", "Key takeaways").
 
-:class:`RedisMemory` keeps the counts in Redis, shared by every clean replica: per site one
+:class:`RedisSiteMemory` keeps the counts in Redis, shared by every clean replica: per site one
 sorted set of line hashes scored by page count, trimmed to ``max_lines`` entries (the rarest
 go first), and one marker key per counted document holding the hashes it dropped; every key
 expires after ``ttl_s``. One Lua script per page counts, decides and keeps the decision in a
 single atomic step.
-:class:`InProcessMemory` does the same in one process (the embedded demo only). An unreachable
-Redis raises :class:`MemoryUnavailable`, a transient error: the worker retries the message.
+:class:`InProcessSiteMemory` does the same in one process (the embedded demo only). An unreachable
+Redis raises :class:`SiteMemoryUnavailable`, a transient error: the worker retries the message.
 """
 
 from __future__ import annotations
@@ -34,12 +34,11 @@ from collections.abc import Collection
 from typing import Protocol
 from urllib.parse import urlsplit
 
-import redis
 from courlan import extract_domain
 
 from workers.cleaning.metadata.dates import written_date
 from workers.errors import TransientError
-from workers.redis_state import connect
+from workers.redis_state import connect, unavailable_as
 from workers.settings import Settings
 
 _SPACE = re.compile(r"\s+")
@@ -57,7 +56,7 @@ _CALL_TO_ACT = re.compile(
 )
 
 
-class MemoryUnavailable(TransientError):
+class SiteMemoryUnavailable(TransientError):
     """The shared boilerplate memory cannot be reached; the page cannot be cleaned now (the
     worker retries it with backoff until Redis is back)."""
 
@@ -117,7 +116,7 @@ def without(lines: list[str], dropped: Collection[str]) -> list[str]:
     return [line for line in lines if line_hash(line) not in dropped]
 
 
-class InProcessMemory:
+class InProcessSiteMemory:
     """The memory in this process only: replicas do not share it (the demo only)."""
 
     backend = "memory"
@@ -148,7 +147,7 @@ class InProcessMemory:
         return without(lines, dropped)
 
 
-class RedisMemory:
+class RedisSiteMemory:
     """The memory in Redis, shared by every replica of the clean worker."""
 
     backend = "redis"
@@ -171,13 +170,8 @@ class RedisMemory:
         self._count_and_decide = self.client.register_script(_COUNT_AND_DECIDE)
 
     def filter(self, site: str, document_id: str, lines: list[str]) -> list[str]:
-        try:
+        with unavailable_as(SiteMemoryUnavailable, "boilerplate memory", self.where):
             return self._filter(site, document_id, lines)
-        except redis.RedisError as exc:
-            raise MemoryUnavailable(
-                f"boilerplate memory in Redis ({self.where}) unavailable: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
 
     def _filter(self, site: str, document_id: str, lines: list[str]) -> list[str]:
         hashes = counted_lines(lines, self.max_words)
@@ -239,8 +233,8 @@ def create_memory(settings: Settings) -> SiteMemory | None:
         settings.boilerplate_max_lines,
     )
     if settings.boilerplate_backend == "memory":
-        return InProcessMemory(*args, max_documents=100_000)
-    return RedisMemory(
+        return InProcessSiteMemory(*args, max_documents=100_000)
+    return RedisSiteMemory(
         settings.redis_url,
         settings.boilerplate_key_prefix,
         *args,

@@ -16,7 +16,7 @@ the same moment still agree which one came first, because numbering and adding a
 atomic step (a Lua script in Redis) and looking comes after it.
 
 :class:`RedisIndex` keeps everything in Redis under one key prefix, every key expiring after
-``ttl_s``; :class:`MemoryIndex` does the same in one process (the embedded demo only).
+``ttl_s``; :class:`InProcessIndex` does the same in one process (the embedded demo only).
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis
-
 from workers.errors import TransientError
-from workers.redis_state import connect
+from workers.redis_state import connect, unavailable_as
 from workers.settings import Settings
 
 MIN_COVERED = 0.5  # a text cut to less than half is a teaser, not a copy
@@ -120,7 +118,7 @@ class NearDuplicateIndex(Protocol):
         ...
 
 
-class MemoryIndex:
+class InProcessIndex:
     """The index in this process only: replicas do not see each other (demo only)."""
 
     backend = "memory"
@@ -166,13 +164,8 @@ class RedisIndex:
     def add_and_match(
         self, document_id: str, hashvalues: Sequence[int], shingles: int
     ) -> Match | None:
-        try:
+        with unavailable_as(IndexUnavailable, "near-duplicate index", self.where):
             return self._add_and_match(document_id, hashvalues, shingles)
-        except redis.RedisError as exc:
-            raise IndexUnavailable(
-                f"near-duplicate index in Redis ({self.where}) unavailable: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
 
     def _add_and_match(
         self, document_id: str, hashvalues: Sequence[int], shingles: int
@@ -235,7 +228,7 @@ def create_index(settings: Settings) -> NearDuplicateIndex:
     bands = settings.dedup_bands
     rows = settings.minhash_permutations // bands
     if settings.dedup_backend == "memory":
-        return MemoryIndex(rule, bands, rows)
+        return InProcessIndex(rule, bands, rows)
     return RedisIndex(
         settings.redis_url,
         index_prefix(settings),
