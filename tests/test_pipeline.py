@@ -75,6 +75,15 @@ async def committed_offsets(settings: Settings, group: str, topic: str) -> dict[
 
 
 async def test_page_flows_from_raw_to_sink(pipeline: Settings, start_worker) -> None:
+    await page_flows_from_raw_to_sink(pipeline, start_worker)
+
+
+async def test_page_flows_on_the_embedded_broker(tansu_pipeline: Settings, start_worker) -> None:
+    """The smoke test of the demo's broker (Tansu), whichever broker the suite runs on."""
+    await page_flows_from_raw_to_sink(tansu_pipeline, start_worker)
+
+
+async def page_flows_from_raw_to_sink(pipeline: Settings, start_worker) -> None:  # type: ignore[no-untyped-def]
     start_worker("clean", pipeline)
     start_worker("enrich", pipeline)
     page = "07-rechenzentren-frankfurt-strom.html"  # windows-1252, German

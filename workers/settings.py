@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a rebalance waits for members to rejoin."
     )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
+    idempotent_producer: bool = Field(
+        True,
+        description="Producers (workers, produce, dlq replay) send with Kafka's idempotence "
+        "(enable.idempotence, acks=all), so a retry after a broker hiccup writes no "
+        "duplicate. Off only for a broker without it (the embedded demo broker).",
+    )
     fetch_max_wait_ms: int = Field(
         500,
         ge=0,

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from workers.kafka.tail import topic_partitions
 from workers.settings import Settings
 
 
@@ -55,11 +56,8 @@ async def consumer_lag(
         await consumer.start()
         await admin.start()
         committed: dict[tuple[str, TopicPartition], int | None] = {}
-        topics = await consumer.topics()
         for group, topic in groups.items():
-            if topic not in topics:
-                raise LookupError(f"topic {topic!r} does not exist")
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+            partitions = await topic_partitions(consumer, topic)
             offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
             for tp in partitions:
                 meta = offsets.get(tp)

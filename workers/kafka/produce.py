@@ -170,6 +170,7 @@ async def produce(
     producer = AIOKafkaProducer(
         **settings.kafka_client_kwargs(),
         acks="all",
+        enable_idempotence=settings.idempotent_producer,
         linger_ms=settings.produce_linger_ms,
         max_batch_size=settings.produce_batch_bytes,
         max_request_size=settings.max_message_bytes + 1024 * 1024,

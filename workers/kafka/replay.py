@@ -87,6 +87,7 @@ async def replay(
     producer = AIOKafkaProducer(
         **settings.kafka_client_kwargs(),
         acks="all",
+        enable_idempotence=settings.idempotent_producer,
         max_request_size=settings.max_message_bytes + 1024 * 1024,
     )
     try:

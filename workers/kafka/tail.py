@@ -70,7 +70,7 @@ async def tail(
     )
     try:
         await consumer.start()
-        partitions = await _partitions(consumer, topic)
+        partitions = await topic_partitions(consumer, topic)
         consumer.assign(partitions)
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)
@@ -92,10 +92,15 @@ async def tail(
         await consumer.stop()
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    if topic not in await consumer.topics():  # also loads the topic's metadata
-        raise LookupError(f"topic {topic!r} does not exist")
-    partitions = consumer.partitions_for_topic(topic)
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The partitions of ``topic``, from metadata of all topics fetched now.
+
+    Not ``partitions_for_topic`` alone: a consumer that subscribed to nothing keeps the
+    metadata of its bootstrap request, which names no topic, and Apache Kafka answers that
+    with no topic at all (the local broker with every topic).
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    partitions = cluster.partitions_for_topic(topic)
     if not partitions:
         raise LookupError(f"topic {topic!r} does not exist")
     return [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -190,7 +190,14 @@ class KafkaCluster:
         self.own_folder = folder is None
         self.folder = Path(tempfile.mkdtemp(prefix="newsflow-kafka-")) if folder is None else folder
         self.nodes = [KafkaNode(n, self.folder / f"node-{n}", heap_mb) for n in range(1, nodes + 1)]
-        self.config = dict(config or {})
+        # Internal topics (offsets, transactions) as replicated as the node count allows.
+        copies = min(3, nodes)
+        self.config = {
+            "offsets.topic.replication.factor": str(copies),
+            "transaction.state.log.replication.factor": str(copies),
+            "transaction.state.log.min.isr": str(min(2, copies)),
+            **(config or {}),
+        }
         self.cluster_id = cluster_id()
 
     @property

@@ -110,14 +110,26 @@ class _Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class _Producer(faust_aiokafka.Producer):
+    def _settings_extra(self) -> dict:
+        # faust turns idempotence on only inside transactions; a retried send must not
+        # duplicate an output on Kafka either.
+        if self.app.idempotent_producer:
+            return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+        return dict(super()._settings_extra())
+
+
 class _Transport(faust_aiokafka.Transport):
     Consumer = _Consumer
+    Producer = _Producer
 
 
 class _App(faust.App):
-    """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``)."""
+    """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``) and
+    idempotent producers (``idempotent_producer``)."""
 
     fetch_max_wait_ms = 500
+    idempotent_producer = True
 
     def _new_transport(self) -> _Transport:
         return _Transport(self.conf.broker_consumer, self)
@@ -177,6 +189,7 @@ class StageWorker:
             web_in_thread=False,
         )
         app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+        app.idempotent_producer = settings.idempotent_producer
         return app
 
     async def _run(self, stream: StreamT) -> None:
