@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import WorkerProcess, eventually, pipeline_settings
-from helpers import http_get
+from conftest import WorkerProcess, eventually, eventually_async, pipeline_settings
+from helpers import caught_up, http_get, record_count
 from test_hostile_input import HOSTILE
 
 from workers.kafka.lag import consumer_lag, pipeline_groups
@@ -71,8 +71,40 @@ async def wait_for_keys(settings: Settings, topic: str, keys: set[bytes], timeou
 
 
 async def all_committed(settings: Settings) -> bool:
-    rows = await consumer_lag(settings, pipeline_groups(settings))
-    return all(row.lag == 0 for row in rows)
+    return await caught_up(settings, pipeline_groups(settings))
+
+
+def assert_documents(sink: list, keys: set[bytes]) -> None:
+    """The sink holds exactly these documents: as many distinct document ids as were sent,
+    and the same ones (redeliveries may repeat a document, never add or lose one)."""
+    ids = {orjson.loads(m.value)["document_id"].encode() for m in sink}
+    assert len(ids) == len(keys), f"{len(ids)} distinct documents at the sink, sent {len(keys)}"
+    assert ids == keys == {m.key for m in sink}
+
+
+async def no_dead_letters(settings: Settings) -> None:
+    """Once every input is committed, the dead-letter topic's log ends are all 0."""
+    await eventually_async(lambda: all_committed(settings), 120, "every input committed")
+    dead = await record_count(settings, settings.topic_dead_letter)
+    assert dead == 0, [
+        orjson.loads(m.value)["reason"]
+        for m in await read_all(settings, settings.topic_dead_letter)
+    ]
+
+
+async def committed_offsets(settings: Settings, group: str, topic: str) -> dict[int, int]:
+    """{partition: committed offset} of ``group`` on ``topic`` (0 where it never committed)."""
+    rows = await consumer_lag(settings, {group: topic})
+    return {row.partition: row.committed or 0 for row in rows}
+
+
+def processed_offsets(worker: WorkerProcess) -> set[tuple[int, int]]:
+    """(partition, offset) of each input whose output the worker saw acknowledged."""
+    found = set()
+    for event in worker.events("processed"):
+        _, partition, offset = event["tpo"].rsplit("/", 2)
+        found.add((int(partition), int(offset)))
+    return found
 
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
@@ -85,6 +117,7 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("stage_processes", [0, 2], ids=["in-worker", "stage-processes"])
 async def test_sigkill_at_random_moments_loses_nothing(
     pipeline: Settings, start_worker, stage_processes: int
@@ -96,40 +129,55 @@ async def test_sigkill_at_random_moments_loses_nothing(
     summary = await produce(pipeline, records)
     assert summary.sent == 2000
 
-    workers = {"clean": start_worker("clean", pipeline), "enrich": start_worker("enrich", pipeline)}
-    orphans: set[int] = set()
-    for _ in range(3):  # rounds
-        for stage in ("clean", "enrich"):
-            await asyncio.sleep(rng.uniform(3, 9))
-            children = descendants(workers[stage].process.pid)
-            workers[stage].kill()
-            orphans |= children
-            workers[stage] = start_worker(stage, pipeline)
+    inputs = {"clean": pipeline.topic_raw, "enrich": pipeline.topic_clean}
+    history: dict[str, list[WorkerProcess]] = {stage: [] for stage in inputs}
 
-    sink = await wait_for_keys(pipeline, pipeline.topic_enriched, keys, timeout_s=400)
+    def replace(stage: str) -> WorkerProcess:
+        history[stage].append(start_worker(stage, pipeline))
+        return history[stage][-1]
+
+    workers = {stage: replace(stage) for stage in inputs}
+    orphans: set[int] = set()
+    # Per stage, the inputs each kill caught processed (output acknowledged) but not yet
+    # committed: at-least-once means they are processed again after the kill.
+    interrupted: dict[str, list[set[tuple[int, int]]]] = {stage: [] for stage in inputs}
+    for _ in range(3):  # rounds
+        for stage in inputs:
+            worker = workers[stage]
+            # A kill counts once the worker is at work: assigned, with outputs acknowledged.
+            await eventually(lambda w=worker: w.events("processed"), 240, f"{stage} at work")
+            await asyncio.sleep(rng.uniform(0.5, 3))
+            children = descendants(worker.process.pid)
+            worker.kill()
+            orphans |= children
+            group = pipeline.group_for(stage)
+            committed = await committed_offsets(pipeline, group, inputs[stage])
+            interrupted[stage].append(
+                {(p, o) for p, o in processed_offsets(worker) if o >= committed[p]}
+            )
+            workers[stage] = replace(stage)
+
+    sink = await wait_for_keys(pipeline, pipeline.topic_enriched, keys, timeout_s=600)
+    assert_documents(sink, keys)
     hashes: dict[bytes, set[str]] = defaultdict(set)
     for message in sink:
         hashes[message.key].add(
             orjson.loads(message.value)["enrichment"]["fingerprint"]["content_hash"]
         )
-    assert set(hashes) == keys
     assert all(len(h) == 1 for h in hashes.values()), "a redelivery changed a document's content"
-    dead = await read_all(pipeline, pipeline.topic_dead_letter)
-    assert dead == [], [orjson.loads(m.value)["reason"] for m in dead]
-    await eventually_async(lambda: all_committed(pipeline), 60, "committed offsets at the log ends")
+    await no_dead_letters(pipeline)
+    for stage, kills in interrupted.items():
+        assert all(kills), f"{stage}: a kill caught no uncommitted work: {list(map(len, kills))}"
+        # Each interrupted input was processed again by a later worker of its stage.
+        for n, caught in enumerate(kills):
+            again = set().union(*(processed_offsets(w) for w in history[stage][n + 1 :]))
+            assert caught <= again, f"{stage} kill {n}: {len(caught - again)} never redone"
+        print(f"{stage}: redeliveries per kill {[len(k) for k in kills]}")
     # A killed worker's stage processes do not outlive it.
     assert bool(orphans) == bool(stage_processes), orphans
     await eventually(
         lambda: not any(Path(f"/proc/{pid}").exists() for pid in orphans), 30, "orphans to exit"
     )
-
-
-async def eventually_async(check, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(1)
 
 
 async def test_rolling_restart_with_sigterm_loses_nothing(pipeline: Settings, start_worker) -> None:

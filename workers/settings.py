@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a rebalance waits for members to rejoin."
     )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
+    delivery_timeout_s: float = Field(
+        1200.0,
+        gt=0,
+        description="How long an output may wait for the broker's acknowledgement, retries "
+        "included; past it the worker stops without acking the input, and its replacement "
+        "re-reads it (faust's producer request timeout).",
+    )
     idempotent_producer: bool = Field(
         True,
         description="Producers (workers, produce, dlq replay) send with Kafka's idempotence "

@@ -3,7 +3,9 @@
 Committed offsets come from the group coordinator (asking for the partitions explicitly).
 Log ends come from a fetch's high-watermark rather than ListOffsets, and the age of the
 oldest waiting message from the timestamp of the record at the committed offset: both are
-plain fetches, right on Apache Kafka and on brokers whose ListOffsets is unreliable.
+plain fetches, right on Apache Kafka and on the embedded broker, whose ListOffsets is not.
+On Kafka the table equals what Kafka's own consumer-group command prints
+(tests/test_lag.py compares them on the same group).
 """
 
 from __future__ import annotations
@@ -41,16 +43,35 @@ def pipeline_groups(settings: Settings) -> dict[str, str]:
     }
 
 
-async def consumer_lag(
-    settings: Settings, groups: dict[str, str], timeout_s: float = 10.0
-) -> list[PartitionLag]:
-    consumer = AIOKafkaConsumer(
+def _probe_consumer(settings: Settings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
         **settings.kafka_client_kwargs(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=settings.max_message_bytes + 1024 * 1024,
     )
+
+
+async def log_ends(settings: Settings, topic: str, timeout_s: float = 10.0) -> dict[int, int]:
+    """{partition: log-end offset} of ``topic``; raises TimeoutError when a partition's
+    fetch brings no answer in time."""
+    consumer = _probe_consumer(settings)
+    try:
+        await consumer.start()
+        partitions = await topic_partitions(consumer, topic)
+        ends, _ = await _probe(consumer, {("", tp): None for tp in partitions}, timeout_s)
+    finally:
+        await consumer.stop()
+    if len(ends) < len(partitions):
+        raise TimeoutError(f"{topic}: no log end for some partitions within {timeout_s} s")
+    return {tp.partition: end for (_, tp), end in ends.items()}
+
+
+async def consumer_lag(
+    settings: Settings, groups: dict[str, str], timeout_s: float = 10.0
+) -> list[PartitionLag]:
+    consumer = _probe_consumer(settings)
     admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
     try:
         await consumer.start()

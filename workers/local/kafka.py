@@ -58,6 +58,14 @@ log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.request.logger=WARN
 log4j.logger.org.apache.kafka.clients=WARN
 """
+# Command-line tools print their answer on stdout: their own logs go to stderr.
+TOOLS_LOG4J = """\
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+"""
 
 
 class KafkaUnavailable(BrokerUnavailable):
@@ -139,8 +147,8 @@ class KafkaNode:
         }
         return "".join(f"{key}={value}\n" for key, value in config.items())
 
-    def java(self, jars: Path, main: str, *args: str) -> list[str]:
-        logging = f"-Dlog4j.configuration=file:{self.folder / 'log4j.properties'}"
+    def java(self, jars: Path, main: str, *args: str, log4j: str = "log4j.properties") -> list[str]:
+        logging = f"-Dlog4j.configuration=file:{self.folder / log4j}"
         heap = f"-Xmx{self.heap_mb}m"
         return ["java", heap, logging, "-cp", f"{jars}/*", main, *args]
 
@@ -148,6 +156,7 @@ class KafkaNode:
         """Write the properties and format the data dir (once: a restart keeps the data)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "log4j.properties").write_text(LOG4J)
+        (self.folder / "tools-log4j.properties").write_text(TOOLS_LOG4J)
         config = self.folder / "server.properties"
         config.write_text(self.properties(voters, overrides))
         if (self.folder / "data" / "meta.properties").exists():
@@ -246,6 +255,17 @@ class KafkaCluster:
         for node in self.nodes:
             if node.process is not None:
                 stop_process(node.process, timeout_s)
+
+    def tool(self, main: str, *args: str, timeout_s: float = 120) -> str:
+        """Run one of Kafka's command-line tools (its main class) from the same jars against
+        this cluster; returns what it printed on stdout."""
+        node = self.nodes[0]
+        command = node.java(kafka_jars(), main, log4j="tools-log4j.properties")
+        command += ["--bootstrap-server", self.bootstrap]
+        done = subprocess.run(
+            [*command, *args], capture_output=True, text=True, timeout=timeout_s, check=True
+        )
+        return done.stdout
 
     def kill(self) -> None:
         for node in self.nodes:

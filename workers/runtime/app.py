@@ -178,6 +178,7 @@ class StageWorker:
             broker_rebalance_timeout=settings.rebalance_timeout_s,
             broker_commit_interval=settings.commit_interval_s,
             producer_acks=-1,
+            producer_request_timeout=settings.delivery_timeout_s,
             producer_compression_type=(
                 None if settings.compression == "none" else settings.compression
             ),
