@@ -17,6 +17,7 @@ import workers
 from workers.cleaning.stage import clean_message
 from workers.kafka.lag import consumer_lag, log_ends
 from workers.kafka.produce import raw_record
+from workers.kafka.tail import tail
 from workers.records.message import InputMessage
 from workers.settings import Settings
 
@@ -100,3 +101,12 @@ async def caught_up(settings: Settings, groups: dict[str, str]) -> bool:
     then on nothing more comes of those inputs."""
     rows = await consumer_lag(settings, groups)
     return all(row.end is not None and row.lag == 0 for row in rows)
+
+
+async def read_topic(settings: Settings, topic: str) -> list:
+    """Every record ``topic`` holds now: as many as its log-end offsets say, not what a read
+    finds before some seconds of silence."""
+    count = await record_count(settings, topic)
+    records = [m async for m in tail(settings, topic, idle_timeout_s=60, max_messages=count)]
+    assert len(records) == count, f"{topic}: read {len(records)} of {count} records"
+    return records
