@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 from conftest import eventually
-from test_reliability import assert_documents, no_dead_letters, pages, wait_for_keys
+from delivery import assert_documents, no_dead_letters, pages, wait_for_keys
 
 from workers.kafka.produce import encode_raw, produce
 from workers.settings import Settings

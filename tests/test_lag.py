@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import TEST_BROKER, Broker, eventually
-from test_reliability import pages
+from delivery import pages
 
 from workers.kafka.lag import consumer_lag, log_ends, pipeline_groups
 from workers.kafka.produce import produce

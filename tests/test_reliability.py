@@ -8,7 +8,6 @@ import base64
 import random
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,19 +15,24 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from conftest import (
-    Broker,
     WorkerProcess,
-    create_topics_and_wait,
     eventually,
     eventually_async,
-    kill_broker,
-    pipeline_settings,
 )
-from helpers import caught_up, http_get, record_count
+from delivery import (
+    all_committed,
+    assert_documents,
+    committed_offsets,
+    no_dead_letters,
+    pages,
+    processed_offsets,
+    read_all,
+    wait_for_keys,
+)
+from helpers import http_get, record_count
 from test_hostile_input import HOSTILE
 
-from workers.kafka.lag import consumer_lag, pipeline_groups
-from workers.kafka.produce import encode_raw, produce, raw_record
+from workers.kafka.produce import encode_raw, produce
 from workers.kafka.replay import REPLAY_HEADER
 from workers.kafka.tail import tail
 from workers.local.broker import free_port, wait_for_port
@@ -38,80 +42,6 @@ from workers.records.cloudevents import header
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
-
-SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
-MANIFEST = orjson.loads((SAMPLES / "manifest.json").read_bytes())
-BODIES = [((SAMPLES / e["file"]).read_bytes(), e["content_type"]) for e in MANIFEST]
-
-
-def pages(count: int, prefix: str) -> list[dict]:
-    """``count`` distinct documents: the sample pages under distinct URLs."""
-    return [
-        raw_record(
-            BODIES[n % len(BODIES)][0],
-            f"https://news.example/{prefix}/{n}",
-            content_type=BODIES[n % len(BODIES)][1],
-        )
-        for n in range(count)
-    ]
-
-
-async def read_all(settings: Settings, topic: str, idle_s: float = 3.0) -> list:
-    return [m async for m in tail(settings, topic, idle_timeout_s=idle_s)]
-
-
-async def wait_for_keys(settings: Settings, topic: str, keys: set[bytes], timeout_s: float) -> list:
-    """All records of ``topic`` once every key in ``keys`` has arrived."""
-    seen: list = []
-
-    async def arrived() -> bool:
-        seen[:] = await read_all(settings, topic, idle_s=1.0)
-        return keys <= {m.key for m in seen}
-
-    deadline = time.monotonic() + timeout_s
-    while not await arrived():
-        if time.monotonic() > deadline:
-            missing = len(keys - {m.key for m in seen})
-            raise AssertionError(f"{missing} of {len(keys)} keys never reached {topic}")
-        await asyncio.sleep(2)
-    return seen
-
-
-async def all_committed(settings: Settings) -> bool:
-    return await caught_up(settings, pipeline_groups(settings))
-
-
-def assert_documents(sink: list, keys: set[bytes]) -> None:
-    """The sink holds exactly these documents: as many distinct document ids as were sent,
-    and the same ones (redeliveries may repeat a document, never add or lose one)."""
-    ids = {orjson.loads(m.value)["document_id"].encode() for m in sink}
-    assert len(ids) == len(keys), f"{len(ids)} distinct documents at the sink, sent {len(keys)}"
-    assert ids == keys == {m.key for m in sink}
-
-
-async def no_dead_letters(settings: Settings) -> None:
-    """Once every input is committed, the dead-letter topic's log ends are all 0."""
-    await eventually_async(lambda: all_committed(settings), 120, "every input committed")
-    dead = await record_count(settings, settings.topic_dead_letter)
-    assert dead == 0, [
-        orjson.loads(m.value)["reason"]
-        for m in await read_all(settings, settings.topic_dead_letter)
-    ]
-
-
-async def committed_offsets(settings: Settings, group: str, topic: str) -> dict[int, int]:
-    """{partition: committed offset} of ``group`` on ``topic`` (0 where it never committed)."""
-    rows = await consumer_lag(settings, {group: topic})
-    return {row.partition: row.committed or 0 for row in rows}
-
-
-def processed_offsets(worker: WorkerProcess) -> set[tuple[int, int]]:
-    """(partition, offset) of each input whose output the worker saw acknowledged."""
-    found = set()
-    for event in worker.events("processed"):
-        _, partition, offset = event["tpo"].rsplit("/", 2)
-        found.add((int(partition), int(offset)))
-    return found
 
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
@@ -304,71 +234,8 @@ async def test_dead_letters_replayed_after_a_fix_succeed(pipeline: Settings, sta
     assert {m.value for m in replayed} <= originals  # byte for byte what failed
 
 
-def readiness(worker: WorkerProcess) -> int:
-    return http_get(worker.web_port, "/readyz")[0]
-
-
 def health(worker: WorkerProcess) -> int:
     return http_get(worker.web_port, "/healthz")[0]
-
-
-# Short enough to outlast in a test; production keeps faust's 20 minutes.
-DELIVERY_TIMEOUT_S = 10.0
-GAVE_UP = "output not acknowledged; stopping the worker"
-
-
-@pytest.mark.timeout(600)
-async def test_broker_outage_past_the_delivery_timeout_loses_nothing(
-    restartable_broker: Broker, redis_prefix: str, start_worker
-) -> None:
-    """The broker is SIGKILLed while outputs are in flight and stays down past the
-    producer's delivery timeout. A worker whose output was never acknowledged stops without
-    acking the input; its replacement re-reads it once the broker is back on the same data."""
-    broker = restartable_broker
-    settings = pipeline_settings(broker.bootstrap, redis_prefix).model_copy(
-        update={"delivery_timeout_s": DELIVERY_TIMEOUT_S}
-    )
-    await create_topics_and_wait(settings)
-    workers = {stage: start_worker(stage, settings) for stage in ("clean", "enrich")}
-    records = pages(300, "outage")
-    keys = {encode_raw(r)[0] for r in records}
-    await produce(settings, records[:200])
-    # Mid-stream: the first outputs are at the sink while most inputs still wait.
-    await eventually(
-        lambda: len(workers["enrich"].events("processed")) >= 10, 240, "outputs flowing"
-    )
-
-    kill_broker(broker)
-    down_since = time.monotonic()
-    await eventually(
-        lambda: any(w.events(GAVE_UP) for w in workers.values()),
-        DELIVERY_TIMEOUT_S + 90,
-        "a worker to give up on an unacknowledged output",
-    )
-    gave_up = {stage: w for stage, w in workers.items() if w.events(GAVE_UP)}
-    await eventually(
-        lambda: all(w.process.poll() is not None for w in gave_up.values()), 60, "it to exit"
-    )
-    await asyncio.sleep(max(0.0, DELIVERY_TIMEOUT_S + 5 - (time.monotonic() - down_since)))
-    for stage, worker in workers.items():
-        if stage not in gave_up:
-            assert worker.process.poll() is None, f"the {stage} worker exited with no reason"
-    broker.start()
-
-    # As an orchestrator would: a replacement for each worker that stopped.
-    for stage in gave_up:
-        workers[stage] = start_worker(stage, settings)
-    await produce(settings, records[200:])
-    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=300)
-    assert_documents(sink, keys)
-    await no_dead_letters(settings)
-    for stage, worker in gave_up.items():
-        unacked = {e["tpo"] for e in worker.events(GAVE_UP)}
-        redone = {e["tpo"] for e in workers[stage].events("processed")}
-        assert unacked <= redone, f"{stage}: the unacknowledged input was not re-read"
-    await eventually(
-        lambda: all(readiness(w) == 200 for w in workers.values()), 120, "all ready again"
-    )
 
 
 async def test_no_secret_reaches_the_logs(pipeline: Settings, start_worker) -> None:
