@@ -118,6 +118,8 @@ async def _probe(
     oldest: dict[tuple[str, TopicPartition], float] = {}
     for group in dict.fromkeys(g for g, _ in committed):
         positions = {tp: off for (g, tp), off in committed.items() if g == group}
+        # assign() replaces the previous group's partitions. No unsubscribe() between:
+        # with a fetch in flight it makes stop() wait out the request timeout (~60 s seen).
         consumer.assign(list(positions))
         for tp, offset in positions.items():
             if offset is None:
@@ -138,7 +140,6 @@ async def _probe(
                     if (group, tp) in oldest or end <= (positions[tp] or 0):
                         pending.discard(tp)
             await asyncio.sleep(0)
-        consumer.unsubscribe()
     return ends, oldest
 
 
