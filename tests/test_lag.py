@@ -23,7 +23,10 @@ def kafka_describe(kafka: KafkaCluster, group: str) -> dict[tuple[str, int], tup
     """{(topic, partition): (current offset or None, log end, lag or None)} as Kafka's
     consumer-group command prints them."""
     rows: dict[tuple[str, int], tuple] = {}
-    for line in kafka.tool(GROUP_COMMAND, "--describe", "--group", group).splitlines():
+    described = kafka.tool(
+        GROUP_COMMAND, "--bootstrap-server", kafka.bootstrap, "--describe", "--group", group
+    )
+    for line in described.splitlines():
         fields = line.split()
         if len(fields) < 6 or fields[0] != group:
             continue  # the header, blank lines, "has no active members"

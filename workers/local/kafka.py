@@ -256,11 +256,11 @@ class KafkaCluster:
                 stop_process(node.process, timeout_s)
 
     def tool(self, main: str, *args: str, timeout_s: float = 120) -> str:
-        """Run one of Kafka's command-line tools (its main class) from the same jars against
-        this cluster; returns what it printed on stdout."""
+        """Run one of Kafka's command-line tools (its main class) from the same jars; returns
+        what it printed on stdout. Pass ``--bootstrap-server``, ``self.bootstrap`` to those
+        that talk to the cluster."""
         node = self.nodes[0]
         command = node.java(kafka_jars(), main, log4j="tools-log4j.properties")
-        command += ["--bootstrap-server", self.bootstrap]
         done = subprocess.run(
             [*command, *args], capture_output=True, text=True, timeout=timeout_s, check=True
         )
