@@ -66,9 +66,9 @@ class Settings(BaseSettings):
     delivery_timeout_s: float = Field(
         1200.0,
         gt=0,
-        description="How long an output may wait for the broker's acknowledgement, retries "
-        "included; past it the worker stops without acking the input, and its replacement "
-        "re-reads it (faust's producer request timeout).",
+        description="The producer's request timeout, and how long it retries an output "
+        "whose partition has no leader; when it gives up, the worker stops without acking "
+        "the input and its replacement re-reads it (faust's producer request timeout).",
     )
     idempotent_producer: bool = Field(
         True,
