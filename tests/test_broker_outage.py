@@ -65,6 +65,7 @@ async def test_broker_outage_past_the_delivery_timeout_loses_nothing(
         if stage not in gave_up:
             assert worker.process.poll() is None, f"the {stage} worker exited with no reason"
     broker.start()
+    outage_s = time.monotonic() - down_since
 
     # As an orchestrator would: a replacement for each worker that stopped.
     for stage in gave_up:
@@ -85,7 +86,7 @@ async def test_broker_outage_past_the_delivery_timeout_loses_nothing(
     )
     assert in_flight(workers) == 0
     print(
-        f"outage {time.monotonic() - down_since:.0f} s: outputs in flight past the "
+        f"broker down {outage_s:.0f} s; outputs in flight past the "
         f"{DELIVERY_TIMEOUT_S:.0f} s delivery timeout: {still_in_flight:.0f}; "
         f"workers that gave up: {sorted(gave_up) or 'none'}"
     )
