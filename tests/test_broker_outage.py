@@ -34,12 +34,13 @@ async def test_broker_outage_past_the_delivery_timeout_loses_nothing(
     """The broker is SIGKILLed while outputs are in flight, stays down past the producer's
     delivery timeout, and restarts on the same data.
 
-    What a worker does with an output the broker has not acknowledged: aiokafka expires a
-    batch only when its partition has no known leader, and with the only broker down the
-    metadata cannot change, so the worker keeps the output in flight, neither acks nor
-    dead-letters its input, and delivers it once the broker is back (idempotence keeps a
-    retried batch from being written twice). Had the producer given up, the worker would
-    stop without acking and its replacement re-read the input: checked too when it happens.
+    What a worker does with outputs the broker has not acknowledged: those the producer
+    holds stay in flight past the timeout (aiokafka expires a batch only when its partition
+    has no known leader, and with the only broker down the metadata cannot change) and go
+    out once the broker is back, written once thanks to idempotence. A send that cannot get
+    into the producer within the timeout fails: that worker stops without acking the input,
+    and its replacement (started here as an orchestrator would) re-reads it. Neither path
+    dead-letters anything or loses a document.
     """
     broker = restartable_broker
     settings = pipeline_settings(broker.bootstrap, redis_prefix).model_copy(
