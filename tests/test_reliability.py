@@ -61,10 +61,11 @@ async def test_sigkill_at_random_moments_loses_nothing(
 ) -> None:
     pipeline = pipeline.model_copy(update={"stage_processes": stage_processes})
     rng = random.Random(20261123)
-    records = pages(2000, "sigkill")
+    # Enough work to outlast the six kills (each lands once the new worker is at work).
+    records = pages(1000, "sigkill")
     keys = {encode_raw(r)[0] for r in records}
     summary = await produce(pipeline, records)
-    assert summary.sent == 2000
+    assert summary.sent == 1000
 
     inputs = {"clean": pipeline.topic_raw, "enrich": pipeline.topic_clean}
     history: dict[str, list[WorkerProcess]] = {stage: [] for stage in inputs}
