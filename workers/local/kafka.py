@@ -276,7 +276,7 @@ class KafkaCluster:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
-        # The data is thrown away: no need to wait out a controlled shutdown (30 s seen).
+        # Test data: no need to wait out a controlled shutdown (30 s seen).
         self.stop(timeout_s=5)
         if self.own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
