@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 import workers
 from workers.cleaning.stage import clean_message
@@ -99,7 +100,10 @@ async def caught_up(settings: Settings, groups: dict[str, str]) -> bool:
     """Whether each consumer group has committed its input topic up to the log end: the
     workers commit an input only once its output or dead letter is in the log, so from
     then on nothing more comes of those inputs."""
-    rows = await consumer_lag(settings, groups)
+    try:
+        rows = await consumer_lag(settings, groups)
+    except GroupCoordinatorNotAvailableError:
+        return False  # Kafka creates its offsets topic at the first group lookup
     return all(row.end is not None and row.lag == 0 for row in rows)
 
 
