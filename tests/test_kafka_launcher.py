@@ -22,10 +22,10 @@ REPO = Path(__file__).resolve().parent.parent
 STARTER = """
 import sys, time
 from pathlib import Path
-from workers.local.kafka import KafkaCluster, _brokers_seen
+from workers.local.kafka import KafkaCluster, brokers_seen
 kafka = KafkaCluster(nodes=3, heap_mb=256, folder=Path(sys.argv[1])).start()
 print(*(node.process.pid for node in kafka.nodes), flush=True)
-print(*sorted(_brokers_seen(kafka.bootstrap)), flush=True)
+print(*sorted(brokers_seen(kafka.bootstrap)), flush=True)
 time.sleep(600)
 """
 

@@ -239,7 +239,7 @@ class KafkaCluster:
                 tail = dead[0].log_path.read_text(errors="replace")[-3000:]
                 raise KafkaUnavailable(f"Kafka node {dead[0].node_id} exited:\n{tail}")
             listening = all(_accepts(node.port) for node in self.nodes)
-            if listening and _brokers_seen(self.bootstrap) >= want:
+            if listening and brokers_seen(self.bootstrap) >= want:
                 return
             if time.monotonic() > deadline:
                 raise KafkaUnavailable(f"Kafka did not come up in {timeout_s} s ({self.folder})")
@@ -290,7 +290,7 @@ def _accepts(port: int) -> bool:
         return False
 
 
-def _brokers_seen(bootstrap: str) -> set[int]:
+def brokers_seen(bootstrap: str) -> set[int]:
     """Node ids in the cluster metadata (empty while nothing answers). Runs its own event
     loop in a thread, so it works inside a running loop as well."""
 
