@@ -61,6 +61,7 @@ def new_producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         **settings.kafka_client_kwargs(),
         acks="all",
+        enable_idempotence=settings.idempotent_producer,
         linger_ms=settings.produce_linger_ms,
         compression_type=None if settings.compression == "none" else settings.compression,
         max_request_size=settings.max_message_bytes + 1024 * 1024,

@@ -1,5 +1,10 @@
-"""Fixtures: one real local broker per test session, unique topics and groups per test, and
-workers started as real processes (``python -m workers worker STAGE``)."""
+"""Fixtures: one real broker per test session, unique topics and groups per test, and
+workers started as real processes (``python -m workers worker STAGE``).
+
+``NEWSFLOW_TEST_BROKER`` picks the broker of the whole integration suite: ``kafka`` (the
+default: Apache Kafka from Maven Central's jars, workers/local/kafka.py) or ``tansu`` (the
+embedded broker of the demo). The demo test and one pipeline smoke test run on Tansu always.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,18 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 import redis
+from aiokafka.admin import AIOKafkaAdminClient
 
 from workers.kafka.topics import create_topics
 from workers.local.broker import LocalBroker, free_port, isolated_settings, wait_for_port
+from workers.local.kafka import KafkaCluster
 from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
 
@@ -28,12 +35,44 @@ REPO = Path(__file__).resolve().parent.parent
 # it on (tests/test_site_boilerplate.py does, with its own Redis key prefix).
 os.environ.setdefault("NEWSFLOW_BOILERPLATE_BACKEND", "off")
 
+TEST_BROKER = os.environ.get("NEWSFLOW_TEST_BROKER", "kafka")
+if TEST_BROKER not in {"kafka", "tansu"}:
+    raise pytest.UsageError(f"NEWSFLOW_TEST_BROKER={TEST_BROKER!r}: use kafka or tansu")
+Broker = KafkaCluster | LocalBroker
+
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+def tansu_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """The embedded broker (Tansu, memory storage), whichever broker the suite runs on."""
     log_path = tmp_path_factory.mktemp("broker") / "tansu.log"
     with LocalBroker(log_path=log_path) as local:
         yield local
+
+
+@pytest.fixture(scope="session")
+def broker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Broker]:
+    """The session's broker, as NEWSFLOW_TEST_BROKER says (Apache Kafka by default)."""
+    if TEST_BROKER == "tansu":
+        yield request.getfixturevalue("tansu_broker")
+        return
+    with KafkaCluster(folder=tmp_path_factory.mktemp("kafka")) as kafka:
+        yield kafka
+
+
+@pytest.fixture
+def restartable_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
+    """A broker of this test's own whose topics, records and offsets survive a SIGKILL and a
+    restart (``kill_broker``, then ``.start()``): Kafka on its data dir, or Tansu on S3."""
+    if TEST_BROKER == "tansu":
+        s3 = request.getfixturevalue("s3_store")
+        local = LocalBroker(storage="s3://tansu/", env=s3, log_path=tmp_path / "tansu.log")
+        with local:
+            yield local
+        return
+    with KafkaCluster(folder=tmp_path / "kafka") as kafka:
+        yield kafka
 
 
 @pytest.fixture
@@ -72,6 +111,15 @@ def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         log.close()
 
 
+def kill_broker(broker: Broker) -> None:
+    """SIGKILL the broker: no controlled shutdown; its stored data stays as it was."""
+    if isinstance(broker, KafkaCluster):
+        broker.kill()
+    elif broker.process is not None:
+        broker.process.kill()
+        broker.process.wait()
+
+
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own in the real Redis (settings.redis_url); its keys are
@@ -88,20 +136,59 @@ def redis_prefix() -> Iterator[str]:
     client.close()
 
 
-def pipeline_settings(bootstrap: str, redis_prefix: str) -> Settings:
+def pipeline_settings(
+    bootstrap: str, redis_prefix: str, *, kafka: bool = TEST_BROKER == "kafka"
+) -> Settings:
     """Settings naming a test's own topics (3 partitions), consumer groups and
-    near-duplicate index keys."""
+    near-duplicate index keys; idempotent producers on Kafka (Tansu has none)."""
     return isolated_settings(
-        bootstrap, tag="t", partitions=3, dedup_key_prefix=redis_prefix, commit_interval_s=0.5
+        bootstrap,
+        tag="t",
+        partitions=3,
+        dedup_key_prefix=redis_prefix,
+        commit_interval_s=0.5,
+        idempotent_producer=kafka,
     )
 
 
 @pytest.fixture
-async def pipeline(broker: LocalBroker, redis_prefix: str) -> Settings:
+async def pipeline(broker: Broker, redis_prefix: str) -> Settings:
     """Settings naming this test's own topics (created) and consumer groups."""
     settings = pipeline_settings(broker.bootstrap, redis_prefix)
-    await create_topics(settings)
+    await create_topics_and_wait(settings)
     return settings
+
+
+@pytest.fixture
+async def tansu_pipeline(tansu_broker: LocalBroker, redis_prefix: str) -> Settings:
+    """Like ``pipeline``, on the embedded broker whichever broker the suite runs on."""
+    settings = pipeline_settings(tansu_broker.bootstrap, redis_prefix, kafka=False)
+    await create_topics_and_wait(settings)
+    return settings
+
+
+async def create_topics_and_wait(settings: Settings, timeout_s: float = 60) -> None:
+    """Create the pipeline's topics and wait until every partition has a leader: Kafka
+    answers CreateTopics before its partitions are ready, and a client that asks at once
+    sees no topic (Tansu's are ready at once)."""
+    await create_topics(settings)
+    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            topics = await admin.describe_topics(settings.all_topics())
+            led = [
+                p for t in topics if t["error_code"] == 0 for p in t["partitions"]
+                if p["error_code"] == 0 and p["leader"] >= 0
+            ]  # fmt: skip
+            if len(led) == settings.partitions * len(settings.all_topics()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"topics without leaders after {timeout_s} s: {topics}")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
 
 
 class WorkerProcess:
@@ -168,3 +255,13 @@ async def eventually(predicate: Callable[[], bool], timeout_s: float, what: str)
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(0.2)
+
+
+async def eventually_async(
+    check: Callable[[], Awaitable[bool]], timeout_s: float, what: str
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(1)

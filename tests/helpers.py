@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 import workers
 from workers.cleaning.stage import clean_message
+from workers.kafka.lag import consumer_lag, log_ends
 from workers.kafka.produce import raw_record
+from workers.kafka.tail import tail
 from workers.records.message import InputMessage
 from workers.settings import Settings
 
@@ -85,3 +88,29 @@ def http_get(port: int, path: str) -> tuple[int, bytes]:
         return error.code, error.read()
     except OSError:
         return 0, b""
+
+
+async def record_count(settings: Settings, topic: str) -> int:
+    """How many records ``topic`` holds, from its log-end offsets (test topics are never
+    truncated, so each partition's log starts at 0)."""
+    return sum((await log_ends(settings, topic)).values())
+
+
+async def caught_up(settings: Settings, groups: dict[str, str]) -> bool:
+    """Whether each consumer group has committed its input topic up to the log end: the
+    workers commit an input only once its output or dead letter is in the log, so from
+    then on nothing more comes of those inputs."""
+    try:
+        rows = await consumer_lag(settings, groups)
+    except GroupCoordinatorNotAvailableError:
+        return False  # Kafka creates its offsets topic at the first group lookup
+    return all(row.end is not None and row.lag == 0 for row in rows)
+
+
+async def read_topic(settings: Settings, topic: str) -> list:
+    """Every record ``topic`` holds now: as many as its log-end offsets say, not what a read
+    finds before some seconds of silence."""
+    count = await record_count(settings, topic)
+    records = [m async for m in tail(settings, topic, idle_timeout_s=60, max_messages=count)]
+    assert len(records) == count, f"{topic}: read {len(records)} of {count} records"
+    return records

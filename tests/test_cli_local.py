@@ -1,4 +1,5 @@
-"""The installed ``newsflow`` console script on local files (no broker involved)."""
+"""The installed ``newsflow`` console script: on local files (no broker involved), and its
+``topics`` and ``tail`` commands against the test session's broker."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import sys
 from pathlib import Path
 
 import orjson
-from helpers import SAMPLES, entry
+import pytest
+from conftest import Broker, pipeline_settings
+from helpers import SAMPLES, entry, raw_for, record_count
 
+from workers.kafka.produce import produce
 from workers.records import contracts
 from workers.records.ids import document_id
 from workers.settings import Settings
@@ -112,3 +116,33 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     listed = result.stdout.split("Commands:", 1)[1].split()
     for command in ("worker", "produce", "tail", "topics", "broker", "demo", "clean", "enrich"):
         assert command in listed
+
+
+@pytest.mark.broker
+async def test_topics_create_list_and_tail(
+    broker: Broker, redis_prefix: str, tmp_path: Path
+) -> None:
+    settings = pipeline_settings(broker.bootstrap, redis_prefix)
+
+    def configured(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **settings.as_env()}
+        return subprocess.run(
+            [NEWSFLOW, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    created = configured("topics", "create")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.splitlines() == [f"{t}\tcreated" for t in settings.all_topics()]
+    again = configured("topics", "create")
+    assert again.stdout.splitlines() == [f"{t}\texists" for t in settings.all_topics()]
+    listed = configured("topics", "list")
+    assert set(settings.all_topics()) <= set(listed.stdout.splitlines())
+
+    items = [entry("03"), entry("12")]
+    assert (await produce(settings, [raw_for(item) for item in items])).sent == 2
+    assert await record_count(settings, settings.topic_raw) == 2
+    tailed = configured("tail", "raw", "--count", "2", "--idle", "60", "--envelope")
+    assert tailed.returncode == 0, tailed.stderr
+    records = _lines(tailed.stdout)
+    assert len(records) == 2
+    assert {r["key"] for r in records} == {document_id(item["url"]) for item in items}

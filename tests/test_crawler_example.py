@@ -9,9 +9,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import read_topic
 
 from workers.errors import StageError
-from workers.kafka.tail import tail
 from workers.records.ids import document_id
 from workers.settings import Settings
 
@@ -41,10 +41,11 @@ class FakeScrapyResponse:
 
 
 async def read_raw(settings: Settings) -> dict[str, dict]:
-    return {
-        message.key.decode(): orjson.loads(message.value)
-        async for message in tail(settings, settings.topic_raw, idle_timeout_s=3)
-    }
+    """Every raw record by key; each document once."""
+    messages = await read_topic(settings, settings.topic_raw)
+    found = {message.key.decode(): orjson.loads(message.value) for message in messages}
+    assert len(found) == len(messages), "a document was sent twice"
+    return found
 
 
 async def test_plain_aiokafka_publish(pipeline: Settings) -> None:

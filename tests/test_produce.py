@@ -14,12 +14,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import eventually_async
+from helpers import caught_up, read_topic
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from workers.kafka.produce import input_files, iter_records
-from workers.kafka.tail import tail
 from workers.kafka.warc import Skipped, http_headers, iter_warc, media_type
+from workers.pipeline import consumer_groups
 from workers.records.ids import document_id
 from workers.records.message import InputMessage
 from workers.runtime.processor import StageProcessor
@@ -127,11 +129,13 @@ def summary_line(stderr: str) -> str:
 
 
 async def raw_records(settings: Settings) -> dict[str, dict]:
-    """Every record on the raw topic, by key, with its headers."""
+    """Every record on the raw topic, by key, with its headers; each document once."""
     found = {}
-    async for message in tail(settings, settings.topic_raw, idle_timeout_s=3):
+    messages = await read_topic(settings, settings.topic_raw)
+    for message in messages:
         record = orjson.loads(message.value)
         found[message.key.decode()] = {"value": record, "headers": dict(message.headers)}
+    assert len(found) == len(messages), "a document was sent twice"
     return found
 
 
@@ -367,11 +371,11 @@ async def test_warc_pages_reach_the_sink_with_zstd_everywhere(
     done = newsflow_produce(settings, path)
 
     assert done.returncode == 0, done.stderr
-    sink = {}
-    async for message in tail(settings, settings.topic_enriched, idle_timeout_s=90):
-        sink[message.key.decode()] = orjson.loads(message.value)
-        if len(sink) == 2:
-            break
+    groups = consumer_groups(settings)
+    await eventually_async(lambda: caught_up(settings, groups), 120, "both pages through")
+    messages = await read_topic(settings, settings.topic_enriched)
+    sink = {message.key.decode(): orjson.loads(message.value) for message in messages}
+    assert len(messages) == 2
     assert set(sink) == {document_id(CP1252_URL), document_id(UTF8_URL)}
     german = sink[document_id(CP1252_URL)]
     assert german["encoding"] == {"name": "cp1252", "source": "http-header"}

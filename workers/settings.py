@@ -61,6 +61,19 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a rebalance waits for members to rejoin."
     )
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit.")
+    delivery_timeout_s: float = Field(
+        1200.0,
+        gt=0,
+        description="The producer's request timeout, and how long it retries an output "
+        "whose partition has no leader; when it gives up, the worker stops without acking "
+        "the input and its replacement re-reads it (faust's producer request timeout).",
+    )
+    idempotent_producer: bool = Field(
+        True,
+        description="Producers (workers, produce, dlq replay) send with Kafka's idempotence "
+        "(enable.idempotence, acks=all), so a retry after a broker hiccup writes no "
+        "duplicate. Off only for a broker without it (the embedded demo broker).",
+    )
     fetch_max_wait_ms: int = Field(
         500,
         ge=0,

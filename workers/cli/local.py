@@ -21,6 +21,7 @@ def broker(port: int) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"broker listening on {local.bootstrap}; Ctrl-C stops it", err=True)
     click.echo(f"export NEWSFLOW_BOOTSTRAP_SERVERS={local.bootstrap}", err=True)
+    click.echo("export NEWSFLOW_IDEMPOTENT_PRODUCER=false", err=True)
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:

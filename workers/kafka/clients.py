@@ -36,9 +36,13 @@ def compression_type(settings: Settings) -> str | None:
 
 
 def producer(settings: Settings, **overrides: object) -> Running[AIOKafkaProducer]:
-    """A started producer: every write waits for all in-sync replicas (``acks=all``)."""
+    """A started producer: idempotent, and every write waits for all in-sync replicas
+    (``acks=all``)."""
     defaults = {
         "acks": "all",
+        # A send retried after a broker hiccup is written once (off only for the embedded
+        # broker, which cannot hand out producer ids).
+        "enable_idempotence": settings.idempotent_producer,
         "max_request_size": max_record_bytes(settings),
         "compression_type": compression_type(settings),
     }

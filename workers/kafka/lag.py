@@ -3,7 +3,9 @@
 Committed offsets come from the group coordinator (asking for the partitions explicitly).
 Log ends come from a fetch's high-watermark rather than ListOffsets, and the age of the
 oldest waiting message from the timestamp of the record at the committed offset: both are
-plain fetches, right on Apache Kafka and on brokers whose ListOffsets is unreliable.
+plain fetches, right on Apache Kafka and on the embedded broker, whose ListOffsets is not.
+On Kafka the table equals what Kafka's own consumer-group command prints
+(tests/test_lag.py compares them on the same group).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import asdict, dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from workers.kafka import clients
+from workers.kafka.tail import topic_partitions
 from workers.settings import Settings
 
 
@@ -32,16 +35,24 @@ class PartitionLag:
         return asdict(self)
 
 
+async def log_ends(settings: Settings, topic: str, timeout_s: float = 10.0) -> dict[int, int]:
+    """{partition: log-end offset} of ``topic``; raises TimeoutError when a partition's
+    fetch brings no answer in time."""
+    async with clients.consumer(settings) as consumer:
+        partitions = await topic_partitions(consumer, topic)
+        ends, _ = await _probe(consumer, {("", tp): None for tp in partitions}, timeout_s)
+    if len(ends) < len(partitions):
+        raise TimeoutError(f"{topic}: no log end for some partitions within {timeout_s} s")
+    return {tp.partition: end for (_, tp), end in ends.items()}
+
+
 async def consumer_lag(
     settings: Settings, groups: dict[str, str], timeout_s: float = 10.0
 ) -> list[PartitionLag]:
     async with clients.consumer(settings) as consumer, clients.admin(settings) as admin:
         committed: dict[tuple[str, TopicPartition], int | None] = {}
-        topics = await consumer.topics()
         for group, topic in groups.items():
-            if topic not in topics:
-                raise LookupError(f"topic {topic!r} does not exist")
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+            partitions = await topic_partitions(consumer, topic)
             offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
             for tp in partitions:
                 meta = offsets.get(tp)
@@ -78,6 +89,8 @@ async def _probe(
     oldest: dict[tuple[str, TopicPartition], float] = {}
     for group in dict.fromkeys(g for g, _ in committed):
         positions = {tp: off for (g, tp), off in committed.items() if g == group}
+        # assign() replaces the previous group's partitions. No unsubscribe() between:
+        # with a fetch in flight it makes stop() wait out the request timeout (~60 s seen).
         consumer.assign(list(positions))
         for tp, offset in positions.items():
             if offset is None:
@@ -98,7 +111,6 @@ async def _probe(
                     if (group, tp) in oldest or end <= (positions[tp] or 0):
                         pending.discard(tp)
             await asyncio.sleep(0)
-        consumer.unsubscribe()
     return ends, oldest
 
 

@@ -66,7 +66,7 @@ async def tail(
         auto_offset_reset="earliest" if from_beginning else "latest",
         fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
     ) as consumer:
-        partitions = await _partitions(consumer, topic)
+        partitions = await topic_partitions(consumer, topic)
         consumer.assign(partitions)
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)
@@ -86,10 +86,15 @@ async def tail(
                         return
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    if topic not in await consumer.topics():  # also loads the topic's metadata
-        raise LookupError(f"topic {topic!r} does not exist")
-    partitions = consumer.partitions_for_topic(topic)
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The partitions of ``topic``, from metadata of all topics fetched now.
+
+    Not ``partitions_for_topic`` alone: a consumer that subscribed to nothing keeps the
+    metadata of its bootstrap request, which names no topic, and Apache Kafka answers that
+    with no topic at all (the local broker with every topic).
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    partitions = cluster.partitions_for_topic(topic)
     if not partitions:
         raise LookupError(f"topic {topic!r} does not exist")
     return [TopicPartition(topic, p) for p in sorted(partitions)]

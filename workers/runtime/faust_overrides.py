@@ -29,14 +29,26 @@ class _Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class _Producer(faust_aiokafka.Producer):
+    # faust's hook for extra aiokafka producer arguments. faust turns idempotence on only
+    # inside transactions; a retried send must not duplicate an output on Kafka either.
+    def _settings_extra(self) -> dict:
+        if self.app.idempotent_producer:
+            return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+        return dict(super()._settings_extra())
+
+
 class _Transport(faust_aiokafka.Transport):
     Consumer = _Consumer
+    Producer = _Producer
 
 
 class App(faust.App):
-    """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``)."""
+    """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``) and
+    idempotent producers (``idempotent_producer``)."""
 
     fetch_max_wait_ms = 500
+    idempotent_producer = True
 
     # faust builds its transport here; the hook to use ours.
     def _new_transport(self) -> _Transport:
