@@ -2,8 +2,8 @@
 
 :class:`SecureKafkaCluster` is the launcher's one-node cluster with, made at start:
 
-- a throwaway CA and a broker certificate for 127.0.0.1/localhost (Python's
-  ``cryptography``; Kafka reads them as PEM, no keystore tool needed);
+- a throwaway CA and a broker certificate for 127.0.0.1/localhost
+  (:mod:`workers.local.tls`; Kafka reads them as PEM, no keystore tool needed);
 - SCRAM-SHA-512 users written at format time by Kafka's own storage tool: ``admin`` (super
   user, and the broker's own inter-broker login) and one ``newsflow-<role>`` principal per
   role, each with a random password;
@@ -17,23 +17,22 @@ user so that the node's broker half can talk to its controller half.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
+import contextlib
 import os
 import secrets
 import shlex
+import signal
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from workers.local.kafka import KafkaCluster, KafkaUnavailable, kafka_jars
+from workers.local.tls import make_broker_keystore, make_certificate_authority
 from workers.settings import Settings
 
 ACL_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "kafka-acls.sh"
@@ -41,67 +40,6 @@ ACL_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "kafka-acls.sh"
 ROLES = ("crawler", "clean", "enrich", "consumer", "ops", "replay")
 MECHANISM = "SCRAM-SHA-512"
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    # Unencrypted PKCS#8: what Kafka's PEM keystore reads without ssl.key.password.
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def make_certificate_authority(
-    folder: Path, common_name: str
-) -> tuple[Path, ec.EllipticCurvePrivateKey]:
-    """A self-signed CA valid for a day: (its certificate's PEM file, its key)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .issuer_name(_name(common_name))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    path = folder / f"{common_name}.pem"
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return path, key
-
-
-def make_broker_keystore(folder: Path, ca_file: Path, ca_key: ec.EllipticCurvePrivateKey) -> Path:
-    """The broker's key and certificate (for 127.0.0.1 and localhost, signed by the CA) in
-    one PEM file, as Kafka's ``ssl.keystore.type=PEM`` wants them."""
-    ca = x509.load_pem_x509_certificate(ca_file.read_bytes())
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    path = folder / "broker-keystore.pem"
-    path.write_bytes(_pem_key(key) + certificate.public_bytes(serialization.Encoding.PEM))
-    path.chmod(0o600)
-    return path
 
 
 def _jaas(user: str, password: str) -> str:
@@ -261,3 +199,43 @@ def _broker_count(settings: Settings) -> int:
     thread.start()
     thread.join(30)
     return seen[0]
+
+
+def write_env_files(kafka: SecureKafkaCluster, folder: Path) -> list[Path]:
+    """One ``<role>.env`` per principal (and ``admin.env``): the NEWSFLOW_* connection
+    settings that log in as it, readable by the owner only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for user in kafka.passwords:
+        settings = kafka.settings_for(user, kafka.acl_settings)
+        keys = ("bootstrap_servers", "security_protocol", "sasl_mechanism", "sasl_username")
+        lines = [f"NEWSFLOW_{key.upper()}={getattr(settings, key)}" for key in keys]
+        lines += [f"NEWSFLOW_SASL_PASSWORD={settings.sasl_password}"]
+        lines += [f"NEWSFLOW_SSL_CAFILE={settings.ssl_cafile}"]
+        path = folder / f"{user.removeprefix('newsflow-')}.env"
+        path.touch(mode=0o600)
+        path.write_text("\n".join(lines) + "\n")
+        written.append(path)
+    return written
+
+
+def main(folder: Path) -> None:
+    """Run a SASL_SSL Kafka with the default topic and group names' ACLs until Ctrl-C or
+    SIGTERM; the role's settings are in ``FOLDER/<role>.env``."""
+    kafka = SecureKafkaCluster(folder / "kafka", Settings())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with kafka:
+        env_files = write_env_files(kafka, folder)
+        print(f"SASL_SSL Kafka at {kafka.bootstrap}; settings per role in:", flush=True)
+        for path in env_files:
+            print(f"  {path}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+
+
+if __name__ == "__main__":
+    main(
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(tempfile.mkdtemp(prefix="newsflow-secure-"))
+    )
