@@ -25,7 +25,9 @@ from helpers import caught_up, http_get, record_count
 
 from workers.kafka.lag import consumer_lag, pipeline_groups
 from workers.local.broker import isolated_settings
-from workers.local.kafka_security import SecureKafkaCluster, make_certificate_authority
+from workers.local.kafka_security import SecureKafkaCluster
+from workers.local.tls import make_certificate_authority
+from workers.ops.health import WorkerHealth
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -231,3 +233,16 @@ def test_broker_logs_hold_no_client_password(secure_kafka: SecureKafkaCluster) -
     log = secure_kafka.nodes[0].log_path.read_text(errors="replace")
     assert "SASL_SSL" in log
     assert not [user for user, password in roles.items() if password in log]
+
+
+def test_ready_names_what_keeps_the_worker_out() -> None:
+    health = WorkerHealth("clean", stall_after_s=30)
+    health.access_problem = "Kafka refused the login: check NEWSFLOW_SASL_PASSWORD"
+    assert health.ready() == (
+        False,
+        ["Kafka refused the login: check NEWSFLOW_SASL_PASSWORD", "no partition assignment yet"],
+    )
+    health.access_problem = None
+    health.broker_connected = True
+    health.on_assigned([])
+    assert health.ready() == (True, [])

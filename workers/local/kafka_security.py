@@ -222,6 +222,8 @@ def write_env_files(kafka: SecureKafkaCluster, folder: Path) -> list[Path]:
 def main(folder: Path) -> None:
     """Run a SASL_SSL Kafka with the default topic and group names' ACLs until Ctrl-C or
     SIGTERM; the role's settings are in ``FOLDER/<role>.env``."""
+    for stale in folder.glob("*.env"):  # a previous run's: they appear once this one is up
+        stale.unlink()
     kafka = SecureKafkaCluster(folder / "kafka", Settings())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with kafka:
