@@ -31,6 +31,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from workers.local.broker import free_port
 from workers.local.kafka import KafkaCluster, KafkaUnavailable, kafka_jars
 from workers.local.tls import make_broker_keystore, make_certificate_authority
 from workers.settings import Settings
@@ -55,7 +56,14 @@ class SecureKafkaCluster(KafkaCluster):
     of deploy/kafka-acls.sh are applied for ``acl_settings`` (its topics and groups).
     """
 
-    def __init__(self, folder: Path, acl_settings: Settings, *, heap_mb: int = 384):
+    def __init__(
+        self,
+        folder: Path,
+        acl_settings: Settings,
+        *,
+        heap_mb: int = 384,
+        plaintext_listener: bool = False,
+    ):
         super().__init__(1, folder=folder, heap_mb=heap_mb)
         self.acl_settings = acl_settings
         self.passwords = {"admin": secrets.token_urlsafe(18)}
@@ -67,13 +75,17 @@ class SecureKafkaCluster(KafkaCluster):
         keystore = make_broker_keystore(self.tls_folder, self.ca_file, ca_key)
         self.admin_config = self._client_properties("admin")
         node = self.nodes[0]
+        # For benchmarks only: a PLAINTEXT listener beside it, whose clients are ANONYMOUS.
+        self.plaintext_bootstrap = f"127.0.0.1:{free_port()}" if plaintext_listener else None
+        plain = f",PLAIN://{self.plaintext_bootstrap}" if plaintext_listener else ""
         self.config.update(
             {
                 "listeners": f"SASL_SSL://{node.bootstrap},CONTROLLER://127.0.0.1:"
-                f"{node.controller_port}",
-                "advertised.listeners": f"SASL_SSL://{node.bootstrap}",
+                f"{node.controller_port}{plain}",
+                "advertised.listeners": f"SASL_SSL://{node.bootstrap}{plain}",
                 "inter.broker.listener.name": "SASL_SSL",
-                "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+                "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+                + (",PLAIN:PLAINTEXT" if plaintext_listener else ""),
                 "sasl.enabled.mechanisms": MECHANISM,
                 "sasl.mechanism.inter.broker.protocol": MECHANISM,
                 "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": _jaas(
