@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -82,7 +84,9 @@ def main() -> None:
     args = parser.parse_args()
     base = isolated_settings("unset", tag="bench", partitions=3, idempotent_producer=True)
     folder = Path(tempfile.mkdtemp(prefix="newsflow-bench-security-"))
-    with SecureKafkaCluster(folder, base, plaintext_listener=True) as kafka:
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, folder, ignore_errors=True)
+        kafka = cleanup.enter_context(SecureKafkaCluster(folder, base, plaintext_listener=True))
         secure = kafka.settings_for("admin", base)
         plain = base.model_copy(update={"bootstrap_servers": kafka.plaintext_bootstrap})
         modes = {"PLAINTEXT": plain, "SASL_SSL": secure}
