@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.errors import TopicAuthorizationFailedError
 from aiokafka.structs import ConsumerRecord
 
 from workers.kafka import clients
@@ -96,5 +98,11 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topic
     cluster = await consumer._client.fetch_all_metadata()
     partitions = cluster.partitions_for_topic(topic)
     if not partitions:
+        # Kafka leaves the topics a principal may not Describe out of an all-topics answer;
+        # asked by name, it says so.
+        named = ClusterMetadata()
+        await consumer._client._metadata_update(named, [topic])
+        if topic in named.unauthorized_topics:
+            raise TopicAuthorizationFailedError(topic)
         raise LookupError(f"topic {topic!r} does not exist")
     return [TopicPartition(topic, p) for p in sorted(partitions)]

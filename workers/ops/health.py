@@ -2,7 +2,8 @@
 
 Healthy means the event loop turns and no assigned partition with waiting messages has gone
 without progress for ``stall_after_s``: a worker that holds partitions but does not move them
-must be restarted, not trusted. Ready means connected to the broker and a member of the group
+must be restarted, not trusted. Ready means connected to the broker and let in (else the
+reason, naming the setting to fix: see :mod:`workers.kafka.access`) and a member of the group
 with a completed assignment (possibly empty: a replica beyond the partition count is an idle
 standby, and it must not block a rolling update).
 """
@@ -34,6 +35,8 @@ class WorkerHealth:
         self.partitions: dict[TopicPartition, PartitionProgress] = {}
         self.assigned_once = False
         self.broker_connected = False
+        # Why the broker will not let this worker in (login, TLS, ACL), naming the setting.
+        self.access_problem: str | None = None
         self.loop_tick = time.monotonic()
 
     # --- events ----------------------------------------------------------------------
@@ -112,7 +115,9 @@ class WorkerHealth:
 
     def ready(self) -> tuple[bool, list[str]]:
         problems = []
-        if not self.broker_connected:
+        if self.access_problem:
+            problems.append(self.access_problem)
+        elif not self.broker_connected:
             problems.append("not connected to the broker")
         if not self.assigned_once:
             problems.append("no partition assignment yet")

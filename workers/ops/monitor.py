@@ -2,7 +2,8 @@
 
 Runs as a faust timer every ``NEWSFLOW_HEALTH_INTERVAL_S``. The broker check is a metadata
 request on a small client of its own, so it tells "connected" even while the consumer waits
-in a rebalance.
+in a rebalance; when the broker will not let it in (a rotated password, a revoked
+certificate), ``/readyz`` says why.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import faust
 import redis.asyncio as redis
 from aiokafka import TopicPartition
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaConnectionError
 
+from workers.kafka.access import explain, login_problem
 from workers.ops import metrics
 from workers.ops.health import WorkerHealth
 from workers.runtime.faust_overrides import committed_offsets
@@ -60,9 +63,13 @@ class Monitor:
                 self._client = AIOKafkaClient(**self.settings.kafka_client_kwargs())
                 await asyncio.wait_for(self._client.bootstrap(), _PROBE_TIMEOUT_S)
             await asyncio.wait_for(self._client.fetch_all_metadata(), _PROBE_TIMEOUT_S)
+            self.health.access_problem = None
             return True
         except Exception as exc:
             log.warning("broker probe failed", extra={"error": repr(exc)})
+            self.health.access_problem = explain(exc, self.settings)
+            if isinstance(exc, KafkaConnectionError):
+                self.health.access_problem = await login_problem(self.settings)
             if self._client is not None:
                 await self._client.close()
                 self._client = None

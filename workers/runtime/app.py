@@ -26,6 +26,7 @@ from workers import __version__
 from workers.errors import TransientError
 from workers.kafka import clients
 from workers.ops import logs, metrics
+from workers.ops.access_gate import wait_for_access
 from workers.ops.health import WorkerHealth
 from workers.ops.monitor import Monitor
 from workers.ops.web import add_routes
@@ -317,6 +318,7 @@ def run_worker(stage: str, settings: Settings) -> None:
     """Run one worker of ``stage`` until SIGTERM/SIGINT (blocking)."""
     logs.configure(settings.log_level, settings.log_format)
     worker = StageWorker(stage, settings)
+    wait_for_access(stage, settings, worker.health)
     worker.runner.warm_up()
     log.info(
         "starting worker",
