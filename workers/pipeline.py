@@ -16,7 +16,7 @@ means one :class:`StageSpec` here and one module with its stage class (see
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
@@ -65,6 +65,8 @@ class StageSpec:
     counts_extraction_outcomes: bool = False
     # Writes the sink: observes end-to-end and pipeline latency.
     writes_sink: bool = False
+    # The named parts whose time the stage reports (``part_seconds``): the enrichers.
+    part_names: Callable[[Settings], Sequence[str]] = lambda settings: ()
 
     def create(self, settings: Settings) -> StageFunction:
         module, _, cls = self.factory.partition(":")
@@ -96,6 +98,7 @@ STAGES: dict[str, StageSpec] = {
             factory="workers.enrichment.stage:EnrichStage",
             input_has_lineage=True,
             writes_sink=True,
+            part_names=attrgetter("enrichers"),
         ),
     )
 }

@@ -104,7 +104,7 @@ REDIS_UP = Gauge("newsflow_redis_up", "1 when Redis answered the last PING.")
 WORKER = Info("newsflow_worker", "Worker identity.")
 
 
-def announce_worker(spec: StageSpec, labels: dict[str, str], enrichers: Iterable[str] = ()) -> None:
+def announce_worker(spec: StageSpec, labels: dict[str, str], parts: Iterable[str] = ()) -> None:
     """Publish the worker's identity, and its stage's counters and histograms at 0.
 
     A series that first appears with its counts already up hides that increase from
@@ -124,7 +124,7 @@ def announce_worker(spec: StageSpec, labels: dict[str, str], enrichers: Iterable
             EXTRACTION_OUTCOMES.labels("ok", path)
         for reason in get_args(Reason):
             EXTRACTION_OUTCOMES.labels(reason, "none")
-    for name in enrichers:
+    for name in parts:
         ENRICHER_SECONDS.labels(name)
 
 

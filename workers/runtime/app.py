@@ -106,7 +106,7 @@ class StageWorker:
         metrics.announce_worker(
             self.spec,
             {"stage": stage, "version": __version__, "group": self.app.conf.id},
-            enrichers=settings.enrichers if stage == "enrich" else (),
+            parts=self.spec.part_names(settings),
         )
 
     def _create_app(self) -> faust.App:
