@@ -40,6 +40,7 @@ from workers.kafka.replay import REPLAY_HEADER
 from workers.kafka.tail import tail
 from workers.local.broker import free_port, wait_for_port
 from workers.local.processes import descendants, stop_process
+from workers.pipeline import STAGES
 from workers.records import contracts
 from workers.records.cloudevents import event_id, header
 from workers.settings import Settings
@@ -88,7 +89,7 @@ async def test_sigkill_at_random_moments_loses_nothing(
     workers = {stage: replace(stage) for stage in inputs}
 
     async def holds_uncommitted(worker: WorkerProcess, stage: str) -> bool:
-        committed = await committed_offsets(pipeline, pipeline.group_for(stage), inputs[stage])
+        committed = await committed_offsets(pipeline, STAGES[stage].group(pipeline), inputs[stage])
         return any(o >= committed[p] for p, o in processed_offsets(worker))
 
     orphans: set[int] = set()
@@ -107,7 +108,7 @@ async def test_sigkill_at_random_moments_loses_nothing(
             children = descendants(worker.process.pid)
             worker.kill()
             orphans |= children
-            group = pipeline.group_for(stage)
+            group = STAGES[stage].group(pipeline)
             committed = await committed_offsets(pipeline, group, inputs[stage])
             interrupted[stage].append(
                 {(p, o) for p, o in processed_offsets(worker) if o >= committed[p]}

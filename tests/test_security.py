@@ -23,11 +23,12 @@ from conftest import REPO, WorkerProcess, create_topics_and_wait, eventually, ev
 from delivery import pages
 from helpers import caught_up, http_get, record_count
 
-from workers.kafka.lag import consumer_lag, pipeline_groups
+from workers.kafka.lag import consumer_lag
 from workers.local.broker import isolated_settings
 from workers.local.kafka_security import SecureKafkaCluster
 from workers.local.tls import make_certificate_authority
 from workers.ops.health import WorkerHealth
+from workers.pipeline import consumer_groups
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -127,7 +128,7 @@ async def test_every_role_does_its_job_over_sasl_ssl(
     assert "selected 1, replayed 1, skipped 0" in replayed.stderr
 
     await eventually_async(
-        lambda: caught_up(admin, pipeline_groups(admin)), 120, "both groups caught up"
+        lambda: caught_up(admin, consumer_groups(admin)), 120, "both groups caught up"
     )
     lag = run(as_role(kafka, "ops"), "lag", "--json")
     rows = [orjson.loads(line) for line in lag.stdout.splitlines()]
