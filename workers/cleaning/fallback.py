@@ -45,7 +45,9 @@ def parse_page(html: str) -> tuple[Any, str, str]:
     page (serialised, then parsed by lxml) has more of it."""
     tree = load_html(html)
     words = _body_words(tree)
-    if words >= LOST_BODY_WORDS:
+    if tree is None or words >= LOST_BODY_WORDS:
+        # No tree at all: trafilatura's parser found no HTML document (binary data, a bare
+        # fragment), a not_html page; a browser would still make a body of it, of garbage.
         return tree, html, "lxml"
     serialised = LexborHTMLParser(html).html or ""
     reparsed = load_html(serialised)
