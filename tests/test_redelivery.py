@@ -14,9 +14,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka import TopicPartition
 
-from workers.kafka import clients
+from workers.kafka.lag import log_ends
 from workers.kafka.produce import encode_raw, produce, raw_record
 from workers.kafka.tail import tail
 from workers.records.cloudevents import header
@@ -41,12 +40,6 @@ def site_pages() -> list[dict]:
             url = f"https://www.site{site}.example/news/{n}"
             records.append(raw_record(body, url, content_type=sample["content_type"]))
     return records
-
-
-async def log_ends(settings: Settings, topic: str) -> dict[int, int]:
-    async with clients.consumer(settings) as consumer:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        return {tp.partition: end for tp, end in (await consumer.end_offsets(partitions)).items()}
 
 
 async def sink_until(settings: Settings, keys: set[bytes], timeout_s: float) -> list:

@@ -230,7 +230,9 @@ class KafkaCluster:
         return self
 
     def wait_ready(self, timeout_s: float) -> None:
-        """Until the admin client's cluster metadata lists every node as a broker."""
+        """Until every node's cluster metadata lists every node as a broker (each node learns
+        the others from the metadata log in its own time: one that saw all three does not
+        mean the next one asked does)."""
         want = {node.node_id for node in self.nodes}
         deadline = time.monotonic() + timeout_s
         while True:
@@ -239,7 +241,7 @@ class KafkaCluster:
                 tail = dead[0].log_path.read_text(errors="replace")[-3000:]
                 raise KafkaUnavailable(f"Kafka node {dead[0].node_id} exited:\n{tail}")
             listening = all(_accepts(node.port) for node in self.nodes)
-            if listening and brokers_seen(self.bootstrap) >= want:
+            if listening and all(brokers_seen(node.bootstrap) >= want for node in self.nodes):
                 return
             if time.monotonic() > deadline:
                 raise KafkaUnavailable(f"Kafka did not come up in {timeout_s} s ({self.folder})")
