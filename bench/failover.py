@@ -50,6 +50,19 @@ async def _sink_times(settings: Settings) -> list[float]:
     return sorted(m.timestamp / 1000 for m in records)
 
 
+async def _feed(settings: Settings, run: int) -> None:
+    """The sample pages under new URLs, a dozen every half second, until cancelled."""
+    samples, batch = list(iter_records([SAMPLES])), 0
+    while True:
+        pages = [
+            {**page, "url": f"https://failover.example/{run}/{batch}/{n}"}
+            for n, page in enumerate(samples)
+        ]
+        await produce(settings, pages)
+        batch += 1
+        await asyncio.sleep(0.5)
+
+
 async def one_kill(settings: Settings, workdir: Path, run: int) -> dict[str, float]:
     env = {**os.environ, **settings.as_env(), "NEWSFLOW_LOG_FORMAT": "json"}
 
@@ -58,11 +71,8 @@ async def one_kill(settings: Settings, workdir: Path, run: int) -> dict[str, flo
         return spawn_worker(stage, worker_env, workdir / f"{name}.log")
 
     clean, enrich = start("clean", f"clean-{run}"), start("enrich", f"enrich-{run}")
-    pages = [r for _ in range(40) for r in iter_records([SAMPLES])]
-    for n, page in enumerate(pages):
-        page["url"] = f"https://failover.example/{run}/{n}"
-    await produce(settings, pages)
-    while len(await _sink_times(settings)) < 20:  # flowing
+    feeding = asyncio.ensure_future(_feed(settings, run))  # pages keep coming, as a crawl does
+    while len(_events(workdir / f"enrich-{run}.log", "processed")) < 50:  # flowing
         await asyncio.sleep(0.5)
     killed_at = time.time()
     enrich.kill()
@@ -72,6 +82,8 @@ async def one_kill(settings: Settings, workdir: Path, run: int) -> dict[str, flo
     log = workdir / f"enrich-{run}-replacement.log"
     while not _events(log, "processed"):
         await asyncio.sleep(0.5)
+    feeding.cancel()  # the sink goes quiet, so it can be read to its end
+    await asyncio.sleep(3)
     after = [t for t in await _sink_times(settings) if t > killed_at]
     for process in (clean, replacement):
         stop_process(process, 30)
