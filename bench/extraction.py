@@ -93,14 +93,8 @@ def snippet_found(snippet: str, text: str) -> bool:
 # --- the two systems ----------------------------------------------------------------------
 
 
-def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, Any]:
-    """The stage's record fields for one page: ``clean_message`` itself for the newsflow
-    variant, its pieces composed as the ablation says for the others."""
-    from ablations import VARIANTS
-
-    from workers.cleaning.envelope import open_envelope
-    from workers.cleaning.stage import clean_message, extract_article
-    from workers.errors import StageError
+def raw_message(body: bytes, url: str) -> Any:
+    """The raw-html.v1 message a crawler would publish for ``body`` fetched from ``url``."""
     from workers.records.message import InputMessage
 
     raw = {
@@ -110,7 +104,19 @@ def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, An
         "headers": {"content-type": "text/html"},
         "html_base64": base64.b64encode(body).decode(),
     }
-    message = InputMessage(value=json.dumps(raw).encode())
+    return InputMessage(value=json.dumps(raw).encode())
+
+
+def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, Any]:
+    """The stage's record fields for one page: ``clean_message`` itself for the newsflow
+    variant, its pieces composed as the ablation says for the others."""
+    from ablations import VARIANTS
+
+    from workers.cleaning.envelope import open_envelope
+    from workers.cleaning.stage import clean_message, extract_article
+    from workers.errors import StageError
+
+    message = raw_message(body, url)
     try:
         if variant is VARIANTS["newsflow"]:
             record = clean_message(message, settings)
@@ -150,17 +156,9 @@ def clutter_lines(body: bytes, url: str, settings: Any) -> list[tuple[str, str |
     from workers.cleaning.extraction import extract_text
     from workers.cleaning.stage import extract_article
     from workers.errors import StageError
-    from workers.records.message import InputMessage
 
-    raw = {
-        "url": url,
-        "fetched_at": "2026-01-01T00:00:00Z",
-        "status": 200,
-        "headers": {"content-type": "text/html"},
-        "html_base64": base64.b64encode(body).decode(),
-    }
     try:
-        envelope = open_envelope(InputMessage(value=json.dumps(raw).encode()), settings)
+        envelope = open_envelope(raw_message(body, url), settings)
         record = extract_article(
             envelope.page.text,
             url,
