@@ -275,6 +275,13 @@ class Settings(BaseSettings):
         description="/healthz fails when an assigned partition with waiting messages "
         "made no progress for this long.",
     )
+    ready_max_ack_wait_s: float = Field(
+        15.0,
+        gt=0,
+        description="/readyz fails while an output has waited this long for the broker's "
+        "acknowledgement (no reachable leader, or fewer in-sync replicas than "
+        "min.insync.replicas).",
+    )
     health_interval_s: float = Field(
         1.0, gt=0, description="How often lag gauges and broker/Redis probes refresh."
     )

@@ -268,6 +268,31 @@ class KafkaCluster:
         )
         return done.stdout
 
+    def node(self, node_id: int) -> KafkaNode:
+        return next(node for node in self.nodes if node.node_id == node_id)
+
+    def kill_node(self, node_id: int) -> None:
+        """SIGKILL one node (a crash: no controlled shutdown, its data stays as it was)."""
+        node = self.node(node_id)
+        if node.running():
+            assert node.process is not None
+            node.process.kill()
+            node.process.wait()
+
+    def stop_node(self, node_id: int, timeout_s: float = 60.0) -> None:
+        """SIGTERM one node and wait for its controlled shutdown (it hands its partition
+        leaderships over first); SIGKILL if it takes longer than ``timeout_s``."""
+        node = self.node(node_id)
+        if node.running():
+            assert node.process is not None
+            stop_process(node.process, timeout_s)
+
+    def start_node(self, node_id: int) -> None:
+        """Start a stopped or killed node again, on its ports and data."""
+        node = self.node(node_id)
+        if not node.running():
+            node.spawn(kafka_jars())
+
     def kill(self) -> None:
         for node in self.nodes:
             if node.process is not None and node.process.poll() is None:

@@ -3,9 +3,12 @@
 Healthy means the event loop turns and no assigned partition with waiting messages has gone
 without progress for ``stall_after_s``: a worker that holds partitions but does not move them
 must be restarted, not trusted. Ready means connected to the broker and let in (else the
-reason, naming the setting to fix: see :mod:`workers.kafka.access`) and a member of the group
+reason, naming the setting to fix: see :mod:`workers.kafka.access`), a member of the group
 with a completed assignment (possibly empty: a replica beyond the partition count is an idle
-standby, and it must not block a rolling update).
+standby, and it must not block a rolling update), the leaders of its partitions reachable,
+and no output waiting longer than ``ready_max_ack_wait_s`` for the broker's acknowledgement:
+on a cluster that lost too many brokers, the ones left still answer metadata requests, yet
+inputs cannot be fetched or outputs acknowledged.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ class PartitionProgress:
 
 
 class WorkerHealth:
-    def __init__(self, stage: str, stall_after_s: float):
+    def __init__(self, stage: str, stall_after_s: float, ready_max_ack_wait_s: float = 15.0):
         self.stage = stage
         self.stall_after_s = stall_after_s
+        self.ready_max_ack_wait_s = ready_max_ack_wait_s
+        # Assigned partitions whose leader the broker probe could not reach.
+        self.unreachable_leaders: list[str] = []
+        # When each output handed to the producer and not yet acknowledged was sent.
+        self.outputs_waiting: dict[int, float] = {}
         self.partitions: dict[TopicPartition, PartitionProgress] = {}
         self.assigned_once = False
         self.broker_connected = False
@@ -60,6 +68,12 @@ class WorkerHealth:
         progress.last_message_ts = timestamp_s
         progress.last_progress = time.monotonic()
         metrics.LAST_PROGRESS.labels(self.stage, tp[0], str(tp[1])).set(time.time())
+
+    def on_output_sent(self, output: int) -> None:
+        self.outputs_waiting[output] = time.monotonic()
+
+    def on_output_done(self, output: int) -> None:
+        self.outputs_waiting.pop(output, None)
 
     def tick(self) -> None:
         self.loop_tick = time.monotonic()
@@ -121,6 +135,16 @@ class WorkerHealth:
             problems.append("not connected to the broker")
         if not self.assigned_once:
             problems.append("no partition assignment yet")
+        if self.unreachable_leaders:
+            problems.append("no connection to the leader of " + ", ".join(self.unreachable_leaders))
+        if self.outputs_waiting:
+            waited = time.monotonic() - min(self.outputs_waiting.values())
+            if waited > self.ready_max_ack_wait_s:
+                problems.append(
+                    f"an output has waited {waited:.0f} s for the broker's acknowledgement "
+                    "(a partition without a reachable leader, or fewer in-sync replicas "
+                    "than min.insync.replicas)"
+                )
         metrics.READY.labels(self.stage).set(0 if problems else 1)
         return not problems, problems
 

@@ -3,7 +3,9 @@
 Runs as a faust timer every ``NEWSFLOW_HEALTH_INTERVAL_S``. The broker check is a metadata
 request on a small client of its own, so it tells "connected" even while the consumer waits
 in a rebalance; when the broker will not let it in (a rotated password, a revoked
-certificate), ``/readyz`` says why.
+certificate), ``/readyz`` says why. On a cluster, the probe also connects to the leader of each
+partition the worker reads: a cluster that lost its controller quorum keeps naming dead nodes
+as leaders, and any node left answers the metadata request.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class Monitor:
                 await asyncio.wait_for(self._client.bootstrap(), _PROBE_TIMEOUT_S)
             await asyncio.wait_for(self._client.fetch_all_metadata(), _PROBE_TIMEOUT_S)
             self.health.access_problem = None
+            self.health.unreachable_leaders = await self._unreachable_leaders(self._client)
             return True
         except Exception as exc:
             log.warning("broker probe failed", extra={"error": repr(exc)})
@@ -74,6 +77,22 @@ class Monitor:
                 await self._client.close()
                 self._client = None
             return False
+
+    async def _unreachable_leaders(self, client: AIOKafkaClient) -> list[str]:
+        """The assigned partitions whose leader (as the metadata names it) takes no connection."""
+        leaders: dict[int | None, list[str]] = {}
+        for topic, partition in sorted(self.health.partitions):
+            leader = client.cluster.leader_for_partition(TopicPartition(topic, partition))
+            leaders.setdefault(leader, []).append(f"{topic}/{partition}")
+        unreachable = leaders.pop(None, []) + leaders.pop(-1, [])
+        for node, partitions in leaders.items():
+            try:
+                reached = await asyncio.wait_for(client.ready(node), _PROBE_TIMEOUT_S)
+            except Exception:
+                reached = False
+            if not reached:
+                unreachable += partitions
+        return unreachable
 
     async def _redis_answers(self) -> bool:
         try:

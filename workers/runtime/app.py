@@ -90,7 +90,7 @@ class StageWorker:
         self.spec = STAGES[stage]
         self.settings = settings
         self.runner = create_runner(stage, settings)
-        self.health = WorkerHealth(stage, settings.stall_after_s)
+        self.health = WorkerHealth(stage, settings.stall_after_s, settings.ready_max_ack_wait_s)
         self.app = self._create_app()
         raw_bytes = {"key_serializer": "raw", "value_serializer": "raw"}
         self.source = self.app.topic(self.spec.input_topic(settings), **raw_bytes)
@@ -232,7 +232,9 @@ class StageWorker:
             metrics.IN_FLIGHT.labels(self.stage).dec()
             await self._not_delivered(exc, outgoing, incoming)
             raise
-        return _Sent(outgoing, incoming, delivery, started)
+        sent = _Sent(outgoing, incoming, delivery, started)
+        self.health.on_output_sent(id(sent))
+        return sent
 
     async def _finish(self, sent: _Sent) -> None:
         """Wait until the broker acknowledged the output, then count and log it."""
@@ -244,6 +246,7 @@ class StageWorker:
             raise
         finally:
             metrics.IN_FLIGHT.labels(self.stage).dec()
+            self.health.on_output_done(id(sent))
         metrics.DELIVERY_SECONDS.labels(self.stage).observe(time.perf_counter() - sent.started)
         log.log(
             logging.INFO if outgoing.outcome == "ok" else logging.WARNING,
