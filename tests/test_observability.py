@@ -143,6 +143,22 @@ def test_ready_needs_the_broker_and_an_assignment() -> None:
     assert not health.ready()[0]
 
 
+def test_not_ready_while_leaders_are_unreachable_or_outputs_wait_too_long() -> None:
+    # What a cluster without its quorum looks like: metadata answers, the work does not move.
+    health = WorkerHealth("enrich", stall_after_s=30, ready_max_ack_wait_s=15)
+    health.broker_connected = True
+    health.on_assigned({("clean", 0)})
+    health.on_output_sent(1)
+    assert health.ready() == (True, [])  # an output under way, not for long
+    health.outputs_waiting[1] -= 16
+    ready, problems = health.ready()
+    assert not ready and problems[0].startswith("an output has waited 16 s")
+    health.on_output_done(1)
+    assert health.ready() == (True, [])
+    health.unreachable_leaders = ["clean/0"]
+    assert health.ready() == (False, ["no connection to the leader of clean/0"])
+
+
 # --- a real scrape after real traffic ----------------------------------------------------
 
 
