@@ -5,7 +5,8 @@ pipeline's topics at replication factor 3 and ``min.insync.replicas=2``, one cle
 enrich worker with the production settings (group timings, producer timeout), pages fed
 faster than the workers take them so the sink never idles. Each run SIGKILLs one node: the
 one leading the most of the pipeline's partitions (not the coordinator), or the workers'
-group coordinator; it is restarted, and back in sync, before the next run. The stall is the
+group coordinator, or SIGSTOPs the leader (a hung host); it is restarted, and back in sync,
+before the next run. The stall is the
 longest gap between records at the sink (by the broker's append time) from the kill until
 the flow has moved on; it prints the median, min and max per kind with the settings that
 shape it.
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import signal
 import statistics
 import tempfile
 import time
@@ -24,6 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import orjson
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from workers.kafka import clients
 from workers.kafka.produce import iter_records, produce
@@ -42,6 +45,9 @@ BROKER_HEARTBEAT_MS, BROKER_SESSION_MS = 2000, 9000
 # anyway, and at once after a connection error or a "not leader" answer; a failed request is
 # retried after the backoff.
 METADATA_MAX_AGE_MS, RETRY_BACKOFF_MS = 300_000, 100
+# A frozen node is thawed after this long if the flow has not resumed by itself.
+FREEZE_CAP_S = 60.0
+KINDS = ("leader", "coordinator", "leader frozen")
 
 
 def _processed(log: Path) -> int:
@@ -109,28 +115,47 @@ async def _sink_times(settings: Settings, since: float) -> list[float]:
     return sorted(m.timestamp / 1000 for m in records if m.timestamp / 1000 > since)
 
 
+async def _flowing(enrich_log: Path, count: int, timeout_s: float) -> bool:
+    """Whether the enrich worker reached ``count`` processed pages within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while _processed(enrich_log) < count:
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.5)
+    return True
+
+
 async def one_kill(
     kafka: KafkaCluster, settings: Settings, kind: str, enrich_log: Path, settle_s: float
 ) -> dict[str, float]:
-    victim = await _victim(settings, kind)
+    """One node lost, the stall it caused, the node back in sync. ``kind``: ``leader`` or
+    ``coordinator`` (SIGKILL: the kernel resets its connections, clients notice at once) or
+    ``leader frozen`` (SIGSTOP: a host that hangs or drops off the network; nothing tells the
+    clients, a request to it waits for the request timeout)."""
+    victim = await _victim(settings, kind.split()[0])
+    process = kafka.node(victim).process
+    assert process is not None
     before = _processed(enrich_log)
-    killed_at = time.time()
-    kafka.kill_node(victim)
-    deadline = time.monotonic() + 300
-    while _processed(enrich_log) < before + 40:  # the flow has moved on
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no flow after the {kind} kill")
-        await asyncio.sleep(0.5)
+    lost_at = time.time()
+    if kind == "leader frozen":
+        os.kill(process.pid, signal.SIGSTOP)
+        resumed = await _flowing(enrich_log, before + 40, FREEZE_CAP_S)
+        os.kill(process.pid, signal.SIGCONT)
+    else:
+        kafka.kill_node(victim)
+        resumed = False
+    if not resumed and not await _flowing(enrich_log, before + 40, 300):
+        raise TimeoutError(f"no flow after the {kind} loss")
     await asyncio.sleep(settle_s)
-    after = await _sink_times(settings, killed_at)
-    times = [killed_at, *after]
+    after = await _sink_times(settings, lost_at)
+    times = [lost_at, *after]
     stall = max(b - a for a, b in itertools.pairwise(times))
     kafka.start_node(victim)
-    await _wait(lambda: _in_sync(settings), 300, "the restarted node in sync")
-    return {"next record": after[0] - killed_at, "stall": stall, "node": victim}
+    await _wait(lambda: _in_sync(settings), 300, "the node back in sync")
+    return {"next record": after[0] - lost_at, "stall": stall, "node": victim}
 
 
-async def main(runs: int, broker_session_ms: int, feed: int) -> None:
+async def main(runs: int, broker_session_ms: int, feed: int, delivery_timeout_s: float) -> None:
     config = {
         "broker.heartbeat.interval.ms": str(min(BROKER_HEARTBEAT_MS, broker_session_ms // 3)),
         "broker.session.timeout.ms": str(broker_session_ms),
@@ -141,6 +166,7 @@ async def main(runs: int, broker_session_ms: int, feed: int) -> None:
             update={
                 "replication_factor": 3,
                 "idempotent_producer": True,
+                "delivery_timeout_s": delivery_timeout_s,
                 "dedup_backend": "memory",
                 "boilerplate_backend": "off",
                 # The production group timings, not the tests' short ones.
@@ -150,6 +176,7 @@ async def main(runs: int, broker_session_ms: int, feed: int) -> None:
             }
         )
         await create_topics(settings)
+        await _wait(lambda: _in_sync(settings), 120, "the topics' replicas in sync")
         await _admin_call(
             settings,
             lambda a: a.alter_configs(
@@ -183,9 +210,9 @@ async def main(runs: int, broker_session_ms: int, feed: int) -> None:
                 await asyncio.sleep(0.5)
             await _wait(lambda: _in_sync(settings), 300, "every replica in sync")
             rows: dict[str, list[dict[str, float]]] = defaultdict(list)
-            for _, kind in itertools.product(range(runs), ("leader", "coordinator")):
+            for _, kind in itertools.product(range(runs), KINDS):
                 row = await one_kill(kafka, settings, kind, logs["enrich"], settle_s=3)
-                print(f"{kind} kill, node {row['node']:.0f}: {row['stall']:.1f} s", flush=True)
+                print(f"{kind}, node {row['node']:.0f}: {row['stall']:.1f} s", flush=True)
                 rows[kind].append(row)
                 await asyncio.sleep(5)
         finally:
@@ -194,15 +221,16 @@ async def main(runs: int, broker_session_ms: int, feed: int) -> None:
                 stop_process(worker, 30)
 
     print(
-        f"\nSIGKILL of a node of 3 (RF 3, min.insync.replicas=2), 1 clean + 1 enrich worker, "
-        f"{feed} pages/s fed; {runs} runs of each kind\n"
+        f"\nA node of 3 lost (RF 3, min.insync.replicas=2), 1 clean + 1 enrich worker, "
+        f"{feed} pages/s fed; {runs} runs of each kind; frozen nodes thawed after "
+        f"{FREEZE_CAP_S:g} s at most\n"
         f"(broker.session.timeout.ms {broker_session_ms}, broker.heartbeat.interval.ms "
         f"{config['broker.heartbeat.interval.ms']}; producer request_timeout "
         f"{settings.delivery_timeout_s:g} s, metadata_max_age {METADATA_MAX_AGE_MS} ms, "
         f"retry_backoff {RETRY_BACKOFF_MS} ms; consumer session {settings.session_timeout_s:g} s, "
         f"heartbeat {settings.heartbeat_interval_s:g} s)\n"
     )
-    print("| node killed | longest stall at the sink, s (median) | min | max | next record, s |")
+    print("| node lost | longest stall at the sink, s (median) | min | max | next record, s |")
     print("|---|---|---|---|---|")
     for kind, kills in rows.items():
         stall = [k["stall"] for k in kills]
@@ -214,11 +242,15 @@ async def main(runs: int, broker_session_ms: int, feed: int) -> None:
 
 
 if __name__ == "__main__":
-    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="kills of each kind")
     parser.add_argument("--broker-session-ms", type=int, default=BROKER_SESSION_MS)
     parser.add_argument("--feed", type=int, default=12, help="pages fed per second")
+    parser.add_argument(
+        "--delivery-timeout",
+        type=float,
+        default=Settings().delivery_timeout_s,
+        help="NEWSFLOW_DELIVERY_TIMEOUT_S of the workers (the producer's request timeout)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.broker_session_ms, args.feed))
+    asyncio.run(main(args.runs, args.broker_session_ms, args.feed, args.delivery_timeout))

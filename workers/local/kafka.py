@@ -100,8 +100,13 @@ def kafka_jars(cache: Path = JAR_CACHE) -> Path:
 
 
 def cluster_id() -> str:
-    """A KRaft cluster id: a UUID in URL-safe base64 without padding (22 characters)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: a UUID in URL-safe base64 without padding (22 characters), never
+    starting with '-' (the storage tool would read it as an option; Kafka's own
+    ``Uuid.randomUuid`` skips those too)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 def _die_with_parent() -> None:
