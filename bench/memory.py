@@ -97,6 +97,7 @@ async def main(rounds: int, big: int) -> None:
         settings = Settings(
             bootstrap_servers=broker.bootstrap,
             partitions=3,
+            replication_factor=1,  # one broker
             idempotent_producer=False,  # the local broker cannot (workers/local/broker.py)
             **{k.removeprefix("NEWSFLOW_").lower(): float(v) for k, v in TEST_GROUP_TIMING.items()},
         )

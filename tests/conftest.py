@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 import pytest
 import redis
-from aiokafka.admin import AIOKafkaAdminClient
 
 from workers.kafka.topics import create_topics
 from workers.local.broker import LocalBroker, free_port, isolated_settings, wait_for_port
@@ -168,27 +167,9 @@ async def tansu_pipeline(tansu_broker: LocalBroker, redis_prefix: str) -> Settin
 
 
 async def create_topics_and_wait(settings: Settings, timeout_s: float = 60) -> None:
-    """Create the pipeline's topics and wait until every partition has a leader: Kafka
-    answers CreateTopics before its partitions are ready, and a client that asks at once
-    sees no topic (Tansu's are ready at once)."""
-    await create_topics(settings)
-    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
-    await admin.start()
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            topics = await admin.describe_topics(settings.all_topics())
-            led = [
-                p for t in topics if t["error_code"] == 0 for p in t["partitions"]
-                if p["error_code"] == 0 and p["leader"] >= 0
-            ]  # fmt: skip
-            if len(led) == settings.partitions * len(settings.all_topics()):
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"topics without leaders after {timeout_s} s: {topics}")
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
+    """Create the pipeline's topics; ``create_topics`` returns once every partition has a
+    leader (Kafka answers CreateTopics before its partitions are ready)."""
+    await create_topics(settings, ready_timeout_s=timeout_s)
 
 
 class WorkerProcess:

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from kustomize import KustomizeError, build, json_patch
 
+from workers.kafka.topics import check_replication
 from workers.pipeline import STAGES
 from workers.settings import Settings
 
@@ -144,6 +145,7 @@ def test_compose_kafka_is_a_single_kraft_node() -> None:
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     settings = settings_from(COMPOSE["services"]["topics"]["environment"])
     assert settings.replication_factor == 1  # one broker
+    assert check_replication(settings, brokers=1) == []  # topics create: no error, no warning
 
 
 def mounts(service: str) -> dict[str, Path]:
@@ -304,6 +306,17 @@ def test_kustomize_renders_base_and_overlay() -> None:
         "secret": {"secretName": "newsflow-kafka-ca"},
     }
     assert by_kind(example, "ConfigMap")["newsflow-config"]["data"]["NEWSFLOW_PARTITIONS"] == "12"
+
+
+def test_kubernetes_topics_are_replicated_for_a_broker_loss(
+    rendered: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """3 replicas, min.insync.replicas 2: one broker may be down with writes going on, and
+    `topics create` accepts it on a three-broker cluster without a warning."""
+    data = by_kind(rendered[1], "ConfigMap")["newsflow-config"]["data"]
+    settings = settings_from(data)
+    assert (settings.replication_factor, settings.topic_min_insync_replicas) == (3, 2)
+    assert check_replication(settings, brokers=3) == []
 
 
 def test_kustomize_renderer_is_strict(tmp_path: Path) -> None:

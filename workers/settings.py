@@ -46,7 +46,19 @@ class Settings(BaseSettings):
         "newsflow.dead-letter.v1", description="Failures of every stage."
     )
     partitions: int = Field(6, ge=1, description="Partitions of each topic at creation.")
-    replication_factor: int = Field(1, ge=1, description="Replicas of each topic at creation.")
+    replication_factor: int = Field(
+        3,
+        ge=1,
+        description="Replicas of each topic at creation (`newsflow topics create` refuses "
+        "more than the cluster has brokers; 1 for a single-broker development setup).",
+    )
+    min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        description="The topics' min.insync.replicas: replicas that must have an output "
+        "before the broker acknowledges it (acks=all). Unset: one less than the replication "
+        "factor, at least 1 (2 of 3: one broker may be down and writes go on).",
+    )
 
     # --- Consumer groups (one faust app id per worker kind) ----------------------------
     clean_group: str = Field(
@@ -314,6 +326,23 @@ class Settings(BaseSettings):
                 f"({self.minhash_permutations}): every band needs at least one value"
             )
         return self
+
+    @model_validator(mode="after")
+    def _insync_fits_the_replicas(self) -> Settings:
+        if self.min_insync_replicas is not None and (
+            self.min_insync_replicas > self.replication_factor
+        ):
+            raise ValueError(
+                f"min_insync_replicas ({self.min_insync_replicas}) exceeds "
+                f"replication_factor ({self.replication_factor}): no write could ever be "
+                "acknowledged"
+            )
+        return self
+
+    @property
+    def topic_min_insync_replicas(self) -> int:
+        """min.insync.replicas the topics get: the setting, or replication factor - 1."""
+        return self.min_insync_replicas or max(1, self.replication_factor - 1)
 
     @property
     def bootstrap_list(self) -> list[str]:

@@ -123,13 +123,54 @@ def topics() -> None:
 
 @topics.command("create")
 @click.option("-p", "--partitions", type=int, help="Partitions (default NEWSFLOW_PARTITIONS).")
+@click.option(
+    "-r",
+    "--replication-factor",
+    type=click.IntRange(min=1),
+    help="Replicas of each topic (default NEWSFLOW_REPLICATION_FACTOR, 3).",
+)
+@click.option(
+    "--min-insync-replicas",
+    type=click.IntRange(min=1),
+    help="The topics' min.insync.replicas (default NEWSFLOW_MIN_INSYNC_REPLICAS, "
+    "replication factor - 1).",
+)
 @pass_settings
-def topics_create(settings: Settings, partitions: int | None) -> None:
-    """Create the raw, clean, enriched and dead-letter topics (existing ones are kept)."""
-    from workers.kafka.topics import create_topics
+def topics_create(
+    settings: Settings,
+    partitions: int | None,
+    replication_factor: int | None,
+    min_insync_replicas: int | None,
+) -> None:
+    """Create the raw, clean, enriched and dead-letter topics (existing ones are kept, and
+    shown with how they differ from the settings); returns once every partition has a leader."""
+    from workers.kafka.topics import (
+        TopicSettingsError,
+        broker_count,
+        check_replication,
+        create_topics,
+    )
 
+    overrides = {
+        "replication_factor": replication_factor,
+        "min_insync_replicas": min_insync_replicas,
+    }
+    try:
+        settings = Settings.model_validate(
+            {**settings.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+        )
+        for warning in check_replication(settings, run(broker_count(settings), settings)):
+            click.echo(f"warning: {warning}", err=True)
+    except (ValueError, TopicSettingsError) as exc:
+        raise click.ClickException(_first_line(exc)) from exc
     for name, state in run(create_topics(settings, partitions), settings).items():
         click.echo(f"{name}\t{state}")
+
+
+def _first_line(exc: Exception) -> str:
+    # pydantic's ValidationError wraps the validator's message in a report of several lines.
+    errors = getattr(exc, "errors", None)
+    return errors()[0]["msg"].removeprefix("Value error, ") if callable(errors) else str(exc)
 
 
 @topics.command("list")

@@ -43,7 +43,8 @@ LOCAL_PRODUCER = {"NEWSFLOW_IDEMPOTENT_PRODUCER": "false"}
 def isolated_settings(bootstrap: str, *, tag: str, partitions: int, **overrides: Any) -> Settings:
     """Settings for one run on the local broker (a test, a benchmark): topics and consumer
     groups of its own, so runs on one broker never meet, and the group timings and producer
-    it needs (``idempotent_producer=True`` for Apache Kafka)."""
+    it needs (``idempotent_producer=True`` for Apache Kafka); one replica of each topic unless
+    ``replication_factor`` says otherwise (a cluster test)."""
     uid = f"{tag}{uuid.uuid4().hex[:8]}"
     timing = {k.removeprefix("NEWSFLOW_").lower(): float(v) for k, v in TEST_GROUP_TIMING.items()}
     return Settings(
@@ -56,7 +57,7 @@ def isolated_settings(bootstrap: str, *, tag: str, partitions: int, **overrides:
         enrich_group=f"{uid}-enrich",
         partitions=partitions,
         **timing,
-        **{"idempotent_producer": False, **overrides},
+        **{"idempotent_producer": False, "replication_factor": 1, **overrides},
     )
 
 

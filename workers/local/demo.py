@@ -123,7 +123,10 @@ def run_demo(timeout_s: float = 120.0, partitions: int = 3) -> int:
     click.echo(f"newsflow demo · logs in {workdir}")
     with LocalBroker(log_path=workdir / "broker.log") as broker:
         settings = Settings(
-            bootstrap_servers=broker.bootstrap, partitions=partitions, idempotent_producer=False
+            bootstrap_servers=broker.bootstrap,
+            partitions=partitions,
+            replication_factor=1,  # one broker
+            idempotent_producer=False,
         )
         env = {
             **os.environ,

@@ -215,7 +215,8 @@ def _broker_count(settings: Settings) -> int:
 
 def write_env_files(kafka: SecureKafkaCluster, folder: Path) -> list[Path]:
     """One ``<role>.env`` per principal (and ``admin.env``): the NEWSFLOW_* connection
-    settings that log in as it, readable by the owner only."""
+    settings that log in as it (and the replication factor the cluster allows), readable by
+    the owner only."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for user in kafka.passwords:
@@ -224,6 +225,7 @@ def write_env_files(kafka: SecureKafkaCluster, folder: Path) -> list[Path]:
         lines = [f"NEWSFLOW_{key.upper()}={getattr(settings, key)}" for key in keys]
         lines += [f"NEWSFLOW_SASL_PASSWORD={settings.sasl_password}"]
         lines += [f"NEWSFLOW_SSL_CAFILE={settings.ssl_cafile}"]
+        lines += [f"NEWSFLOW_REPLICATION_FACTOR={min(3, len(kafka.nodes))}"]  # topics create
         path = folder / f"{user.removeprefix('newsflow-')}.env"
         path.touch(mode=0o600)
         path.write_text("\n".join(lines) + "\n")
