@@ -87,29 +87,18 @@ async def cluster_pipeline(cluster: KafkaCluster, redis_prefix: str) -> Settings
     for node in cluster.nodes:  # a test that failed half-way may have left one down
         cluster.start_node(node.node_id)
     settings = pipeline_settings(cluster.bootstrap, redis_prefix).model_copy(
-        update={"replication_factor": 3, "ready_max_ack_wait_s": READY_MAX_ACK_WAIT_S}
+        update={
+            "replication_factor": 3,
+            "min_insync_replicas": 2,
+            "ready_max_ack_wait_s": READY_MAX_ACK_WAIT_S,
+        }
     )
     await create_topics_and_wait(settings)
     async with clients.admin(settings) as admin:
         # alter_configs replaces a topic's whole config: the creation configs go along.
-        await admin.alter_configs(
-            [
-                ConfigResource(
-                    ConfigResourceType.TOPIC,
-                    topic,
-                    {
-                        **topic_configs(settings, topic),
-                        "min.insync.replicas": "2",
-                        **(
-                            {"message.timestamp.type": "LogAppendTime"}
-                            if topic == settings.topic_enriched
-                            else {}
-                        ),
-                    },
-                )
-                for topic in settings.all_topics()
-            ]
-        )
+        sink = settings.topic_enriched
+        configs = {**topic_configs(settings, sink), "message.timestamp.type": "LogAppendTime"}
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, sink, configs)])
     for group in (settings.clean_group, settings.enrich_group):
         await coordinator(settings, group)  # the offsets topic exists from here on
     await eventually_async(lambda: all_in_sync(settings), 180, "every replica in sync")
