@@ -20,6 +20,7 @@ import itertools
 import os
 import signal
 import statistics
+import subprocess
 import tempfile
 import time
 from collections import defaultdict
@@ -51,9 +52,13 @@ FREEZE_CAP_S = 60.0
 KINDS = ("leader", "coordinator", "leader frozen")
 
 
-def _processed(log: Path) -> int:
+def _processed(folder: Path, stage: str = "enrich") -> int:
+    """Pages the ``stage`` workers (a replacement included) processed, from their logs."""
     count = 0
-    for line in log.read_bytes().splitlines():
+    lines = [
+        line for log in folder.glob(f"{stage}-*.log") for line in log.read_bytes().split(b"\n")
+    ]
+    for line in lines:
         try:
             event = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -119,10 +124,10 @@ async def _sink_times(settings: Settings, since: float) -> list[float]:
     return sorted(m.timestamp / 1000 for m in records if m.timestamp / 1000 > since)
 
 
-async def _flowing(enrich_log: Path, count: int, timeout_s: float) -> bool:
+async def _flowing(folder: Path, count: int, timeout_s: float) -> bool:
     """Whether the enrich worker reached ``count`` processed pages within ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
-    while _processed(enrich_log) < count:
+    while _processed(folder) < count:
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(0.5)
@@ -130,7 +135,7 @@ async def _flowing(enrich_log: Path, count: int, timeout_s: float) -> bool:
 
 
 async def one_kill(
-    kafka: KafkaCluster, settings: Settings, kind: str, enrich_log: Path, settle_s: float
+    kafka: KafkaCluster, settings: Settings, kind: str, folder: Path, settle_s: float
 ) -> dict[str, float]:
     """One node lost, the stall it caused, the node back in sync. ``kind``: ``leader`` or
     ``coordinator`` (SIGKILL: the kernel resets its connections, clients notice at once) or
@@ -139,16 +144,16 @@ async def one_kill(
     victim = await _victim(settings, kind.split()[0])
     process = kafka.node(victim).process
     assert process is not None
-    before = _processed(enrich_log)
+    before = _processed(folder)
     lost_at = time.time()
     if kind == "leader frozen":
         os.kill(process.pid, signal.SIGSTOP)
-        resumed = await _flowing(enrich_log, before + 40, FREEZE_CAP_S)
+        resumed = await _flowing(folder, before + 40, FREEZE_CAP_S)
         os.kill(process.pid, signal.SIGCONT)
     else:
         kafka.kill_node(victim)
         resumed = False
-    if not resumed and not await _flowing(enrich_log, before + 40, 300):
+    if not resumed and not await _flowing(folder, before + 40, 300):
         raise TimeoutError(f"no flow after the {kind} loss")
     await asyncio.sleep(settle_s)
     after = await _sink_times(settings, lost_at)
@@ -191,31 +196,51 @@ async def main(
             lambda a: a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, sink, configs)]),
         )
         env = {**os.environ, **settings.as_env(), "NEWSFLOW_LOG_FORMAT": "json"}
-        logs = {stage: Path(tmp) / f"{stage}.log" for stage in ("clean", "enrich")}
-        workers = [
-            spawn_worker(stage, {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, log)
-            for stage, log in logs.items()
-        ]
+        folder = Path(tmp)
+        workers: dict[str, subprocess.Popen[bytes]] = {}
+        restarts: list[str] = []
+
+        def start(stage: str) -> None:
+            log = folder / f"{stage}-{len(restarts)}.log"
+            workers[stage] = spawn_worker(
+                stage, {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, log
+            )
+
+        async def supervise() -> None:
+            # As an orchestrator does: a worker that stopped is replaced at once.
+            while True:
+                for stage, process in list(workers.items()):
+                    if process.poll() is not None:
+                        restarts.append(stage)
+                        print(f"{stage} worker exited ({process.returncode}); replaced", flush=True)
+                        start(stage)
+                await asyncio.sleep(0.5)
+
+        for stage in ("clean", "enrich"):
+            start(stage)
         feeding = asyncio.ensure_future(_feed(settings, feed))
+        supervising = asyncio.ensure_future(supervise())
         try:
-            while _processed(logs["enrich"]) < 50:
+            while _processed(folder) < 50:
                 await asyncio.sleep(0.5)
             await _wait(lambda: _in_sync(settings), 300, "every replica in sync")
             rows: dict[str, list[dict[str, float]]] = defaultdict(list)
             for _, kind in itertools.product(range(runs), kinds):
-                row = await one_kill(kafka, settings, kind, logs["enrich"], settle_s=3)
+                row = await one_kill(kafka, settings, kind, folder, settle_s=3)
                 print(f"{kind}, node {row['node']:.0f}: {row['stall']:.1f} s", flush=True)
                 rows[kind].append(row)
                 await asyncio.sleep(5)
         finally:
             feeding.cancel()
-            for worker in workers:
+            supervising.cancel()
+            for worker in workers.values():
                 stop_process(worker, 30)
 
     print(
         f"\nA node of 3 lost (RF 3, min.insync.replicas=2), 1 clean + 1 enrich worker, "
         f"{feed} pages/s fed; {runs} runs of each kind; frozen nodes thawed after "
-        f"{FREEZE_CAP_S:g} s at most\n"
+        f"{FREEZE_CAP_S:g} s at most; workers that stopped were replaced at once "
+        f"({len(restarts)} replacements)\n"
         f"(broker.session.timeout.ms {broker_session_ms}, broker.heartbeat.interval.ms "
         f"{config['broker.heartbeat.interval.ms']}; producer request_timeout "
         f"{settings.delivery_timeout_s:g} s, metadata_max_age {METADATA_MAX_AGE_MS} ms, "
