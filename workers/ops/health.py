@@ -36,7 +36,7 @@ class WorkerHealth:
         self.stage = stage
         self.stall_after_s = stall_after_s
         self.ready_max_ack_wait_s = ready_max_ack_wait_s
-        # Assigned partitions whose leader the broker probe could not reach.
+        # Partitions read or written whose leader the broker probe could not reach.
         self.unreachable_leaders: list[str] = []
         # When each output handed to the producer and not yet acknowledged was sent.
         self.outputs_waiting: dict[int, float] = {}

@@ -3,9 +3,9 @@
 Runs as a faust timer every ``NEWSFLOW_HEALTH_INTERVAL_S``. The broker check is a metadata
 request on a small client of its own, so it tells "connected" even while the consumer waits
 in a rebalance; when the broker will not let it in (a rotated password, a revoked
-certificate), ``/readyz`` says why. On a cluster, the probe also connects to the leader of each
-partition the worker reads: a cluster that lost its controller quorum keeps naming dead nodes
-as leaders, and any node left answers the metadata request.
+certificate), ``/readyz`` says why. On a cluster, the probe also connects to the leader of
+each partition the worker reads or writes: a cluster that lost its controller quorum keeps
+naming dead nodes as leaders, and any node left answers the metadata request.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import faust
 import redis.asyncio as redis
 from aiokafka import TopicPartition
 from aiokafka.client import AIOKafkaClient
+from aiokafka.cluster import ClusterMetadata
 from aiokafka.errors import KafkaConnectionError
 
 from workers.kafka.access import explain, login_problem
@@ -32,8 +33,15 @@ _PROBE_TIMEOUT_S = 3.0
 
 
 class Monitor:
-    def __init__(self, app: faust.App, health: WorkerHealth, settings: Settings):
+    def __init__(
+        self,
+        app: faust.App,
+        health: WorkerHealth,
+        settings: Settings,
+        output_topics: tuple[str, ...] = (),
+    ):
         self.app = app
+        self.output_topics = output_topics
         self.health = health
         self.settings = settings
         self._client: AIOKafkaClient | None = None
@@ -64,9 +72,9 @@ class Monitor:
             if self._client is None:
                 self._client = AIOKafkaClient(**self.settings.kafka_client_kwargs())
                 await asyncio.wait_for(self._client.bootstrap(), _PROBE_TIMEOUT_S)
-            await asyncio.wait_for(self._client.fetch_all_metadata(), _PROBE_TIMEOUT_S)
+            cluster = await asyncio.wait_for(self._client.fetch_all_metadata(), _PROBE_TIMEOUT_S)
             self.health.access_problem = None
-            self.health.unreachable_leaders = await self._unreachable_leaders(self._client)
+            self.health.unreachable_leaders = await self._unreachable_leaders(cluster)
             return True
         except Exception as exc:
             log.warning("broker probe failed", extra={"error": repr(exc)})
@@ -78,16 +86,23 @@ class Monitor:
                 self._client = None
             return False
 
-    async def _unreachable_leaders(self, client: AIOKafkaClient) -> list[str]:
-        """The assigned partitions whose leader (as the metadata names it) takes no connection."""
-        leaders: dict[int | None, list[str]] = {}
-        for topic, partition in sorted(self.health.partitions):
-            leader = client.cluster.leader_for_partition(TopicPartition(topic, partition))
-            leaders.setdefault(leader, []).append(f"{topic}/{partition}")
-        unreachable = leaders.pop(None, []) + leaders.pop(-1, [])
+    async def _unreachable_leaders(self, cluster: ClusterMetadata) -> list[str]:
+        """The partitions the worker reads (its assignment) or writes (every partition of its
+        output topics) whose leader, as the fresh metadata names it, takes no connection (or
+        that have no leader)."""
+        assert self._client is not None
+        partitions = set(self.health.partitions)
+        for topic in self.output_topics:
+            partitions.update((topic, p) for p in cluster.partitions_for_topic(topic) or ())
+        leaders: dict[int, list[str]] = {}
+        for topic, partition in sorted(partitions):
+            leader = cluster.leader_for_partition(TopicPartition(topic, partition))
+            if leader is not None:  # None: a topic the metadata does not list (yet)
+                leaders.setdefault(leader, []).append(f"{topic}/{partition}")
+        unreachable = leaders.pop(-1, [])
         for node, partitions in leaders.items():
             try:
-                reached = await asyncio.wait_for(client.ready(node), _PROBE_TIMEOUT_S)
+                reached = await asyncio.wait_for(self._client.ready(node), _PROBE_TIMEOUT_S)
             except Exception:
                 reached = False
             if not reached:

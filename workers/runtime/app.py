@@ -100,7 +100,7 @@ class StageWorker:
         }
         self.app.agent(self.source, name=f"newsflow.{stage}")(self._run)
         self.app.on_partitions_assigned.connect(self._on_assigned)
-        self.monitor = Monitor(self.app, self.health, settings)
+        self.monitor = Monitor(self.app, self.health, settings, tuple(self.sinks))
         self.app.task(self._monitor)
         add_routes(self.app, self.health)
         metrics.announce_worker(
