@@ -3,10 +3,15 @@ find and resolve place names in context (issue #17)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.places import PlacesEnricher
+from workers.nlp import toponyms
+from workers.nlp.clusters import find_clusters
+from workers.nlp.ner import Mention
 from workers.settings import Settings
 
 SETTINGS = Settings()
@@ -57,3 +62,77 @@ def test_a_town_qualified_by_an_abbreviation_is_in_that_state() -> None:
         36,
         -88,
     )
+
+
+def spans(text: str, mentions: list[Mention]) -> dict[str, str]:
+    return {m.text: m.label for m in toponyms.find(text, mentions)}
+
+
+def org(text: str, name: str) -> Mention:
+    start = text.index(name)
+    return Mention("ORG", start, start + len(name), name)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "place"),
+    [
+        (
+            "The U.S. Food and Drug Administration said.",
+            "U.S. Food and Drug Administration",
+            "U.S.",
+        ),
+        ("Officers of Queensland Police arrived.", "Queensland Police", "Queensland"),
+        ("She studied at the University of Michigan.", "University of Michigan", "Michigan"),
+    ],
+)
+def test_an_organisation_named_after_a_place_names_it(text, name, place) -> None:
+    found = spans(text, [org(text, name)])
+    assert found[place] == "GPE" and found[name] == "ORG"
+
+
+def test_an_organisation_that_is_only_a_place_name_is_the_place() -> None:
+    text = "Edmonton said the road will reopen."
+    assert spans(text, [org(text, "Edmonton")]) == {"Edmonton": "GPE"}
+
+
+@pytest.mark.parametrize("name", ["CNN", "UN", "Liberal", "Google"])
+def test_acronyms_common_words_and_odd_alternate_names_stay_organisations(name) -> None:
+    text = f"{name} said on Monday that talks went on."
+    assert spans(text, [org(text, name)]) == {name: "ORG"}
+
+
+def test_a_qualifier_after_a_place_is_a_place_even_where_ner_saw_a_person() -> None:
+    text = "She sold her home in Gatineau, Que., and moved."
+    start = text.index("Gatineau")
+    mentions = [
+        Mention("GPE", start, start + 8, "Gatineau"),
+        Mention("PERSON", text.index("Que"), text.index("Que") + 3, "Que"),
+    ]
+    assert spans(text, mentions) == {"Gatineau": "GPE", "Que.": "GPE"}
+
+
+@pytest.mark.parametrize(
+    "text", ["DETROIT — The Transportation Department said.", "ATLANTA (AP) - Storms hit."]
+)
+def test_a_datelines_town_is_a_place(text) -> None:
+    town = text.split()[0]
+    assert spans(text, []) == {town: "GPE"}
+
+
+def test_countries_and_states_are_found_where_ner_did_not_tag_them() -> None:
+    text = "Cases rose while Kansas and Texas each reported two. Turkey is on the menu: turkey."
+    assert spans(text, []) == {"Kansas": "GPE", "Texas": "GPE"}
+
+
+def test_currencies_and_diseases_are_no_places() -> None:
+    text = "He paid US$1,800. The Ebola virus spread; Ebola cases rose."
+    ebola = [m.start() for m in re.finditer("Ebola", text)]
+    mentions = [Mention("GPE", s, s + 5, "Ebola") for s in ebola]
+    assert spans(text, mentions) == {}
+
+
+def test_places_past_the_ner_budget_are_found() -> None:
+    filler = "The committee met again on Monday and talked for a long time. " * 40
+    text = filler + "Officials in Wisconsin said the count would start."
+    clusters = find_clusters(text, 1500)
+    assert "Wisconsin" in {c.name for c in clusters if c.type == "place"}

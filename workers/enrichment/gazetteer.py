@@ -230,7 +230,7 @@ def _regions(index: dict[str, list[Place]]) -> dict[tuple[str, str], Place]:
         index.setdefault(key(state["name"]), []).append(place)
         by_code.setdefault((code, state["isoCode"]), place)
         if len(state["isoCode"]) >= 3 and state["isoCode"].isalpha():  # "NSW", not "IN"
-            index.setdefault(key(state["isoCode"]), []).append(place)
+            _CODES.setdefault(state["isoCode"], []).append(place)
     return by_code
 
 
@@ -306,7 +306,7 @@ def _towns(index: dict[str, list[Place]]) -> None:
             alternates.extend(
                 (key(n), place)
                 for n in city.get("alternatenames", [])
-                if n[:1].isupper() and n.isascii()
+                if n[:1].isupper() and n.isascii() and not n.isupper()  # no airport codes
             )
     primary = set(index)
     # An alternate name only where no place bears it as its own ("Kiev", not Mashhad's
@@ -317,6 +317,8 @@ def _towns(index: dict[str, list[Place]]) -> None:
 
 
 _ABBREVIATED: dict[str, Place] = {}
+# Regions' own codes ("NSW"), found only as written, in capitals: "Met" is no code of Meta.
+_CODES: dict[str, list[Place]] = {}
 
 
 @cache
@@ -352,8 +354,11 @@ def candidates(name: str) -> list[Place]:
     """Every place ``name`` may mean, most populous first (regions ranked as 3 million); an
     abbreviation as the agencies write it ("Tenn.") means its region only."""
     found = _gazetteer().get(key(name), ())
-    abbreviated = _ABBREVIATED.get(" ".join(name.split()))
-    return [abbreviated] if abbreviated else list(found)
+    written = " ".join(name.split())
+    abbreviated = _ABBREVIATED.get(written)
+    if abbreviated:
+        return [abbreviated]
+    return list(found) + [p for p in _CODES.get(written, ()) if p not in found]
 
 
 def is_abbreviation(name: str) -> bool:

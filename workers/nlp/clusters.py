@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workers.enrichment import gazetteer
+from workers.nlp import toponyms
 from workers.nlp.ner import Mention, entities
 
 ENTITY_TYPES = {
@@ -217,9 +218,10 @@ def _more_mentions(text: str, clusters: list[Cluster]) -> None:
 
 @lru_cache(maxsize=8)  # entities, places and keyphrases read the same article's clusters
 def find_clusters(text: str, max_chars: int) -> tuple[Cluster, ...]:
-    """The entity clusters of ``text``: NER on its opening, mentions matched everywhere.
+    """The entity clusters of ``text``: NER on its opening, the place names it left out
+    (:mod:`workers.nlp.toponyms`), mentions matched everywhere.
     Shared between enrichers: do not modify them."""
     mentions, _ = entities(text, max_chars)
-    clusters = cluster(list(mentions), text)
+    clusters = cluster(toponyms.find(text, list(mentions)), text)
     _more_mentions(text, clusters)
     return tuple(clusters)

@@ -36,7 +36,7 @@ def describe(item: Cluster, title: str | None) -> dict[str, Any]:
 
 class EntitiesEnricher:
     name = "entities"
-    version = f"1.1+{ner.model_version()}"
+    version = f"1.2+{ner.model_version()}"
     languages = ENGLISH
     shared_state = False
 

