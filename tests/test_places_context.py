@@ -55,6 +55,16 @@ def test_towns_under_5000_fill_in_names_no_larger_town_bears() -> None:
     assert all(p.population >= 5000 for p in gazetteer.candidates("Springfield"))
 
 
+def test_small_towns_join_same_named_towns_of_other_countries() -> None:
+    # Innisfail, Queensland (about 1,100 people) beside Innisfail, Alberta (7,700).
+    assert {p.country_code for p in gazetteer.candidates("Innisfail")} == {"CA", "AU"}
+
+
+def test_a_region_point_the_data_misplaced_is_among_its_own_towns() -> None:
+    (hunan,) = gazetteer.candidates("Hunan")  # the data's point is in Oklahoma
+    assert hunan.country_code == "CN" and 24 < hunan.latitude < 31 and 108 < hunan.longitude < 115
+
+
 def test_a_town_qualified_by_an_abbreviation_is_in_that_state() -> None:
     place = places_of("The fair opens in Paris, Tenn., on Friday.")["Paris"]
     assert (place["country_code"], round(place["latitude"]), round(place["longitude"])) == (

@@ -21,6 +21,7 @@ Data ships inside wheels, nothing is downloaded:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import math
@@ -77,6 +78,7 @@ _REGION_POPULATION = 3_000_000
 # Counties and small towns carry no population: rank them below every listed town.
 _COUNTY_POPULATION = 2_000
 _SMALL_TOWN_POPULATION = 1_000
+_REGION_POINT_MARGIN = 1.0  # degrees around the box of a region's towns
 _COUNTY = re.compile(r" (?:County|Parish|Borough)$")
 # The Associated Press's abbreviations of US states and Canadian provinces, as written after
 # a town ("Paris, Tenn."); with their dots only: without, most are words ("Miss", "Ore").
@@ -266,13 +268,23 @@ def _abbreviations(regions: dict[tuple[str, str], Place]) -> dict[str, Place]:
     }
 
 
-def _counties_and_small_towns(index: dict[str, list[Place]]) -> None:
-    """country_state_city's counties, and its towns whose name no listed place bears
-    (its data has points and regions but no populations)."""
-    known = set(index)
+def _counties_and_small_towns(index: dict[str, list[Place]]) -> dict[tuple[str, str], tuple]:
+    """country_state_city's counties, and its towns whose name no listed place of their
+    country bears (its data has points and regions but no populations: "Innisfail",
+    Queensland, beside Innisfail, Alberta). Returns the box of each region's towns
+    (south, west, north, east) by (country code, region code)."""
+    known = {(name, p.country_code) for name, places in index.items() for p in places}
+    boxes: dict[tuple[str, str], tuple] = {}
     for name, code, region, latitude, longitude in _towns_of_csc():
+        box = boxes.get((code, region))
+        boxes[(code, region)] = (
+            (latitude, longitude, latitude, longitude)
+            if box is None
+            else (min(box[0], latitude), min(box[1], longitude),
+                  max(box[2], latitude), max(box[3], longitude))
+        )  # fmt: skip
         county = code == "US" and _COUNTY.search(name)
-        if not county and key(name) in known:
+        if not county and (key(name), code) in known:
             continue
         place = Place(
             name,
@@ -285,6 +297,31 @@ def _counties_and_small_towns(index: dict[str, list[Place]]) -> None:
             region if code == "US" else "",
         )
         index.setdefault(key(name), []).append(place)
+    return boxes
+
+
+def _fix_region_points(index: dict[str, list[Place]], boxes: dict[tuple[str, str], tuple]) -> None:
+    """A region whose point lies outside the box of its own towns (the data placed Hunan
+    in Oklahoma) is put at the middle of that box."""
+    moved: dict[Place, Place] = {}
+    for places in index.values():
+        for place in places:
+            box = boxes.get((place.country_code, place.region))
+            if place.kind != "region" or box is None or place in moved:
+                continue
+            south, west, north, east = box
+            margin = _REGION_POINT_MARGIN
+            if not (south - margin <= place.latitude <= north + margin
+                    and west - margin <= place.longitude <= east + margin):  # fmt: skip
+                moved[place] = dataclasses.replace(
+                    place, latitude=(south + north) / 2, longitude=(west + east) / 2
+                )
+    for places in index.values():
+        places[:] = [moved.get(p, p) for p in places]
+    for written, place in _ABBREVIATED.items():
+        _ABBREVIATED[written] = moved.get(place, place)
+    for places in _CODES.values():
+        places[:] = [moved.get(p, p) for p in places]
 
 
 def _towns(index: dict[str, list[Place]]) -> None:
@@ -340,7 +377,7 @@ def _gazetteer() -> dict[str, list[Place]]:
         index.setdefault(name, []).extend(places)
     _ABBREVIATED.update(_abbreviations(_regions(index)))
     _towns(index)
-    _counties_and_small_towns(index)
+    _fix_region_points(index, _counties_and_small_towns(index))
     for places in index.values():
         unique = list(dict.fromkeys(places))
         places[:] = sorted(unique, key=lambda p: -p.population)
