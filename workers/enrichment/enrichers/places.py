@@ -9,7 +9,10 @@ places apart:
 - a qualifier right after the name ("Dublin, Ohio", "Paris, Tenn.") decides;
 - the countries and US states of the article's other places ("Georgia" beside Atlanta is the
   state, "Lima" beside Ohio is Lima, Ohio), found in two rounds;
-- the site's country, from its country-code domain (".ca", ".co.uk").
+- the site's country, from its country-code domain (".ca", ".co.uk");
+- the name's role in the sentence: a state's ("the state of New York", "New York Governor",
+  "Buffalo, New York", in a list of states), a country's ("Prime Minister of Georgia") or a
+  town's ("the city of Victoria", "Victoria Mayor").
 
 Every resolved place carries its own point: a country's or a region's is the gazetteer's
 point for the area, not its capital's.
@@ -38,7 +41,27 @@ SAME_STATE = 1.5
 SITE_COUNTRY = 2.0
 NEIGHBOUR = 0.5
 QUALIFIED = 6.0
+ROLE = 3.0
 ROUNDS = 2
+# What the words around a name say it is (the cue must touch the name).
+_ROLE_BEFORE = {
+    "region": re.compile(
+        r"(?:\b(?:state|province|governor|Governor|State|Province) of|\bupstate)\s+$"
+    ),
+    "country": re.compile(
+        r"\b(?:[Pp]rime [Mm]inister|President|[Pp]arliament|[Kk]ing|[Rr]epublic) of\s+(?:the\s+)?$"
+    ),
+    "city": re.compile(r"\b(?:[Cc]ity|[Tt]own|[Mm]ayor|[Vv]illage) of\s+$"),
+}
+_ROLE_AFTER = {
+    "region": re.compile(
+        r"\s+(?:state\b(?!\s+(?:of|media|television|department))|State\b|[Gg]overnor\b|"
+        r"[Ll]egislature\b|[Pp]rovince\b|province\b)"
+    ),
+    "city": re.compile(r"\s+(?:[Mm]ayor\b|[Cc]ity [Cc]ouncil\b|[Cc]ity [Hh]all\b)"),
+}
+# Between two names of a list ("Ohio, New York and Texas").
+_LIST_JOINT = re.compile(r"\s*(?:,|,?\s+and|,?\s+or)\s+$")
 _QUALIFIER = re.compile(r",\s*((?:[A-Z][\w.]*\.?)(?:\s+[A-Z][\w.]*)?)")
 _TLD_COUNTRY = {"uk": "GB"}
 
@@ -61,6 +84,43 @@ def qualifiers(item: Cluster, text: str) -> list[gazetteer.Place]:
     return found
 
 
+def roles(item: Cluster, text: str, places: list[tuple[int, int, str]]) -> Counter:
+    """What the words around ``item``'s mentions say it is ("region", "country", "city"),
+    counted over its mentions; ``places`` are every place mention's (start, end, name).
+    A name written after a place and a comma qualifies it: a region or a country."""
+    found: Counter = Counter()
+    ends = {end: name for _, end, name in places}
+    for mention in item.mentions:
+        before = text[max(0, mention.start - 40) : mention.start]
+        for kind, cue in _ROLE_BEFORE.items():
+            if cue.search(before):
+                found[kind] += 1
+        for kind, cue in _ROLE_AFTER.items():
+            if cue.match(text, mention.end):
+                found[kind] += 1
+        comma = re.search(r",\s*$", before)
+        if comma and ends.get(mention.start - len(comma[0]), item.name) != item.name:
+            found["qualifier"] += 1
+    return found
+
+
+def _list_kinds(
+    item: Cluster, text: str, places: list[tuple[int, int, str]], chosen: dict
+) -> Counter:
+    """The kinds of the places listed beside ``item``'s mentions ("Ohio, New York and
+    Texas": regions), as chosen so far."""
+    found: Counter = Counter()
+    spans = sorted(places)
+    for mention in item.mentions:
+        for start, end, name in spans:
+            if name == item.name or name not in chosen:
+                continue
+            gap = text[end : mention.start] if end <= mention.start else text[mention.end : start]
+            if len(gap) <= 8 and (_LIST_JOINT.fullmatch(gap + " ") or gap.strip() == ","):
+                found[chosen[name].kind] += 1
+    return found
+
+
 def _is_capital(place: gazetteer.Place) -> bool:
     country = gazetteer.country(place.country_code)
     return place.kind == "city" and country is not None and country.capital == place.name
@@ -72,9 +132,13 @@ def score(
     countries: Counter,
     states: Counter,
     site: str | None,
+    role: Counter | None = None,
 ) -> float:
     """How likely ``place`` is the one meant, given the evidence (higher is likelier)."""
     value = math.log10(place.population + 10) + KIND_BONUS[place.kind]
+    role = role or Counter()
+    if role[place.kind] or (role["qualifier"] and place.kind in ("region", "country")):
+        value += ROLE
     value += CAPITAL_BONUS if _is_capital(place) else 0.0
     if any(
         q.country_code == place.country_code and q.region in ("", place.region) for q in qualified
@@ -106,17 +170,24 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
     options = {c.name: gazetteer.candidates(c.name) for c in clusters}
     options = {name: places for name, places in options.items() if places}
     qualified = {c.name: qualifiers(c, text) for c in clusters if c.name in options}
+    spans = [(m.start, m.end, c.name) for c in clusters for m in c.mentions]
+    said = {c.name: roles(c, text, spans) for c in clusters if c.name in options}
+    items = {c.name: c for c in clusters}
     chosen: dict[str, gazetteer.Place] = {}
     for _ in range(ROUNDS):
         countries, states = _evidence(chosen)
+        listed = {name: _list_kinds(items[name], text, spans, chosen) for name in options}
         for name, places in options.items():
             # The evidence of the other places only, not of this name's own reading.
             own = chosen.get(name)
             mine_c = Counter([own.country_code]) if own else Counter()
             mine_s = Counter([(own.country_code, gazetteer.region_of(own))]) if own else Counter()
+            role = said[name] + listed[name]
             chosen[name] = max(
                 places,
-                key=lambda p: score(p, qualified[name], countries - mine_c, states - mine_s, site),
+                key=lambda p: score(
+                    p, qualified[name], countries - mine_c, states - mine_s, site, role
+                ),
             )
     return chosen
 
