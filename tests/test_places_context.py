@@ -156,6 +156,14 @@ def test_regions_without_a_point_or_at_their_namesake_town_get_their_towns_middl
     assert 42 < state.latitude < 44  # New York City is at 40.7 N
 
 
+def test_the_name_regions_share_after_a_compass_word_is_a_region() -> None:
+    (darfur,) = gazetteer.candidates("Darfur")  # North, South, West, East, Central Darfur
+    assert (darfur.kind, darfur.country_code) == ("region", "SD")
+    assert 11 < darfur.latitude < 15 and 22 < darfur.longitude < 27
+    java = gazetteer.candidates("Java")[0]
+    assert (java.kind, java.country_code) == ("region", "ID")
+
+
 @pytest.mark.parametrize(
     ("text", "name", "kind", "code"),
     [

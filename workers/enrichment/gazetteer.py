@@ -79,6 +79,10 @@ _REGION_POPULATION = 3_000_000
 _COUNTY_POPULATION = 2_000
 _SMALL_TOWN_POPULATION = 1_000
 _REGION_POINT_MARGIN = 1.0  # degrees around the box of a region's towns
+_COMPASS_REGION = re.compile(
+    r"(?:North|South|East|West|Central|Northern|Southern|Eastern|Western|Upper|Lower)"
+    r"(?:[- ](?:East|West))?\s+(\w[\w -]+?)(?: (?:Province|Region|State|Governorate))?$"
+)
 _SAME_POINT = 0.05  # degrees: a region "at" a town's point
 _COUNTY = re.compile(r" (?:County|Parish|Borough)$")
 # The Associated Press's abbreviations of US states and Canadian provinces, as written after
@@ -301,6 +305,26 @@ def _counties_and_small_towns(index: dict[str, list[Place]]) -> dict[tuple[str, 
     return boxes
 
 
+def _region_groups(index: dict[str, list[Place]]) -> None:
+    """The name that regions of one country share after a compass word ("North Darfur",
+    "South Darfur", ... → Darfur; "West Java", "East Java" → Java): a region, at the middle
+    of their points."""
+    groups: dict[tuple[str, str], list[Place]] = {}
+    for places in index.values():
+        for place in places:
+            match = _COMPASS_REGION.match(place.name)
+            if place.kind == "region" and place.population == _REGION_POPULATION and match:
+                groups.setdefault((place.country_code, match[1]), []).append(place)
+    for (code, stem), members in groups.items():
+        members = list(dict.fromkeys(members))
+        if len(members) < 2 or any(p.kind == "region" for p in index.get(key(stem), ())):
+            continue
+        latitude = sum(p.latitude for p in members) / len(members)
+        longitude = sum(p.longitude for p in members) / len(members)
+        place = Place(stem, "region", code, latitude, longitude, _REGION_POPULATION)
+        index.setdefault(key(stem), []).append(place)
+
+
 def _at_namesake_town(index: dict[str, list[Place]], region: Place) -> bool:
     towns = index.get(key(region.name), []) + index.get(key(region.name) + " city", [])
     return any(
@@ -400,6 +424,7 @@ def _gazetteer() -> dict[str, list[Place]]:
     _ABBREVIATED.update(_abbreviations(_regions(index)))
     _towns(index)
     _fix_region_points(index, _counties_and_small_towns(index))
+    _region_groups(index)
     for name in [name for name, places in index.items() if not places]:
         del index[name]
     for places in index.values():
