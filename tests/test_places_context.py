@@ -177,3 +177,15 @@ def test_the_role_in_the_sentence_tells_state_country_and_town_apart(text, name,
     # Without the role: the city of Washington, the US state (Atlanta), Malta's region.
     place = places_of(text)[name]
     assert (place["kind"], place["country_code"]) == (kind, code)
+
+
+def test_the_sentence_overrules_ner_when_it_says_place() -> None:
+    text = "A wave hit the island of Java. Planes fly into Darfur and Malakal again."
+    java, malakal = text.index("Java"), text.index("Malakal")
+    darfur = text.index("Darfur")
+    mentions = [
+        Mention("PERSON", java, java + 4, "Java"),
+        Mention("GPE", darfur, darfur + 6, "Darfur"),
+        Mention("ORG", malakal, malakal + 7, "Malakal"),
+    ]
+    assert spans(text, mentions) == {"Java": "GPE", "Darfur": "GPE", "Malakal": "GPE"}

@@ -40,6 +40,11 @@ _DATELINE = re.compile(
     r"\s*(?:\([A-Za-z .]{2,20}\)\s*)?"  # the agency ("(AP)")
     r"(?=[\u2014\u2013-]|:\s|\s[A-Z][a-z])"  # a dash, a colon or the sentence
 )
+_PLACE_OF = re.compile(
+    r"\b(?:island|province|state|city|town|village|region|county|district|capital|suburb|"
+    r"outskirts) of\s+(?:the\s+)?$"
+)
+_COORDINATED = re.compile(r",?\s+(?:and|or)\s+|,\s*")  # "Darfur and Malakal"
 _CURRENCY = frozenset("$€£¥")
 _DISEASE_AFTER = re.compile(r"\s+(?:virus|fever|disease|encephalitis)\b", re.I)
 # Region names that are ordinary words of direction or landscape ("Central", "Western
@@ -179,6 +184,19 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
                     if m.label in PLACE_LABELS or not _overlaps(span, [(m.start, m.end)])
                 ]
                 add(*span)
+    # What the sentence says is a place, whatever NER read ("the island of Java", where NER
+    # saw a person; "Darfur and Malakal", where it saw an organisation).
+    for index, mention in enumerate(kept):
+        if mention.label not in ("PERSON", "ORG") or not _is_place(mention.text, True):
+            continue
+        before = text[max(0, mention.start - 30) : mention.start]
+        if _PLACE_OF.search(before) or any(
+            _COORDINATED.fullmatch(text[end : mention.start])
+            or _COORDINATED.fullmatch(text[mention.end : start])
+            for start, end in places
+        ):
+            kept[index] = Mention("GPE", mention.start, mention.end, mention.text)
+            places.append((mention.start, mention.end))
     for match in _DATELINE.finditer(text):
         name = match[1]
         if _is_place(name.title()):
