@@ -469,12 +469,12 @@ def region_of(town: Place) -> str:
 
 @cache
 def _regions_by_country() -> dict[str, list[Place]]:
-    found: dict[str, list[Place]] = {}
+    found: dict[str, dict[Place, None]] = {}
     for places in _gazetteer().values():
         for place in places:
-            if place.kind == "region" and place not in found.get(place.country_code, ()):
-                found.setdefault(place.country_code, []).append(place)
-    return found
+            if place.kind == "region":
+                found.setdefault(place.country_code, {})[place] = None
+    return {code: list(regions) for code, regions in found.items()}
 
 
 @lru_cache(maxsize=4096)

@@ -24,6 +24,7 @@ import math
 import re
 from collections import Counter
 from importlib import metadata
+from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -84,7 +85,7 @@ def qualifiers(item: Cluster, text: str) -> list[gazetteer.Place]:
     return found
 
 
-def roles(item: Cluster, text: str, places: list[tuple[int, int, str]]) -> Counter:
+def roles(item: Cluster, name: str, text: str, places: list[tuple[int, int, str]]) -> Counter:
     """What the words around ``item``'s mentions say it is ("region", "country", "city"),
     counted over its mentions; ``places`` are every place mention's (start, end, name).
     A name written after a place and a comma qualifies it: a region or a country."""
@@ -99,25 +100,21 @@ def roles(item: Cluster, text: str, places: list[tuple[int, int, str]]) -> Count
             if cue.match(text, mention.end):
                 found[kind] += 1
         comma = re.search(r",\s*$", before)
-        if comma and ends.get(mention.start - len(comma[0]), item.name) != item.name:
+        if comma and ends.get(mention.start - len(comma[0]), name) != name:
             found["qualifier"] += 1
     return found
 
 
-def _list_kinds(
-    item: Cluster, text: str, places: list[tuple[int, int, str]], chosen: dict
-) -> Counter:
-    """The kinds of the places listed beside ``item``'s mentions ("Ohio, New York and
-    Texas": regions), as chosen so far."""
-    found: Counter = Counter()
-    spans = sorted(places)
-    for mention in item.mentions:
-        for start, end, name in spans:
-            if name == item.name or name not in chosen:
-                continue
-            gap = text[end : mention.start] if end <= mention.start else text[mention.end : start]
-            if len(gap) <= 8 and (_LIST_JOINT.fullmatch(gap + " ") or gap.strip() == ","):
-                found[chosen[name].kind] += 1
+def neighbours(text: str, places: list[tuple[int, int, str]]) -> dict[str, list[str]]:
+    """The names listed right beside each name's mentions ("Ohio, New York and Texas"), by
+    name; ``places`` are every place mention's (start, end, name)."""
+    found: dict[str, list[str]] = {}
+    ordered = sorted(places)
+    for (_, end, name), (start, _, other) in pairwise(ordered):
+        gap = text[end:start]
+        if name != other and len(gap) <= 8 and _LIST_JOINT.fullmatch(gap + " "):
+            found.setdefault(name, []).append(other)
+            found.setdefault(other, []).append(name)
     return found
 
 
@@ -167,16 +164,31 @@ def _evidence(chosen: dict[str, gazetteer.Place]) -> tuple[Counter, Counter]:
 def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, gazetteer.Place]:
     """The place each cluster name means, chosen in context; unknown names are left out."""
     site = site_country(url)
-    options = {c.name: gazetteer.candidates(c.name) for c in clusters}
+    names = [c.name for c in clusters]  # a computed property: once
+    options = {name: gazetteer.candidates(name) for name in names}
     options = {name: places for name, places in options.items() if places}
-    qualified = {c.name: qualifiers(c, text) for c in clusters if c.name in options}
-    spans = [(m.start, m.end, c.name) for c in clusters for m in c.mentions]
-    said = {c.name: roles(c, text, spans) for c in clusters if c.name in options}
-    items = {c.name: c for c in clusters}
+    qualified = {
+        name: qualifiers(c, text)
+        for c, name in zip(clusters, names, strict=True)
+        if name in options
+    }
+    spans = [
+        (m.start, m.end, name) for c, name in zip(clusters, names, strict=True) for m in c.mentions
+    ]
+    said = {
+        name: roles(c, name, text, spans)
+        for c, name in zip(clusters, names, strict=True)
+        if name in options
+    }
+    beside = neighbours(text, spans)
     chosen: dict[str, gazetteer.Place] = {}
     for _ in range(ROUNDS):
         countries, states = _evidence(chosen)
-        listed = {name: _list_kinds(items[name], text, spans, chosen) for name in options}
+        # The kinds of the places listed beside a name, as chosen so far.
+        listed = {
+            name: Counter(chosen[n].kind for n in beside.get(name, ()) if n in chosen)
+            for name in options
+        }
         for name, places in options.items():
             # The evidence of the other places only, not of this name's own reading.
             own = chosen.get(name)
@@ -205,7 +217,7 @@ class PlacesEnricher:
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()
-        gazetteer.candidates("")  # build the gazetteer at start-up
+        gazetteer.region_of(gazetteer.Place("", "city", "FR", 0, 0, 0))  # build it at start-up
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         names = [c for c in find_clusters(article["text"], self.max_chars) if c.type == "place"]
