@@ -51,9 +51,11 @@ def test_us_counties_are_regions_with_a_point_in_their_state() -> None:
 def test_towns_under_5000_fill_in_names_no_larger_town_bears() -> None:
     (yarrabah,) = gazetteer.candidates("Yarrabah")  # Queensland, about 2,500 people
     assert (yarrabah.kind, yarrabah.country_code) == ("city", "AU")
-    # A name the larger towns of a country already bear gets no small namesakes there.
+    # A name a larger town of a US state already bears gets no small namesake there.
     us = [p for p in gazetteer.candidates("Springfield") if p.country_code == "US"]
-    assert len(us) > 5 and all(p.population >= 5000 for p in us)
+    large = {p.region for p in us if p.population >= 5000}
+    small = {p.region for p in us if p.population < 5000}
+    assert len(large) > 5 and small and not large & small
 
 
 def test_small_towns_join_same_named_towns_of_other_countries() -> None:
@@ -189,3 +191,30 @@ def test_the_sentence_overrules_ner_when_it_says_place() -> None:
         Mention("ORG", malakal, malakal + 7, "Malakal"),
     ]
     assert spans(text, mentions) == {"Java": "GPE", "Darfur": "GPE", "Malakal": "GPE"}
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "state"),
+    [
+        ("He is originally from Paris, Mo. He moved.", "Paris", "MO"),  # 1,200 people
+        ("It was stolen in Paris, Illinois. Police in Iowa said so.", "Paris", "IL"),
+    ],
+)
+def test_a_qualifier_picks_the_small_town_of_its_state(text, name, state) -> None:
+    place = places_of(text)[name]
+    expected = next(
+        p for p in gazetteer.candidates(name) if p.country_code == "US" and p.region == state
+    )
+    assert (place["latitude"], place["longitude"]) == (expected.latitude, expected.longitude)
+
+
+def test_county_names_keep_words_that_are_titles_elsewhere() -> None:
+    text = "A man died on the off-ramp in Pope County. Russellville police said, Arkansas."
+    clusters = {c.name for c in find_clusters(text, 1500) if c.type == "place"}
+    assert "Pope County" in clusters and "County" not in clusters
+
+
+def test_curly_apostrophes_name_the_same_place() -> None:
+    assert gazetteer.candidates("Queen Anne\u2019s County") == gazetteer.candidates(
+        "Queen Anne's County"
+    )

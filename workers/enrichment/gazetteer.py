@@ -127,7 +127,8 @@ class Place:
 def key(name: str) -> str:
     """The lookup key of a name: NFKC, case and dots ignored, a leading "the" and a
     possessive dropped."""
-    text = unicodedata.normalize("NFKC", name).replace(".", "").strip().lower()
+    text = unicodedata.normalize("NFKC", name).replace(".", "").replace("\u2019", "'")
+    text = text.strip().lower()
     text = re.sub(r"['\u2019]s$", "", text).replace(" of the ", " of ")  # "Republic of (the) Congo"
     return " ".join(text.removeprefix("the ").split())
 
@@ -277,10 +278,11 @@ def _abbreviations(regions: dict[tuple[str, str], Place]) -> dict[str, Place]:
 
 def _counties_and_small_towns(index: dict[str, list[Place]]) -> dict[tuple[str, str], tuple]:
     """country_state_city's counties, and its towns whose name no listed place of their
-    country bears (its data has points and regions but no populations: "Innisfail",
-    Queensland, beside Innisfail, Alberta). Returns the box of each region's towns
-    (south, west, north, east) by (country code, region code)."""
-    known = {(name, p.country_code) for name, places in index.items() for p in places}
+    country (of their state, in the US) bears (its data has points and regions but no
+    populations: "Innisfail", Queensland, beside Innisfail, Alberta). Returns the box of
+    each region's towns (south, west, north, east) by (country code, region code)."""
+    # A US town is known by its state too: Paris, Missouri is not Paris, Texas.
+    known = {(name, p.country_code, p.region) for name, places in index.items() for p in places}
     boxes: dict[tuple[str, str], tuple] = {}
     for name, code, region, latitude, longitude in _towns_of_csc():
         box = boxes.get((code, region))
@@ -291,7 +293,7 @@ def _counties_and_small_towns(index: dict[str, list[Place]]) -> dict[tuple[str, 
                   max(box[2], latitude), max(box[3], longitude))
         )  # fmt: skip
         county = code == "US" and _COUNTY.search(name)
-        if not county and (key(name), code) in known:
+        if not county and (key(name), code, region if code == "US" else "") in known:
             continue
         place = Place(
             name,

@@ -70,11 +70,12 @@ class Cluster:
         named = [m for m in self.mentions if m.label != "NORP"]
         if not named:
             return gazetteer.country(gazetteer.demonym_country(self.mentions[0].text)).name
-        longest = max(len(name_key(m.text)) for m in named)
+        titled = self.type != "place"  # "Pope County" is no title and a county
+        longest = max(len(name_key(m.text, titled)) for m in named)
         forms = [
-            " ".join(strip_title(m.text).split())  # no-break spaces become spaces
+            " ".join((strip_title(m.text) if titled else m.text).split())  # no-break spaces
             for m in named
-            if len(name_key(m.text)) == longest
+            if len(name_key(m.text, titled)) == longest
         ]
         return Counter(forms).most_common(1)[0][0]
 
@@ -83,8 +84,9 @@ def strip_title(name: str) -> str:
     return _TITLES.sub("", name).strip()
 
 
-def name_key(name: str) -> tuple[str, ...]:
-    words = _WORD_SEPARATORS.split(strip_title(name).replace(".", "").lower())
+def name_key(name: str, titled: bool = True) -> tuple[str, ...]:
+    """The words of a name, lower-cased, without dots and (``titled``) a title before it."""
+    words = _WORD_SEPARATORS.split((strip_title(name) if titled else name).replace(".", "").lower())
     return tuple(word for word in words if word)
 
 
@@ -113,7 +115,7 @@ def _kind_and_key(mention: Mention, text: str) -> tuple[str | None, tuple[str, .
         country = gazetteer.country(code) if code else None
         return ("place", name_key(country.name)) if country else (None, ())
     kind = ENTITY_TYPES.get(mention.label)
-    key = name_key(mention.text)
+    key = name_key(mention.text, titled=kind != "place")
     if (
         kind == "place"
         and " ".join(key) in _NOT_ON_EARTH

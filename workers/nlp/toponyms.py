@@ -140,6 +140,23 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(span[0] < b and a < span[1] for a, b in spans)
 
 
+def qualifier(text: str, end: int) -> tuple[int, int, list[gazetteer.Place]] | None:
+    """The region or country written after a place ending at ``end`` ("Dublin, Ohio",
+    "Paris, Tenn."): its span and its regions and countries. Two capitalised words may be
+    one name ("New York") or a name and the next sentence ("Illinois. Police")."""
+    match = _QUALIFIER.match(text, end)
+    if not match:
+        return None
+    for name in (match[1], match[1].split()[0]):
+        if not gazetteer.is_abbreviation(name):
+            name = name.rstrip(".")
+        found = gazetteer.candidates(name)
+        if found and found[0].kind in ("region", "country"):
+            regions = [p for p in found if p.kind in ("region", "country")]
+            return match.start(1), match.start(1) + len(name), regions
+    return None
+
+
 def find(text: str, mentions: list[Mention]) -> list[Mention]:
     """``mentions`` (NER's) with the place names NER left out added and diseases' names
     taken back, in text order."""
@@ -172,18 +189,15 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
     # A region or country after a place ("Alvin, Texas"), even where NER took it for a
     # person ("Gatineau, Que."): the qualifier's mention replaces NER's reading.
     for mention in [m for m in kept if m.label in PLACE_LABELS]:
-        match = _QUALIFIER.match(text, mention.end)
-        if match:
-            name = match[1]
-            found = gazetteer.candidates(name)
-            if found and found[0].kind in ("region", "country"):
-                span = (match.start(1), match.start(1) + len(name))
-                kept = [
-                    m
-                    for m in kept
-                    if m.label in PLACE_LABELS or not _overlaps(span, [(m.start, m.end)])
-                ]
-                add(*span)
+        qualified = qualifier(text, mention.end)
+        if qualified:
+            span = qualified[:2]
+            kept = [
+                m
+                for m in kept
+                if m.label in PLACE_LABELS or not _overlaps(span, [(m.start, m.end)])
+            ]
+            add(*span)
     # What the sentence says is a place, whatever NER read ("the island of Java", where NER
     # saw a person; "Darfur and Malakal", where it saw an organisation).
     for index, mention in enumerate(kept):

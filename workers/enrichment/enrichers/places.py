@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.languages import ENGLISH
-from workers.nlp import ner
+from workers.nlp import ner, toponyms
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 
@@ -63,7 +63,6 @@ _ROLE_AFTER = {
 }
 # Between two names of a list ("Ohio, New York and Texas").
 _LIST_JOINT = re.compile(r"\s*(?:,|,?\s+and|,?\s+or)\s+$")
-_QUALIFIER = re.compile(r",\s*((?:[A-Z][\w.]*\.?)(?:\s+[A-Z][\w.]*)?)")
 _TLD_COUNTRY = {"uk": "GB"}
 
 
@@ -79,9 +78,8 @@ def qualifiers(item: Cluster, text: str) -> list[gazetteer.Place]:
     """Regions and countries written right after a mention ("Dublin, Ohio")."""
     found = []
     for mention in item.mentions:
-        match = _QUALIFIER.match(text, mention.end)
-        if match:
-            found += [p for p in gazetteer.candidates(match[1]) if p.kind in ("region", "country")]
+        qualified = toponyms.qualifier(text, mention.end)
+        found += qualified[2] if qualified else []
     return found
 
 
