@@ -218,3 +218,13 @@ def test_curly_apostrophes_name_the_same_place() -> None:
     assert gazetteer.candidates("Queen Anne\u2019s County") == gazetteer.candidates(
         "Queen Anne's County"
     )
+
+
+def test_a_short_word_in_capitals_without_a_dash_is_no_dateline() -> None:
+    assert spans("NATO Secretary General spoke on Monday.", []) == {}
+
+
+def test_a_place_before_an_office_is_a_place_but_not_a_city_or_paper_it_starts() -> None:
+    text = "U.S. Secretary of State Rex Tillerson met reporters from the New York Times."
+    assert spans(text, []) == {"U.S.": "GPE"}
+    assert spans("Schools in Mexico City closed.", []) == {}

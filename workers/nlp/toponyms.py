@@ -9,6 +9,8 @@ says is a place:
   organisation that is only a place's name ("Danbury", a metonymy: "Beijing said");
 - the region or country written after a place ("Alvin, Texas", "Gatineau, Que.");
 - a dateline's town ("DETROIT —", "ATLANTA (AP) —");
+- a name the sentence calls a place, whatever NER read ("the island of Java"; "Darfur and
+  Malakal": listed beside a place);
 - anywhere NER did not tag (past its window, or missed): a country's, a continent's or a
   region's name standing alone (not inside a longer capitalised name, not a word the text
   also writes in lower case: "turkey").
@@ -38,7 +40,15 @@ _DATELINE = re.compile(
     r"(?:^|\n)\s*([A-Z][A-Z.'-]{2,}(?:[ ][A-Z][A-Z.'-]+)*)"  # the town, in capitals
     r"(?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)?)?"  # its state or country ("LONDON, Ont.")
     r"\s*(?:\([A-Za-z .]{2,20}\)\s*)?"  # the agency ("(AP)")
-    r"(?=[\u2014\u2013-]|:\s|\s[A-Z][a-z])"  # a dash, a colon or the sentence
+    r"(?=(?P<dash>[\u2014\u2013-]|:\s)|\s[A-Z][a-z])"  # a dash, a colon or the sentence
+)
+_DATELINE_LETTERS = 5
+_INITIALS = re.compile(r"(?:^|[\s.])[A-Z]\.$")
+# Offices named after their place ("Texas Senator Ted Cruz", "U.S. Secretary of State").
+_OFFICES = frozenset(
+    {"Governor", "Gov", "Senator", "Sen", "Secretary", "President", "Premier", "Minister"}
+    | {"Attorney", "Representative", "Rep", "Congressman", "Congresswoman", "Ambassador"}
+    | {"Prime", "Foreign", "Health", "Agriculture", "Defence", "Defense", "Interior"}
 )
 _PLACE_OF = re.compile(
     r"\b(?:island|province|state|city|town|village|region|county|district|capital|suburb|"
@@ -47,8 +57,8 @@ _PLACE_OF = re.compile(
 _COORDINATED = re.compile(r",?\s+(?:and|or)\s+|,\s*")  # "Darfur and Malakal"
 _CURRENCY = frozenset("$€£¥")
 _DISEASE_AFTER = re.compile(r"\s+(?:virus|fever|disease|encephalitis)\b", re.I)
-# Region names that are ordinary words of direction or landscape ("Central", "Western
-# Cape" stays): a region of many countries, never a name to find without NER.
+# Words of direction or landscape: a region named with them ("Central", "Western Cape") is
+# left to NER, never found by its name alone.
 _GENERIC = frozenset(
     {"central", "north", "south", "east", "west", "northern", "southern", "eastern"}
     | {"western", "capital", "coast", "islands", "island", "lakes", "mountain", "valley"}
@@ -102,6 +112,30 @@ def _standalone_kinds(name: str) -> bool:
         return False  # "Miss." alone is a title, not Mississippi
     big = [p for p in found if p.kind in ("country", "continent", "region")]
     return bool(big) and big[0] is found[0] and (found[0].kind != "region" or len(name) > 3)
+
+
+def _standalone(
+    text: str, run: re.Match, taken: list[tuple[int, int]], lower_words: set[str]
+) -> tuple[int, int] | None:
+    """The country, state or continent a run of capitalised words NER did not tag is, or
+    names before an office ("Texas", "U.S. Secretary of State", "Wisconsin Governor Jim
+    Doyle"; not "Mexico City" nor "New York Times"), as a span."""
+    words = list(_NAME_WORD.finditer(text, run.start(), run.end()))
+    for count in range(min(_MAX_WORDS, len(words)), 0, -1):
+        if count < len(words) and words[count][0].rstrip(".") not in _OFFICES:
+            continue
+        start, end = run.start(), words[count - 1].end()
+        name = text[start:end]
+        if not gazetteer.is_abbreviation(name):
+            name = name.rstrip(",;:")
+            if not _INITIALS.search(name):  # "U.S." keeps its last dot
+                name = re.sub(r"['\u2019]s?$", "", name.rstrip("."))
+        end = start + len(name)
+        if _overlaps((start, end), taken) or text[end : end + 1] in _CURRENCY:
+            continue  # NER's reading stands; "US$1,800"
+        if _standalone_kinds(name) and name.lower() not in lower_words:
+            return start, end
+    return None
 
 
 def _prefix_place(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -213,23 +247,15 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
             places.append((mention.start, mention.end))
     for match in _DATELINE.finditer(text):
         name = match[1]
+        # Without a dash a short word in capitals is more often an acronym ("NATO Chief").
+        if not match["dash"] and len(name.replace(".", "")) < _DATELINE_LETTERS:
+            continue
         if _is_place(name.title()):
             add(match.start(1), match.end(1))
     taken = [(m.start, m.end) for m in kept] + [(m.start, m.end) for m in added]
-    lower_words = None
+    lower_words = {w for w in re.findall(r"[a-z][\w'-]*", text)}
     for match in _CAPITALISED_RUN.finditer(text):
-        name = match[0]
-        if not gazetteer.is_abbreviation(name):
-            name = re.sub(r"['\u2019]s?$", "", name.rstrip(".,;:"))
-        if len(name.split()) > _MAX_WORDS or _overlaps(match.span(), taken):
-            continue
-        if text[match.end() : match.end() + 1] in _CURRENCY:
-            continue  # "US$1,800"
-        if not _standalone_kinds(name):
-            continue
-        if lower_words is None:
-            lower_words = {w for w in re.findall(r"[a-z][\w'-]*", text)}
-        if name.lower() in lower_words:
-            continue
-        add(match.start(), match.start() + len(name))
+        span = _standalone(text, match, taken, lower_words)
+        if span:
+            add(*span)
     return sorted(kept + added, key=lambda m: m.start)
