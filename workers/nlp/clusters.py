@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workers.enrichment import gazetteer
+from workers.nlp import toponyms
 from workers.nlp.ner import Mention, entities
 
 ENTITY_TYPES = {
@@ -69,11 +70,12 @@ class Cluster:
         named = [m for m in self.mentions if m.label != "NORP"]
         if not named:
             return gazetteer.country(gazetteer.demonym_country(self.mentions[0].text)).name
-        longest = max(len(name_key(m.text)) for m in named)
+        titled = self.type != "place"  # "Pope County" is no title and a county
+        longest = max(len(name_key(m.text, titled)) for m in named)
         forms = [
-            " ".join(strip_title(m.text).split())  # no-break spaces become spaces
+            " ".join((strip_title(m.text) if titled else m.text).split())  # no-break spaces
             for m in named
-            if len(name_key(m.text)) == longest
+            if len(name_key(m.text, titled)) == longest
         ]
         return Counter(forms).most_common(1)[0][0]
 
@@ -82,8 +84,9 @@ def strip_title(name: str) -> str:
     return _TITLES.sub("", name).strip()
 
 
-def name_key(name: str) -> tuple[str, ...]:
-    words = _WORD_SEPARATORS.split(strip_title(name).replace(".", "").lower())
+def name_key(name: str, titled: bool = True) -> tuple[str, ...]:
+    """The words of a name, lower-cased, without dots and (``titled``) a title before it."""
+    words = _WORD_SEPARATORS.split((strip_title(name) if titled else name).replace(".", "").lower())
     return tuple(word for word in words if word)
 
 
@@ -112,7 +115,7 @@ def _kind_and_key(mention: Mention, text: str) -> tuple[str | None, tuple[str, .
         country = gazetteer.country(code) if code else None
         return ("place", name_key(country.name)) if country else (None, ())
     kind = ENTITY_TYPES.get(mention.label)
-    key = name_key(mention.text)
+    key = name_key(mention.text, titled=kind != "place")
     if (
         kind == "place"
         and " ".join(key) in _NOT_ON_EARTH
@@ -217,9 +220,10 @@ def _more_mentions(text: str, clusters: list[Cluster]) -> None:
 
 @lru_cache(maxsize=8)  # entities, places and keyphrases read the same article's clusters
 def find_clusters(text: str, max_chars: int) -> tuple[Cluster, ...]:
-    """The entity clusters of ``text``: NER on its opening, mentions matched everywhere.
+    """The entity clusters of ``text``: NER on its opening, the place names it left out
+    (:mod:`workers.nlp.toponyms`), mentions matched everywhere.
     Shared between enrichers: do not modify them."""
     mentions, _ = entities(text, max_chars)
-    clusters = cluster(list(mentions), text)
+    clusters = cluster(toponyms.find(text, list(mentions)), text)
     _more_mentions(text, clusters)
     return tuple(clusters)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.languages import ENGLISH
 from workers.nlp import ner
 from workers.nlp.clusters import Cluster, find_clusters
@@ -36,13 +37,14 @@ def describe(item: Cluster, title: str | None) -> dict[str, Any]:
 
 class EntitiesEnricher:
     name = "entities"
-    version = f"1.1+{ner.model_version()}"
+    version = f"1.2+{ner.model_version()}"
     languages = ENGLISH
     shared_state = False
 
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()  # load at start-up, not on the first message
+        gazetteer.candidates("")  # the place names NER leaves out are looked up in it
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, list[dict[str, Any]]] = {group: [] for group in GROUPS.values()}

