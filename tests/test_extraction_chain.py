@@ -1,5 +1,5 @@
 """The extraction chain's fallbacks: an HTML5 re-parse when lxml loses the body, readability-lxml
-when trafilatura's text is short, and the path each record names.
+bounding trafilatura's text or replacing it when clearly longer, and the path each record names.
 
 No broker here: the path's count in ``newsflow_extraction_outcomes_total`` is checked over a
 real broker in tests/test_observability.py.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from workers.cleaning.extraction import PATHS, extract_text
-from workers.cleaning.fallback import looks_short, parse_page, prefer_second
+from workers.cleaning.fallback import parse_page, second_opinion
 from workers.cleaning.stage import clean_message
 from workers.kafka.produce import raw_record
 from workers.records import contracts
@@ -61,37 +61,75 @@ def test_readability_finds_an_article_trafilatura_prunes_away() -> None:
     assert found.lines == long_paragraphs
 
 
-def test_a_long_trafilatura_text_is_kept_without_a_second_opinion() -> None:
-    # A product list beside the story: readability would drop it, but on modern pages its
-    # shorter text is more often a truncated article (bench/RESULTS.md); trafilatura's stands.
+def test_a_list_inside_the_article_is_kept() -> None:
+    # A product list between the story's paragraphs: trafilatura's text leaves it out,
+    # readability's has it and is clearly longer, so readability's text is kept.
     shop = "".join(
         f"<li>Blue ceramic mug number {i} is in stock now and ships today</li>" for i in range(9)
     )
-    page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{shop}</ul></div></body></html>"
+    head, tail = ("".join(f"<p>{p}</p>" for p in part) for part in (STORY[:2], STORY[2:]))
+    page = f"<html><body><div><div>{head}<ul>{shop}</ul>{tail}</div></div></body></html>"
     found = extract_text(page, URL, 10.0)
-    assert found.path.startswith("lxml+trafilatura")
-    assert found.lines[: len(STORY)] == STORY
+    assert found.path == "lxml+readability"
+    assert found.lines[:2] == STORY[:2] and found.lines[-2:] == STORY[2:]
     assert sum("ceramic mug" in line for line in found.lines) == 9
 
 
+ABOUT = (
+    "If you're new here, this blog will give you the tools to become financially independent "
+    "in five years by saving most of what you earn."
+)
+RELATED = [
+    "- Nintendo to Celebrate the Launch with a Midnight Gathering at Nintendo World Read more",
+    "- Nintendo Download Highlights New Digital Content for Nintendo Systems - November 8",
+]
+
+
+def test_lines_before_and_after_readabilitys_span_are_the_page_around_the_article() -> None:
+    # trafilatura ran on: an about box before the story, related posts after it.
+    first = [ABOUT, *STORY, *RELATED]
+    assert second_opinion(first, STORY) == (STORY, "bounded")
+    # readability splits and punctuates blocks its own way: a line counts as shared when
+    # most of its words are in readability's text.
+    assert second_opinion(first, [" ".join(STORY).upper()]) == (STORY, "bounded")
+
+
+def test_lines_inside_readabilitys_span_stay() -> None:
+    # readability stopped at a list inside the article (where it truncates modern pages);
+    # the list sits between lines readability has, so it is the article's.
+    shop = ["- Blue ceramic mugs, in stock now", "- Green ceramic mugs, ships today"]
+    first = [*STORY[:2], *shop, *STORY[2:]]
+    assert second_opinion(first, STORY) == (first, "kept")
+
+
+def test_a_fragment_does_not_bound_trafilaturas_text() -> None:
+    # readability's text under a fifth of trafilatura's is a caption or a teaser it mistook
+    # for the article, not a boundary.
+    first = [*STORY, *RELATED] * 3
+    assert second_opinion(first, STORY[:1]) == (first, "kept")
+
+
 @pytest.mark.parametrize(
-    ("first", "second", "preferred"),
+    ("first", "second", "how"),
     [
-        ([], STORY, True),  # trafilatura found nothing
-        ([], ["Bridge"], True),  # any text beats none
-        (STORY[:1], STORY, True),  # clearly longer
-        (STORY[:1], [], False),  # readability found nothing
-        (STORY[:3], STORY, False),  # longer, not clearly
+        ([], STORY, "replaced"),  # trafilatura found nothing
+        ([], ["Bridge"], "replaced"),  # any text beats none
+        (STORY[:1], STORY, "replaced"),  # clearly longer
+        (STORY[:1], [], "kept"),  # readability found nothing
+        (STORY[:3], STORY, "kept"),  # longer, not clearly
+        ([ABOUT, STORY[0], *RELATED], STORY, "replaced"),  # longer than the bounded text
     ],
 )
-def test_readability_replaces_a_short_text_only_when_clearly_longer(
-    first: list[str], second: list[str], preferred: bool
+def test_readability_replaces_a_text_only_when_clearly_longer(
+    first: list[str], second: list[str], how: str
 ) -> None:
-    assert prefer_second(first, second) is preferred
+    assert second_opinion(first, second)[1] == how
 
 
-def test_readability_runs_only_when_trafilaturas_text_looks_short() -> None:
-    assert looks_short(STORY[:1]) and not looks_short(STORY)
+def test_every_path_is_in_the_records_schema() -> None:
+    schema = contracts.load_schema("articles-clean.v1")
+    enum = schema["properties"]["extractor"]["properties"]["path"]
+    assert set(PATHS) == set(enum["enum"])
 
 
 def test_the_clean_record_names_the_path_that_produced_its_text() -> None:
