@@ -61,16 +61,27 @@ def test_readability_finds_an_article_trafilatura_prunes_away() -> None:
     assert found.lines == long_paragraphs
 
 
-def test_a_list_inside_the_article_is_kept() -> None:
-    # A product list between the story's paragraphs: trafilatura's text leaves it out,
-    # readability's has it and is clearly longer, so readability's text is kept.
-    shop = "".join(
-        f"<li>Blue ceramic mug number {i} is in stock now and ships today</li>" for i in range(9)
-    )
-    head, tail = ("".join(f"<p>{p}</p>" for p in part) for part in (STORY[:2], STORY[2:]))
-    page = f"<html><body><div><div>{head}<ul>{shop}</ul>{tail}</div></div></body></html>"
+SHOP = "".join(
+    f"<li>Blue ceramic mug number {i} is in stock now and ships today</li>" for i in range(9)
+)
+
+
+def test_a_product_list_after_the_article_is_cut_at_readabilitys_boundary() -> None:
+    # trafilatura runs on into the shop below the story; readability's text ends with it.
+    page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{SHOP}</ul></div></body></html>"
     found = extract_text(page, URL, 10.0)
-    assert found.path == "lxml+readability"
+    assert found.path == "lxml+trafilatura-recall-bounded"
+    assert found.lines == STORY
+    assert sum("ceramic mug" in line for line in found.first_lines) == 9  # what was cut
+    assert extract_text(page, URL, 10.0, boundary=False).lines == found.first_lines
+
+
+def test_a_list_inside_the_article_is_kept() -> None:
+    # The same list between the story's paragraphs belongs to the article: it stays.
+    head, tail = ("".join(f"<p>{p}</p>" for p in part) for part in (STORY[:2], STORY[2:]))
+    page = f"<html><body><div><div>{head}<ul>{SHOP}</ul>{tail}</div></div></body></html>"
+    found = extract_text(page, URL, 10.0)
+    assert found.path == "lxml+trafilatura-recall"
     assert found.lines[:2] == STORY[:2] and found.lines[-2:] == STORY[2:]
     assert sum("ceramic mug" in line for line in found.lines) == 9
 
@@ -104,7 +115,7 @@ def test_lines_inside_readabilitys_span_stay() -> None:
 
 def test_a_fragment_does_not_bound_trafilaturas_text() -> None:
     # readability's text under a fifth of trafilatura's is a caption or a teaser it mistook
-    # for the article, not a boundary.
+    # for the article, not a boundary (nor a replacement: trafilatura's text is not short).
     first = [*STORY, *RELATED] * 3
     assert second_opinion(first, STORY[:1]) == (first, "kept")
 
@@ -117,10 +128,10 @@ def test_a_fragment_does_not_bound_trafilaturas_text() -> None:
         (STORY[:1], STORY, "replaced"),  # clearly longer
         (STORY[:1], [], "kept"),  # readability found nothing
         (STORY[:3], STORY, "kept"),  # longer, not clearly
-        ([ABOUT, STORY[0], *RELATED], STORY, "replaced"),  # longer than the bounded text
+        (STORY, [*STORY, *STORY, *RELATED], "kept"),  # trafilatura's text is not short
     ],
 )
-def test_readability_replaces_a_text_only_when_clearly_longer(
+def test_readability_replaces_a_short_text_only_when_clearly_longer(
     first: list[str], second: list[str], how: str
 ) -> None:
     assert second_opinion(first, second)[1] == how

@@ -135,8 +135,9 @@ class Settings(BaseSettings):
     min_article_words: int = Field(
         25,
         ge=1,
-        description="Fewer words of prose (lines of 10+ words) than this: dead letter "
-        "not_an_article (index pages, empty shells, stubs).",
+        description="Fewer words of prose (lines of 10+ words, or of 3+ ending as a sentence "
+        "or verse does) than this: dead letter not_an_article (index pages, empty shells, "
+        "stubs); a page whose markup declares an article (og:type, JSON-LD) needs 10.",
     )
     dead_letter_max_original_bytes: int = Field(
         1024 * 1024,

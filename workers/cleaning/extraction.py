@@ -35,11 +35,9 @@ _PROSE_LINE_WORDS = 10
 _SENTENCE_WORDS = 3
 # Sentence and verse endings (CJK full stops included), then closing quotes or brackets.
 _SENTENCE_END = re.compile(r"[.!?\u2026:;,\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]*\s*$")
-# A short extraction (under this many words) gets a second, recall-favouring look, kept when
-# it is clearly longer: the default pass sometimes stops at a section break. (Under 2,000
-# characters it ran on half of the 2012 pages, for nothing once readability's longer text
-# replaces a short one: bench/RESULTS.md.)
-RECALL_RETRY_WORDS = 80
+# A short extraction (under this many characters) gets a second, recall-favouring look,
+# kept when it is clearly longer: the default pass sometimes stops at a section break.
+RECALL_RETRY_CHARS = 2000
 
 Favor = Literal["recall", "default", "precision"]
 # Every path of the chain: the parser whose tree was read, then the extractor whose text
@@ -89,12 +87,12 @@ def extract_text(
     read_tree: Callable[[Any], Any] = lambda tree: None,
     extensive_date_search: bool = False,
     favor: Favor = "default",
-    recall_retry_words: int = RECALL_RETRY_WORDS,
+    recall_retry_chars: int = RECALL_RETRY_CHARS,
     line_filter: bool = True,
     html5_reparse: bool = True,
     second_extractor: bool = True,
     boundary: bool = True,
-    trafilatura_fallback: bool = False,
+    trafilatura_fallback: bool = True,
 ) -> Extraction:
     """The main text of ``html`` with trafilatura's metadata; ``read_tree`` is called with
     the parsed page before trafilatura prunes it. The keyword switches after it exist for
@@ -119,9 +117,8 @@ def extract_text(
                 include_tables=True,
                 # A page of nothing but menus is empty, not an article made of menu items.
                 prune_xpath=_NAVIGATION,
-                # trafilatura's own fallback runs its copy of readability on every page; ours
-                # (below) runs anyway, so one is enough (0.006 F1 more on 2012 pages, 0.004
-                # less on modern ones, bench/RESULTS.md; fewer CPU ms).
+                # trafilatura's own fallback (its copy of readability, jusText) stays on:
+                # without it the held-out modern pages lost 0.012 F1 (bench/RESULTS.md).
                 fast=not trafilatura_fallback,
                 favor_recall=favor == "recall",
                 favor_precision=favor == "precision",
@@ -145,7 +142,7 @@ def extract_text(
     extractor = "trafilatura"
     first = (document.text or "").strip() if document is not None else ""
     raw_text = first
-    if len(_WORD.findall(raw_text)) < recall_retry_words and favor != "recall":
+    if len(raw_text) < recall_retry_chars and favor != "recall":
         # The retry shares the page's time limit.
         remaining = timeout_s - (time.monotonic() - started)
         if remaining > 0:
