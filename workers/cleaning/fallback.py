@@ -108,7 +108,8 @@ def second_opinion(
 ) -> tuple[list[str], str]:
     """trafilatura's lines ``first`` after readability's ``second`` had its say, and what it
     did: ``"kept"`` (nothing to correct), ``"bounded"`` (the lines before and after the span
-    readability also has are gone) or ``"replaced"`` (readability's text is clearly longer).
+    readability also has are gone) or ``"replaced"`` (trafilatura's text is short and
+    readability's clearly longer).
     ``boundary=False`` leaves out the boundary (the benchmark's ablation)."""
     ours, theirs = _bag(first).total(), _bag(second)
     if ours < LOOKS_SHORT_WORDS and theirs.total() > CLEARLY_LONGER * ours:
