@@ -69,11 +69,25 @@ SHOP = "".join(
 def test_a_product_list_after_the_article_is_cut_at_readabilitys_boundary() -> None:
     # trafilatura runs on into the shop below the story; readability's text ends with it.
     page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{SHOP}</ul></div></body></html>"
-    found = extract_text(page, URL, 10.0)
+    found = extract_text(page, URL, 10.0, boundary=True)
     assert found.path == "lxml+trafilatura-recall-bounded"
     assert found.lines == STORY
     assert sum("ceramic mug" in line for line in found.first_lines) == 9  # what was cut
-    assert extract_text(page, URL, 10.0, boundary=False).lines == found.first_lines
+    # Off by default (NEWSFLOW_EXTRACTION_BOUNDARY): the list stays.
+    unbounded = extract_text(page, URL, 10.0)
+    assert unbounded.lines == found.first_lines
+    assert unbounded.path == "lxml+trafilatura-recall"
+
+
+def test_the_boundary_is_a_setting_of_the_cleaning_stage() -> None:
+    page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{SHOP}</ul></div></body></html>"
+    message = InputMessage(contracts.encode(raw_record(page.encode(), URL)))
+    bounded = clean_message(message, Settings(extraction_boundary=True))
+    assert bounded["extractor"]["path"] == "lxml+trafilatura-recall-bounded"
+    assert "ceramic mug" not in bounded["text"]
+    default = clean_message(message, Settings())
+    assert default["extractor"]["path"] == "lxml+trafilatura-recall"
+    assert default["text"].count("ceramic mug") == 9
 
 
 def test_a_list_inside_the_article_is_kept() -> None:

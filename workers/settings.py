@@ -132,6 +132,12 @@ class Settings(BaseSettings):
         description="Messages a stage process handles before it is replaced, returning "
         "memory kept after huge pages (0: never; a replacement reloads the models).",
     )
+    extraction_boundary: bool = Field(
+        False,
+        description="readability-lxml reads every page and trafilatura's lines before and "
+        "after the span it shares are dropped (legacy pages: +0.01 word-F1 on 2012 pages, "
+        "about 1.5x the cleaning CPU; README 'Cleaning').",
+    )
     min_article_words: int = Field(
         25,
         ge=1,

@@ -22,7 +22,7 @@ from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter
 from workers.cleaning.deadline import DeadlineExceeded, deadline
-from workers.cleaning.fallback import parse_page, readability_lines, second_opinion
+from workers.cleaning.fallback import looks_short, parse_page, readability_lines, second_opinion
 from workers.errors import StageError
 
 # Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
@@ -91,7 +91,7 @@ def extract_text(
     line_filter: bool = True,
     html5_reparse: bool = True,
     second_extractor: bool = True,
-    boundary: bool = True,
+    boundary: bool = False,
     trafilatura_fallback: bool = True,
 ) -> Extraction:
     """The main text of ``html`` with trafilatura's metadata; ``read_tree`` is called with
@@ -150,7 +150,9 @@ def extract_text(
             extractor = "trafilatura" if raw_text is first else "trafilatura-recall"
     lines = first_lines = _lines(raw_text, line_filter)
     remaining = timeout_s - (time.monotonic() - started)
-    if second_extractor and remaining > 0:
+    # readability reads every page when it bounds the text (NEWSFLOW_EXTRACTION_BOUNDARY:
+    # about 1.5x the cleaning CPU), else only where trafilatura's text looks short.
+    if second_extractor and remaining > 0 and (boundary or looks_short(lines)):
         second = _second_opinion(html, remaining, line_filter)
         lines, how = second_opinion(lines, second, boundary=boundary)
         if how == "replaced":

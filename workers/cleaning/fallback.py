@@ -10,13 +10,14 @@ Two steps:
   container; trafilatura collects every block that reads as text. Each errs its own way:
   trafilatura runs on past the article (a blog's about box before it, related posts, product
   lists and comment threads without comment markup after it), readability stops at the end of
-  its container. So readability's text is used in two ways, both checked on every page:
+  its container. So readability's text is used in two ways:
 
-  - *as a boundary*: when readability's text is a substantial part of trafilatura's, the
-    lines of trafilatura's text before the first and after the last line readability also
-    has are dropped (the page around the article). Lines in between stay, even those
-    readability left out: an article's inner parts (a list, a quote box, a second section)
-    are where readability truncates modern pages (bench/RESULTS.md);
+  - *as a boundary* (``NEWSFLOW_EXTRACTION_BOUNDARY=true``: readability then reads every
+    page, about 1.5x the cleaning CPU): when readability's text is a substantial part of
+    trafilatura's, the lines of trafilatura's text before the first and after the last line
+    readability also has are dropped (the page around the article). Lines in between stay,
+    even those readability left out: an article's inner parts (a list, a quote box, a second
+    section) are where readability truncates modern pages (bench/RESULTS.md);
   - *as a replacement*: when trafilatura's text is short (under 80 words) and readability's
     is clearly longer, trafilatura pruned the article away (wrapped in a ``<nav>``, say), and
     readability's text is kept.
@@ -103,6 +104,12 @@ def readability_lines(html: str) -> list[str]:
     return [line.strip() for line in root.text_content().splitlines() if line.strip()]
 
 
+def looks_short(lines: list[str]) -> bool:
+    """Whether trafilatura's text is short enough to need readability's second opinion even
+    where readability does not bound the text."""
+    return _bag(lines).total() < LOOKS_SHORT_WORDS
+
+
 def second_opinion(
     first: list[str], second: list[str], *, boundary: bool = True
 ) -> tuple[list[str], str]:
@@ -110,7 +117,7 @@ def second_opinion(
     did: ``"kept"`` (nothing to correct), ``"bounded"`` (the lines before and after the span
     readability also has are gone) or ``"replaced"`` (trafilatura's text is short and
     readability's clearly longer).
-    ``boundary=False`` leaves out the boundary (the benchmark's ablation)."""
+    ``boundary=False`` leaves out the boundary (the default: NEWSFLOW_EXTRACTION_BOUNDARY)."""
     ours, theirs = _bag(first).total(), _bag(second)
     if ours < LOOKS_SHORT_WORDS and theirs.total() > CLEARLY_LONGER * ours:
         return second, "replaced"  # any text beats none

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import trafilatura
@@ -44,7 +45,11 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
     envelope = open_envelope(message, settings)
     raw, url = envelope.raw, envelope.url
     article = extract_article(
-        envelope.page.text, url, settings.extraction_timeout_s, settings.min_article_words
+        envelope.page.text,
+        url,
+        settings.extraction_timeout_s,
+        settings.min_article_words,
+        extract=partial(extract_text, boundary=settings.extraction_boundary),
     )
     path = article.pop("extraction_path")
     language, _ = langid.detect(article["text"])
