@@ -430,6 +430,50 @@ def test_non_articles_are_dead_letters_not_garbage(body: str) -> None:
     assert caught.value.reason == "not_an_article"
 
 
+POEM = [
+    "I wander often from the way,",
+    "And sin afflicts me every day:",
+    "Oh, when shall I be pure?",
+    "Christ leads me to the path again,",
+    "And washes me from every stain,",
+    "A cleansing full and sure.",
+]
+SHORT_POST = "British designer Jake Phipps has made a video showing how his Loveseat is built."
+
+
+def test_a_poem_is_prose_though_its_lines_are_short() -> None:
+    # Each verse ends as a sentence does; link labels of an index page do not.
+    body = "<article><h1>A hymn</h1>" + "".join(f"<p>{v}</p>" for v in POEM * 2) + "</article>"
+    assert run(page(head="<title>A hymn</title>", body=body))["text"].count("pure?") == 2
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "<meta property='og:type' content='article'>",
+        '<script type="application/ld+json">{"@type": "BlogPosting", "headline": "Loveseat"}'
+        "</script>",
+    ],
+    ids=["og-type", "json-ld"],
+)
+def test_a_page_declared_an_article_passes_with_one_sentence(head: str) -> None:
+    body = f"<article><h1>Making of the Loveseat</h1><p>{SHORT_POST}</p></article>"
+    assert SHORT_POST in run(page(head=f"<title>Loveseat</title>{head}", body=body))["text"]
+    # Undeclared, the same sentence is a stub; declared as a website, too.
+    for other in ("", "<meta property='og:type' content='website'>"):
+        with pytest.raises(StageError) as caught:
+            run(page(head=f"<title>Loveseat</title>{other}", body=body))
+        assert caught.value.reason == "not_an_article"
+
+
+def test_a_declared_index_page_is_still_no_article() -> None:
+    links = "".join(f"<li><a href='/n/{i}'>Story {i}</a></li>" for i in range(12))
+    head = "<title>News</title><meta property='og:type' content='article'>"
+    with pytest.raises(StageError) as caught:
+        run(page(head=head, body=f"<ul>{links}</ul><p>Page 2</p>"))
+    assert caught.value.reason == "not_an_article"
+
+
 def test_min_article_words_is_a_setting() -> None:
     html = page(body="<article><p>" + " ".join(["word"] * 30) + "</p></article>")
     assert run(html, min_article_words=30)["text"]

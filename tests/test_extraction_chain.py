@@ -1,5 +1,5 @@
 """The extraction chain's fallbacks: an HTML5 re-parse when lxml loses the body, readability-lxml
-when trafilatura's text is short, and the path each record names.
+bounding trafilatura's text or replacing it when clearly longer, and the path each record names.
 
 No broker here: the path's count in ``newsflow_extraction_outcomes_total`` is checked over a
 real broker in tests/test_observability.py.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from workers.cleaning.extraction import PATHS, extract_text
-from workers.cleaning.fallback import looks_short, parse_page, prefer_second
+from workers.cleaning.fallback import parse_page, second_opinion
 from workers.cleaning.stage import clean_message
 from workers.kafka.produce import raw_record
 from workers.records import contracts
@@ -61,37 +61,100 @@ def test_readability_finds_an_article_trafilatura_prunes_away() -> None:
     assert found.lines == long_paragraphs
 
 
-def test_a_long_trafilatura_text_is_kept_without_a_second_opinion() -> None:
-    # A product list beside the story: readability would drop it, but on modern pages its
-    # shorter text is more often a truncated article (bench/RESULTS.md); trafilatura's stands.
-    shop = "".join(
-        f"<li>Blue ceramic mug number {i} is in stock now and ships today</li>" for i in range(9)
-    )
-    page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{shop}</ul></div></body></html>"
+SHOP = "".join(
+    f"<li>Blue ceramic mug number {i} is in stock now and ships today</li>" for i in range(9)
+)
+
+
+def test_a_product_list_after_the_article_is_cut_at_readabilitys_boundary() -> None:
+    # trafilatura runs on into the shop below the story; readability's text ends with it.
+    page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{SHOP}</ul></div></body></html>"
+    found = extract_text(page, URL, 10.0, boundary=True)
+    assert found.path == "lxml+trafilatura-recall-bounded"
+    assert found.lines == STORY
+    assert sum("ceramic mug" in line for line in found.first_lines) == 9  # what was cut
+    # Off by default (NEWSFLOW_EXTRACTION_BOUNDARY): the list stays.
+    unbounded = extract_text(page, URL, 10.0)
+    assert unbounded.lines == found.first_lines
+    assert unbounded.path == "lxml+trafilatura-recall"
+
+
+def test_the_boundary_is_a_setting_of_the_cleaning_stage() -> None:
+    page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{SHOP}</ul></div></body></html>"
+    message = InputMessage(contracts.encode(raw_record(page.encode(), URL)))
+    bounded = clean_message(message, Settings(extraction_boundary=True))
+    assert bounded["extractor"]["path"] == "lxml+trafilatura-recall-bounded"
+    assert "ceramic mug" not in bounded["text"]
+    default = clean_message(message, Settings())
+    assert default["extractor"]["path"] == "lxml+trafilatura-recall"
+    assert default["text"].count("ceramic mug") == 9
+
+
+def test_a_list_inside_the_article_is_kept() -> None:
+    # The same list between the story's paragraphs belongs to the article: it stays.
+    head, tail = ("".join(f"<p>{p}</p>" for p in part) for part in (STORY[:2], STORY[2:]))
+    page = f"<html><body><div><div>{head}<ul>{SHOP}</ul>{tail}</div></div></body></html>"
     found = extract_text(page, URL, 10.0)
-    assert found.path.startswith("lxml+trafilatura")
-    assert found.lines[: len(STORY)] == STORY
+    assert found.path == "lxml+trafilatura-recall"
+    assert found.lines[:2] == STORY[:2] and found.lines[-2:] == STORY[2:]
     assert sum("ceramic mug" in line for line in found.lines) == 9
 
 
+ABOUT = (
+    "If you're new here, this blog will give you the tools to become financially independent "
+    "in five years by saving most of what you earn."
+)
+RELATED = [
+    "- Nintendo to Celebrate the Launch with a Midnight Gathering at Nintendo World Read more",
+    "- Nintendo Download Highlights New Digital Content for Nintendo Systems - November 8",
+]
+
+
+def test_lines_before_and_after_readabilitys_span_are_the_page_around_the_article() -> None:
+    # trafilatura ran on: an about box before the story, related posts after it.
+    first = [ABOUT, *STORY, *RELATED]
+    assert second_opinion(first, STORY) == (STORY, "bounded")
+    # readability splits and punctuates blocks its own way: a line counts as shared when
+    # most of its words are in readability's text.
+    assert second_opinion(first, [" ".join(STORY).upper()]) == (STORY, "bounded")
+
+
+def test_lines_inside_readabilitys_span_stay() -> None:
+    # readability stopped at a list inside the article (where it truncates modern pages);
+    # the list sits between lines readability has, so it is the article's.
+    shop = ["- Blue ceramic mugs, in stock now", "- Green ceramic mugs, ships today"]
+    first = [*STORY[:2], *shop, *STORY[2:]]
+    assert second_opinion(first, STORY) == (first, "kept")
+
+
+def test_a_fragment_does_not_bound_trafilaturas_text() -> None:
+    # readability's text under a fifth of trafilatura's is a caption or a teaser it mistook
+    # for the article, not a boundary (nor a replacement: trafilatura's text is not short).
+    first = [*STORY, *RELATED] * 3
+    assert second_opinion(first, STORY[:1]) == (first, "kept")
+
+
 @pytest.mark.parametrize(
-    ("first", "second", "preferred"),
+    ("first", "second", "how"),
     [
-        ([], STORY, True),  # trafilatura found nothing
-        ([], ["Bridge"], True),  # any text beats none
-        (STORY[:1], STORY, True),  # clearly longer
-        (STORY[:1], [], False),  # readability found nothing
-        (STORY[:3], STORY, False),  # longer, not clearly
+        ([], STORY, "replaced"),  # trafilatura found nothing
+        ([], ["Bridge"], "replaced"),  # any text beats none
+        (STORY[:1], STORY, "replaced"),  # clearly longer
+        (STORY[:1], [], "kept"),  # readability found nothing
+        (STORY[:3], STORY, "kept"),  # longer, not clearly
+        (STORY, [*STORY, *STORY, *RELATED], "kept"),  # trafilatura's text is not short
     ],
 )
 def test_readability_replaces_a_short_text_only_when_clearly_longer(
-    first: list[str], second: list[str], preferred: bool
+    first: list[str], second: list[str], how: str
 ) -> None:
-    assert prefer_second(first, second) is preferred
+    assert second_opinion(first, second)[1] == how
 
 
-def test_readability_runs_only_when_trafilaturas_text_looks_short() -> None:
-    assert looks_short(STORY[:1]) and not looks_short(STORY)
+def test_every_path_is_in_the_records_schema() -> None:
+    schema = contracts.load_schema("articles-clean.v1")
+    enum = schema["properties"]["extractor"]["properties"]["path"]
+    assert set(PATHS) == set(enum["enum"])
 
 
 def test_the_clean_record_names_the_path_that_produced_its_text() -> None:

@@ -1,9 +1,11 @@
-"""The main text of a page: trafilatura (comments excluded), a recall retry, clutter lines out.
+"""The main text of a page: trafilatura (comments excluded), a recall retry, clutter lines out,
+readability-lxml's second opinion.
 
 ``extract_text`` parses the page once, lets the caller read the intact tree (trafilatura
 prunes the tree it is given), runs trafilatura, gives a short result a second,
-recall-favouring look, and drops the clutter lines extractors leave behind. The whole of it
-shares one time limit. Every failure raises :class:`~workers.errors.StageError`.
+recall-favouring look, drops the clutter lines extractors leave behind, and lets
+readability-lxml bound or replace the text (:mod:`workers.cleaning.fallback`). The whole of
+it shares one time limit. Every failure raises :class:`~workers.errors.StageError`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter
 from workers.cleaning.deadline import DeadlineExceeded, deadline
-from workers.cleaning.fallback import looks_short, parse_page, prefer_second, readability_lines
+from workers.cleaning.fallback import looks_short, parse_page, readability_lines, second_opinion
 from workers.errors import StageError
 
 # Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
@@ -30,6 +32,9 @@ _NAVIGATION = ["//nav[count(.//p) < 3]", "//*[@role='navigation'][count(.//p) < 
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 _PROSE_LINE_WORDS = 10
+_SENTENCE_WORDS = 3
+# Sentence and verse endings (CJK full stops included), then closing quotes or brackets.
+_SENTENCE_END = re.compile(r"[.!?\u2026:;,\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]*\s*$")
 # A short extraction (under this many characters) gets a second, recall-favouring look,
 # kept when it is clearly longer: the default pass sometimes stops at a section break.
 RECALL_RETRY_CHARS = 2000
@@ -40,7 +45,14 @@ Favor = Literal["recall", "default", "precision"]
 PATHS = tuple(
     f"{parser}+{extractor}"
     for parser in ("lxml", "html5")
-    for extractor in ("trafilatura", "trafilatura-recall", "readability")
+    for extractor in (
+        "trafilatura",
+        "trafilatura-recall",
+        # trafilatura's text cut to the span readability's text also has (fallback.py)
+        "trafilatura-bounded",
+        "trafilatura-recall-bounded",
+        "readability",
+    )
 )
 
 
@@ -53,6 +65,9 @@ class Extraction:
     lines: list[str]
     seen: Any = None
     path: str = "lxml+trafilatura"  # the chain's path that produced the text (PATHS)
+    # trafilatura's lines before readability bounded or replaced them (the page's longest
+    # reading: what the not-an-article gate judges)
+    first_lines: list[str] | None = None
 
     @property
     def text(self) -> str:
@@ -76,6 +91,8 @@ def extract_text(
     line_filter: bool = True,
     html5_reparse: bool = True,
     second_extractor: bool = True,
+    boundary: bool = False,
+    trafilatura_fallback: bool = True,
 ) -> Extraction:
     """The main text of ``html`` with trafilatura's metadata; ``read_tree`` is called with
     the parsed page before trafilatura prunes it. The keyword switches after it exist for
@@ -100,6 +117,9 @@ def extract_text(
                 include_tables=True,
                 # A page of nothing but menus is empty, not an article made of menu items.
                 prune_xpath=_NAVIGATION,
+                # trafilatura's own fallback (its copy of readability, jusText) stays on:
+                # without it the held-out modern pages lost 0.012 F1 (bench/RESULTS.md).
+                fast=not trafilatura_fallback,
                 favor_recall=favor == "recall",
                 favor_precision=favor == "precision",
                 date_extraction_params={
@@ -128,13 +148,18 @@ def extract_text(
         if remaining > 0:
             raw_text = _recall_retry(html, url, raw_text, remaining)
             extractor = "trafilatura" if raw_text is first else "trafilatura-recall"
-    lines = _lines(raw_text, line_filter)
+    lines = first_lines = _lines(raw_text, line_filter)
     remaining = timeout_s - (time.monotonic() - started)
-    if second_extractor and looks_short(lines) and remaining > 0:
+    # readability reads every page when it bounds the text (NEWSFLOW_EXTRACTION_BOUNDARY:
+    # about 1.5x the cleaning CPU), else only where trafilatura's text looks short.
+    if second_extractor and remaining > 0 and (boundary or looks_short(lines)):
         second = _second_opinion(html, remaining, line_filter)
-        if prefer_second(lines, second):
-            lines, extractor = second, "readability"
-    return Extraction(document, lines, seen, f"{parser}+{extractor}")
+        lines, how = second_opinion(lines, second, boundary=boundary)
+        if how == "replaced":
+            extractor = "readability"
+        elif how == "bounded":
+            extractor += "-bounded"
+    return Extraction(document, lines, seen, f"{parser}+{extractor}", first_lines)
 
 
 def _lines(text: str, line_filter: bool) -> list[str]:
@@ -169,7 +194,13 @@ def _recall_retry(html: str, url: str, text: str, timeout_s: float) -> str:
 
 
 def prose_words(lines: list[str]) -> int:
-    """Words in lines long enough to be sentences: an index page's text is a column of
-    short link labels, an article's is paragraphs."""
-    counts = (len(_WORD.findall(line)) for line in lines)
-    return sum(n for n in counts if n >= _PROSE_LINE_WORDS)
+    """Words in lines that read as sentences: an index page's text is a column of short link
+    labels, an article's is paragraphs. A line is prose when it is long (10+ words) or when
+    it ends as a sentence or a verse does (3+ words and a closing ``. ! ? … : ; ,``): a
+    poem's lines, a one-line caption post; a link label ends with none of them."""
+    total = 0
+    for line in lines:
+        n = len(_WORD.findall(line))
+        if n >= _PROSE_LINE_WORDS or (n >= _SENTENCE_WORDS and _SENTENCE_END.search(line)):
+            total += n
+    return total

@@ -1,17 +1,30 @@
 """The fallback chain for pages trafilatura alone reads wrongly: legacy layouts, broken markup.
 
-Two steps, each taken only when the one before looks wrong:
+Two steps:
 
 - **An HTML5 re-parse.** lxml's parser (libxml2) gives up on markup a browser reads: garbage
   before ``<html>``, a ``</html>`` before the body. Its tree then has no body, or a tiny one.
   selectolax's lexbor engine follows the HTML5 parsing rules browsers follow; its
-  serialisation, parsed again by lxml, has the body back.
-- **A second extractor.** Where trafilatura's text (after its recall retry) is still short,
-  readability-lxml, which scores the page's blocks differently, reads the page too, and its
-  text is kept when it is clearly longer: an article trafilatura pruned away (wrapped in a
-  ``<nav>``, say) is not lost. Taking readability's text in the other case, where it is the
-  shorter one inside trafilatura's, helped on 2012 pages but cost more on modern ones
-  (bench/RESULTS.md), so that case is left to trafilatura.
+  serialisation, parsed again by lxml, has the body back. Taken only when lxml's body is tiny.
+- **A second extractor.** readability-lxml scores the page's blocks differently and picks one
+  container; trafilatura collects every block that reads as text. Each errs its own way:
+  trafilatura runs on past the article (a blog's about box before it, related posts, product
+  lists and comment threads without comment markup after it), readability stops at the end of
+  its container. So readability's text is used in two ways:
+
+  - *as a boundary* (``NEWSFLOW_EXTRACTION_BOUNDARY=true``: readability then reads every
+    page, about 1.5x the cleaning CPU): when readability's text is a substantial part of
+    trafilatura's, the lines of trafilatura's text before the first and after the last line
+    readability also has are dropped (the page around the article). Lines in between stay,
+    even those readability left out: an article's inner parts (a list, a quote box, a second
+    section) are where readability truncates modern pages (bench/RESULTS.md);
+  - *as a replacement*: when trafilatura's text is short (under 80 words) and readability's
+    is clearly longer, trafilatura pruned the article away (wrapped in a ``<nav>``, say), and
+    readability's text is kept.
+
+  Taking readability's text whenever it is a shorter part of trafilatura's helped on 2012
+  pages but cost more on modern ones (bench/RESULTS.md): the boundary keeps trafilatura's
+  inner lines instead.
 """
 
 from __future__ import annotations
@@ -29,11 +42,18 @@ from trafilatura.utils import load_html
 
 # lxml's body is "tiny" below this many words: only then is the page parsed a second time.
 LOST_BODY_WORDS = 50
-# trafilatura's text looks wrong under this many words: only then does readability run
-# (tuned on half A of the development sets, bench/RESULTS.md) ...
+# readability's text replaces trafilatura's when trafilatura's has fewer than this many words
+# (it looks wrong) ...
 LOOKS_SHORT_WORDS = 80
-# ... and its text is kept when it has more than this many times trafilatura's words.
+# ... and readability's has more than this many times as many. (At any length and 1.5 times,
+# it gained on the modern pages it was tuned on and lost 0.012 F1 on the held-out ones.)
 CLEARLY_LONGER = 2
+# readability's text bounds trafilatura's only when it has at least this share of its words:
+# a smaller one is a fragment (a caption, a teaser box readability mistook for the article).
+BOUNDARY_MIN_SHARE = 0.2
+# A line of trafilatura's text is one readability also has when this share of its words is in
+# readability's text (the two split and punctuate blocks differently).
+LINE_SHARED = 0.5
 _WORD = re.compile(r"\w+")
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "br")
 _INVISIBLE = ("script", "style", "noscript", "template")
@@ -85,15 +105,36 @@ def readability_lines(html: str) -> list[str]:
 
 
 def looks_short(lines: list[str]) -> bool:
-    """Whether trafilatura's text is too short to be trusted without a second opinion."""
+    """Whether trafilatura's text is short enough to need readability's second opinion even
+    where readability does not bound the text."""
     return _bag(lines).total() < LOOKS_SHORT_WORDS
 
 
-def prefer_second(first: list[str], second: list[str]) -> bool:
-    """Whether readability's ``second`` text replaces trafilatura's short ``first``: when
-    it is clearly longer (any text beats none)."""
-    theirs = _bag(second).total()
-    return theirs > 0 and theirs > CLEARLY_LONGER * _bag(first).total()
+def second_opinion(
+    first: list[str], second: list[str], *, boundary: bool = True
+) -> tuple[list[str], str]:
+    """trafilatura's lines ``first`` after readability's ``second`` had its say, and what it
+    did: ``"kept"`` (nothing to correct), ``"bounded"`` (the lines before and after the span
+    readability also has are gone) or ``"replaced"`` (trafilatura's text is short and
+    readability's clearly longer).
+    ``boundary=False`` leaves out the boundary (the default: NEWSFLOW_EXTRACTION_BOUNDARY)."""
+    ours, theirs = _bag(first).total(), _bag(second)
+    if ours < LOOKS_SHORT_WORDS and theirs.total() > CLEARLY_LONGER * ours:
+        return second, "replaced"  # any text beats none
+    substantial = boundary and theirs.total() >= BOUNDARY_MIN_SHARE * ours
+    bounded = within_second(first, theirs) if substantial else first
+    return bounded, "bounded" if len(bounded) < len(first) else "kept"
+
+
+def within_second(first: list[str], theirs: Counter[str]) -> list[str]:
+    """The lines of ``first`` from the first to the last one whose words are mostly in
+    ``theirs`` (all of ``first`` when none is)."""
+    shared = [i for i, line in enumerate(first) if _shared(_bag([line]), theirs)]
+    return first[shared[0] : shared[-1] + 1] if shared else first
+
+
+def _shared(line: Counter[str], theirs: Counter[str]) -> bool:
+    return line.total() > 0 and (line & theirs).total() >= LINE_SHARED * line.total()
 
 
 def _bag(lines: list[str]) -> Counter[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import trafilatura
@@ -20,6 +21,7 @@ from workers import __version__
 from workers.cleaning.envelope import open_envelope
 from workers.cleaning.extraction import Extraction, extract_text, prose_words
 from workers.cleaning.metadata import PageMeta, chosen_metadata, page_meta
+from workers.cleaning.metadata.markup import ARTICLE_TYPES, json_ld_objects, meta_tags, types
 from workers.cleaning.site_memory import SiteMemory, create_memory, site_of
 from workers.errors import StageError
 from workers.nlp import langid
@@ -30,6 +32,12 @@ from workers.records.message import InputMessage
 from workers.settings import Settings
 
 TRAFILATURA_VERSION = trafilatura.__version__
+# A page whose markup declares it an article (og:type "article", a JSON-LD Article or
+# BlogPosting) needs only this many words of prose, one sentence, to pass the
+# not-an-article gate: a short post under a photo or a video is still an article, and index
+# pages and empty shells do not declare themselves articles.
+DECLARED_ARTICLE_MIN_WORDS = 10
+_DECLARED_TYPES = ARTICLE_TYPES - {"webpage", "medicalwebpage"}
 
 
 def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
@@ -37,7 +45,11 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
     envelope = open_envelope(message, settings)
     raw, url = envelope.raw, envelope.url
     article = extract_article(
-        envelope.page.text, url, settings.extraction_timeout_s, settings.min_article_words
+        envelope.page.text,
+        url,
+        settings.extraction_timeout_s,
+        settings.min_article_words,
+        extract=partial(extract_text, boundary=settings.extraction_boundary),
     )
     path = article.pop("extraction_path")
     language, _ = langid.detect(article["text"])
@@ -131,9 +143,9 @@ def extract_article(
     ``extract`` is the text extraction (the benchmark passes its ablations there)."""
     prepare_date_parser()  # a one-off cost of the process, not of this page
 
-    def read_tree(tree: Any) -> tuple[str | None, str | None, PageMeta]:
+    def read_tree(tree: Any) -> tuple[str | None, str | None, PageMeta, bool]:
         stated = page_meta(tree) if options.page_metadata else PageMeta()
-        return extract_url(tree, None), _declared_language(tree), stated
+        return extract_url(tree, None), _declared_language(tree), stated, declares_article(tree)
 
     found = extract(
         html,
@@ -142,12 +154,16 @@ def extract_article(
         read_tree=read_tree,
         extensive_date_search=not options.strict_dates,
     )
-    canonical, declared, stated = found.seen
-    words = prose_words(found.lines)
-    if words < min_words:
+    canonical, declared, stated, article_page = found.seen
+    # The gate judges the page, not the boundary: trafilatura's lines before readability cut
+    # them count too (a short post above a blog's sidebar is a short post, not an index).
+    words = max(prose_words(found.lines), prose_words(found.first_lines or []))
+    least = min(min_words, DECLARED_ARTICLE_MIN_WORDS) if article_page else min_words
+    if words < least:
         raise StageError(
             "not_an_article",
-            f"{words} words of prose (fewer than {min_words}, NEWSFLOW_MIN_ARTICLE_WORDS): "
+            f"{words} words of prose (fewer than {least}, NEWSFLOW_MIN_ARTICLE_WORDS"
+            f"{', the page declares an article' if article_page else ''}): "
             "an index page, an empty shell or a stub",
         )
     return {
@@ -166,6 +182,14 @@ def extract_article(
         "text": found.text,
         "extraction_path": found.path,  # which path of the chain produced the text
     }
+
+
+def declares_article(tree: Any) -> bool:
+    """Whether the page's markup says it is an article: ``og:type`` "article", or a JSON-LD
+    object typed Article, NewsArticle, BlogPosting and the like (not a mere WebPage)."""
+    if meta_tags(tree).get("og:type", "").strip().lower() == "article":
+        return True
+    return any(types(obj) & _DECLARED_TYPES for obj in json_ld_objects(tree))
 
 
 def prepare_date_parser() -> None:
