@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -16,6 +18,7 @@ from workers.kafka.lag import consumer_lag
 from workers.kafka.produce import raw_record
 from workers.kafka.tail import tail
 from workers.pipeline import consumer_groups
+from workers.records.cloudevents import header
 from workers.settings import Settings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
@@ -91,3 +94,22 @@ def processed_offsets(worker: WorkerProcess) -> set[tuple[int, int]]:
         _, partition, offset = event["tpo"].rsplit("/", 2)
         found.add((int(partition), int(offset)))
     return found
+
+
+@dataclass
+class SinkCopies:
+    """Per document key, what its copies at the sink carried."""
+
+    event_ids: dict[bytes, set[str]] = field(default_factory=lambda: defaultdict(set))
+    hashes: dict[bytes, set[str]] = field(default_factory=lambda: defaultdict(set))
+    texts: dict[bytes, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def sink_copies(sink: list) -> SinkCopies:
+    copies = SinkCopies()
+    for message in sink:
+        record = orjson.loads(message.value)
+        copies.event_ids[message.key].add(header(message.headers, "ce_id"))
+        copies.hashes[message.key].add(record["enrichment"]["fingerprint"]["content_hash"])
+        copies.texts[message.key].add(record["text"])
+    return copies

@@ -33,7 +33,14 @@ from conftest import (
     eventually_async,
     pipeline_settings,
 )
-from delivery import assert_documents, no_dead_letters, pages, processed_offsets, wait_for_keys
+from delivery import (
+    assert_documents,
+    no_dead_letters,
+    pages,
+    processed_offsets,
+    sink_copies,
+    wait_for_keys,
+)
 from helpers import http_get
 from test_observability import scrape, value
 
@@ -41,7 +48,6 @@ from workers.kafka import clients
 from workers.kafka.produce import encode_raw, produce
 from workers.kafka.topics import topic_configs
 from workers.local.kafka import KafkaCluster
-from workers.records.cloudevents import header
 from workers.settings import Settings
 
 pytestmark = [
@@ -176,15 +182,10 @@ async def busiest_leader(settings: Settings, avoid: set[int]) -> int:
 def copies_are_one_event(sink: list) -> int:
     """Every document that reached the sink more than once came with one ce_id and one
     content hash (a redelivery, not a new event); returns the count of extra copies."""
-    event_ids: dict[bytes, set[str]] = defaultdict(set)
-    hashes: dict[bytes, set[str]] = defaultdict(set)
-    for message in sink:
-        record = orjson.loads(message.value)
-        event_ids[message.key].add(header(message.headers, "ce_id"))
-        hashes[message.key].add(record["enrichment"]["fingerprint"]["content_hash"])
-    assert all(len(ids) == 1 for ids in event_ids.values()), "a copy got another ce_id"
-    assert all(len(h) == 1 for h in hashes.values()), "a copy got another content hash"
-    return len(sink) - len(event_ids)
+    copies = sink_copies(sink)
+    assert all(len(ids) == 1 for ids in copies.event_ids.values()), "a copy got another ce_id"
+    assert all(len(h) == 1 for h in copies.hashes.values()), "a copy got another content hash"
+    return len(sink) - len(copies.event_ids)
 
 
 def stalls(sink: list, since: float) -> tuple[float, float]:

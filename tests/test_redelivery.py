@@ -14,11 +14,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from delivery import sink_copies
 
 from workers.kafka.lag import log_ends
 from workers.kafka.produce import encode_raw, produce, raw_record
 from workers.kafka.tail import tail
-from workers.records.cloudevents import header
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -83,14 +83,8 @@ async def test_copies_at_the_sink_are_one_event_with_one_content(
         kills += 1
 
     sink = await sink_until(settings, keys, timeout_s=240)
-    event_ids: dict[bytes, set[str]] = defaultdict(set)
-    hashes: dict[bytes, set[str]] = defaultdict(set)
-    texts: dict[bytes, set[str]] = defaultdict(set)
-    for message in sink:
-        record = orjson.loads(message.value)
-        event_ids[message.key].add(header(message.headers, "ce_id"))
-        hashes[message.key].add(record["enrichment"]["fingerprint"]["content_hash"])
-        texts[message.key].add(record["text"])
+    copies = sink_copies(sink)
+    event_ids, hashes, texts = copies.event_ids, copies.hashes, copies.texts
     assert len(event_ids) == len(keys) and set(event_ids) == keys
     copied = [key for key in keys if sum(m.key == key for m in sink) > 1]
     print(
