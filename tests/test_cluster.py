@@ -54,11 +54,10 @@ pytestmark = [
     pytest.mark.broker,
     pytest.mark.skipif(TEST_BROKER != "kafka", reason="a cluster of Apache Kafka nodes (Java)"),
 ]
-# Pages per kill scenario. The issue asks 2,000 (NEWSFLOW_CLUSTER_PAGES=2000: about 190 s a
-# scenario, 13 min for the module on this 2-core machine); `make test` runs 700 to keep the
-# module near its 8-minute budget (the kill still comes with most pages in flight).
-PAGES = int(os.environ.get("NEWSFLOW_CLUSTER_PAGES", "700"))
-MINORITY_PAGES = max(300, PAGES // 4)
+# Pages per kill scenario, as the issue asks: 2,000 (82-92 s a scenario on this 2-core machine
+# when quiet, about 190 s under load; NEWSFLOW_CLUSTER_PAGES=700 for a quicker run).
+PAGES = int(os.environ.get("NEWSFLOW_CLUSTER_PAGES", "2000"))
+MINORITY_PAGES = 300
 OFFSETS_TOPIC = "__consumer_offsets"
 # Quick readiness verdicts in the test; production keeps the default (README).
 READY_MAX_ACK_WAIT_S = 5.0
