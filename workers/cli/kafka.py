@@ -144,12 +144,7 @@ def topics_create(
 ) -> None:
     """Create the raw, clean, enriched and dead-letter topics (existing ones are kept, and
     shown with how they differ from the settings); returns once every partition has a leader."""
-    from workers.kafka.topics import (
-        TopicSettingsError,
-        broker_count,
-        check_replication,
-        create_topics,
-    )
+    from workers.kafka.topics import TopicSettingsError, create_topics
 
     overrides = {
         "replication_factor": replication_factor,
@@ -159,12 +154,15 @@ def topics_create(
         settings = Settings.model_validate(
             {**settings.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
         )
-        for warning in check_replication(settings, run(broker_count(settings), settings)):
-            click.echo(f"warning: {warning}", err=True)
+        created = run(create_topics(settings, partitions, warn=_warn), settings)
     except (ValueError, TopicSettingsError) as exc:
         raise click.ClickException(_first_line(exc)) from exc
-    for name, state in run(create_topics(settings, partitions), settings).items():
+    for name, state in created.items():
         click.echo(f"{name}\t{state}")
+
+
+def _warn(warning: str) -> None:
+    click.echo(f"warning: {warning}", err=True)
 
 
 def _first_line(exc: Exception) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -64,23 +65,23 @@ def check_replication(settings: Settings, brokers: int) -> list[str]:
     return warnings
 
 
-async def broker_count(settings: Settings) -> int:
-    async with clients.admin(settings) as admin:
-        return len((await admin.describe_cluster())["brokers"])
-
-
 async def create_topics(
     settings: Settings,
     partitions: int | None = None,
     topics: list[str] | None = None,
     ready_timeout_s: float = 60.0,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, str]:
     """Create the pipeline's topics; returns {topic: 'created' | 'exists' | 'exists (…)'}
-    where the parenthesis says how an existing topic differs from the settings."""
+    where the parenthesis says how an existing topic differs from the settings. ``warn`` gets
+    the warnings of :func:`check_replication` before anything is created."""
     names = topics or settings.all_topics()
     result: dict[str, str] = {}
     async with clients.admin(settings) as admin:
-        check_replication(settings, len((await admin.describe_cluster())["brokers"]))
+        brokers = len((await admin.describe_cluster())["brokers"])
+        for warning in check_replication(settings, brokers):
+            if warn is not None:
+                warn(warning)
         existing = set(await admin.list_topics())
         for topic in names:
             if topic in existing:
