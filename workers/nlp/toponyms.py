@@ -23,9 +23,8 @@ from __future__ import annotations
 import re
 
 from workers.enrichment import gazetteer
-from workers.nlp.ner import Mention
+from workers.nlp.ner import PLACE_LABELS, Mention
 
-PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 # Towns filled in without a population are too many and too small to be guessed from an
 # organisation's name ("New Milford Police" holds one; "Ford Motor" must not).
 _NAMED_AFTER_FROM = 5000
