@@ -154,7 +154,7 @@ def pipeline_settings(
 async def pipeline(broker: Broker, redis_prefix: str) -> Settings:
     """Settings naming this test's own topics (created) and consumer groups."""
     settings = pipeline_settings(broker.bootstrap, redis_prefix)
-    await create_topics_and_wait(settings)
+    await create_topics(settings)
     return settings
 
 
@@ -162,14 +162,8 @@ async def pipeline(broker: Broker, redis_prefix: str) -> Settings:
 async def tansu_pipeline(tansu_broker: LocalBroker, redis_prefix: str) -> Settings:
     """Like ``pipeline``, on the embedded broker whichever broker the suite runs on."""
     settings = pipeline_settings(tansu_broker.bootstrap, redis_prefix, kafka=False)
-    await create_topics_and_wait(settings)
+    await create_topics(settings)
     return settings
-
-
-async def create_topics_and_wait(settings: Settings, timeout_s: float = 60) -> None:
-    """Create the pipeline's topics; ``create_topics`` returns once every partition has a
-    leader (Kafka answers CreateTopics before its partitions are ready)."""
-    await create_topics(settings, ready_timeout_s=timeout_s)
 
 
 class WorkerProcess:

@@ -10,7 +10,6 @@ import pytest
 from conftest import (
     Broker,
     WorkerProcess,
-    create_topics_and_wait,
     eventually,
     kill_broker,
     pipeline_settings,
@@ -20,6 +19,7 @@ from helpers import http_get
 from test_observability import scrape, value
 
 from workers.kafka.produce import encode_raw, produce
+from workers.kafka.topics import create_topics
 
 pytestmark = pytest.mark.broker
 # Short enough to outlast in a test; production keeps faust's 20 minutes.
@@ -46,7 +46,7 @@ async def test_broker_outage_past_the_delivery_timeout_loses_nothing(
     settings = pipeline_settings(broker.bootstrap, redis_prefix).model_copy(
         update={"delivery_timeout_s": DELIVERY_TIMEOUT_S}
     )
-    await create_topics_and_wait(settings)
+    await create_topics(settings)
     workers = {stage: start_worker(stage, settings) for stage in ("clean", "enrich")}
     records = pages(300, "outage")
     keys = {encode_raw(r)[0] for r in records}

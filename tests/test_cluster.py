@@ -28,7 +28,6 @@ from aiokafka.errors import (
 from conftest import (
     TEST_BROKER,
     WorkerProcess,
-    create_topics_and_wait,
     eventually,
     eventually_async,
     pipeline_settings,
@@ -46,7 +45,7 @@ from test_observability import scrape, value
 
 from workers.kafka import clients
 from workers.kafka.produce import encode_raw, produce
-from workers.kafka.topics import topic_configs
+from workers.kafka.topics import create_topics, topic_configs
 from workers.local.kafka import KafkaCluster
 from workers.settings import Settings
 
@@ -98,7 +97,7 @@ async def cluster_pipeline(cluster: KafkaCluster, redis_prefix: str) -> Settings
             "ready_max_ack_wait_s": READY_MAX_ACK_WAIT_S,
         }
     )
-    await create_topics_and_wait(settings)
+    await create_topics(settings)
     async with clients.admin(settings) as admin:
         # alter_configs replaces a topic's whole config: the creation configs go along.
         sink = settings.topic_enriched

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import REPO, WorkerProcess, create_topics_and_wait, eventually, eventually_async
+from conftest import REPO, WorkerProcess, eventually, eventually_async
 from delivery import pages
 from helpers import caught_up, http_get, record_count
 
 from workers.kafka.lag import consumer_lag
+from workers.kafka.topics import create_topics
 from workers.local.broker import isolated_settings
 from workers.local.kafka_security import SecureKafkaCluster
 from workers.local.tls import make_certificate_authority
@@ -103,8 +104,8 @@ async def test_every_role_does_its_job_over_sasl_ssl(
         return done
 
     created = run(admin, "topics", "create")
+    # (the command returns once every partition has a leader)
     assert created.stdout.splitlines() == [f"{t}\tcreated" for t in admin.all_topics()]
-    await create_topics_and_wait(admin)
 
     clean = start_worker("clean", as_role(kafka, "clean", redis_prefix))
     enrich = start_worker("enrich", as_role(kafka, "enrich", redis_prefix))
@@ -173,7 +174,7 @@ async def test_cli_kept_out_says_which_setting_to_fix(
 ) -> None:
     kafka = secure_kafka
     admin = as_user(kafka, "admin")
-    await create_topics_and_wait(admin)
+    await create_topics(admin)
     before = await record_count(admin, admin.topic_raw)
     # The consumer principal may not write the raw topic.
     denied, setting = _denied(kafka, case, tmp_path, "crawler", stranger="consumer")
@@ -193,7 +194,7 @@ async def test_worker_kept_out_is_not_ready_and_touches_nothing(
 ) -> None:
     kafka = secure_kafka
     admin = as_user(kafka, "admin")
-    await create_topics_and_wait(admin)
+    await create_topics(admin)
     crawler = as_role(kafka, "crawler")
     waiting = write_pages(tmp_path, 2, "waiting")
     assert newsflow(crawler, "produce", "--no-progress", str(waiting), cwd=tmp_path).returncode == 0
