@@ -582,3 +582,27 @@ def test_an_ampersand_joins_a_firm_and_separates_people(text: str, names: list[s
 def test_a_shown_byline_is_read_up_to_the_name(after_headline: str, names: list[str]) -> None:
     headline = "Harbour bridge to be rebuilt"
     assert shown_byline(f"Menu {headline} {after_headline}", headline) == names
+
+
+def test_the_date_parser_is_prepared_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Preparing dateparser tries ~200 locales (about 20 ms): once per process, not per page.
+    # When the cache was lost in a refactor it was half the stage's CPU above trafilatura's.
+    import workers.cleaning.stage as stage
+
+    calls = []
+    real = stage.get_external_parser
+
+    def counted() -> object:
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(stage, "get_external_parser", counted)
+    stage.prepare_date_parser.cache_clear()
+    page = (
+        "<html><body><article><h1>Budget passed</h1><p>The council passed the budget on "
+        "Tuesday after a long debate about roads, schools and the new library.</p>"
+        "</article></body></html>"
+    )
+    for _ in range(3):
+        extract_article(page, "https://example.org/a", 10.0)
+    assert len(calls) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any, Literal
 
 import trafilatura
@@ -192,6 +192,7 @@ def declares_article(tree: Any) -> bool:
     return any(types(obj) & _DECLARED_TYPES for obj in json_ld_objects(tree))
 
 
+@cache
 def prepare_date_parser() -> None:
     """htmldate's last resort, dateparser, compiles patterns for ~200 locales on first use
     (seconds): pay that once per process, outside any page's time limit."""
