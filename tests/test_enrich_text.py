@@ -120,3 +120,20 @@ def test_sentences_do_not_end_at_abbreviations() -> None:
         "He met Dr. Kim in the U.S. on Tuesday.",
         "Next",
     ]
+
+
+def test_keyphrases_read_a_long_text_up_to_max_chars() -> None:
+    """A page near the size limit gives millions of characters; YAKE reads the opening
+    MAX_CHARS of them (its memory grows with the text), so a phrase only the tail repeats is
+    not a keyphrase."""
+    from workers.enrichment.enrichers.keyphrases import MAX_CHARS, opening
+
+    story = sample_article("03")
+    body = "\n".join([story["text"]] * (MAX_CHARS // len(story["text"]) + 1))
+    long = {**story, "text": body + " Quantum zebra crossings." * 5000}
+    enricher = KeyphrasesEnricher(SETTINGS)
+    phrases = enricher(long)["phrases"]
+    assert not any("zebra" in p["phrase"].lower() for p in phrases)
+    assert phrases == enricher({**story, "text": opening(body, MAX_CHARS)})["phrases"]
+    assert opening("one two three", 7) == "one two"
+    assert opening("one two three", 100) == "one two three"
