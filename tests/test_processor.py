@@ -409,23 +409,3 @@ def test_a_transient_error_is_not_dead_lettered_but_raised_for_retry(
     monkeypatch.setattr("workers.cleaning.stage.clean_message", redis_away)
     with pytest.raises(TransientError):
         cleaner.process(_raw_message(raw_for(entry("01"))))
-
-
-def test_free_memory_goes_back_to_the_system_after_warm_up() -> None:
-    """glibc keeps freed heap pages below a live allocation; the worker returns them after
-    loading its models (the gazetteer's build frees far more than it keeps)."""
-    from workers.runtime.processor import release_free_memory
-
-    def resident_kib() -> int:
-        with open("/proc/self/status") as status:
-            return int(status.read().split("VmRSS:")[1].split()[0])
-
-    # 100 MB in malloc'd blocks (bigger than pymalloc's 512 bytes), then one block above
-    # them that stays: freeing the rest cannot shrink the heap from its top.
-    blocks = [bytes(2000) + bytes([n % 256]) for n in range(50_000)]
-    keeper = bytes(2000) + b"k"
-    del blocks
-    before = resident_kib()
-    assert release_free_memory()
-    assert before - resident_kib() > 50_000  # KiB
-    assert keeper

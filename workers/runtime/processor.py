@@ -8,9 +8,6 @@ what the worker counts comes back on :class:`Outgoing`.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -25,19 +22,6 @@ from workers.records.message import InputMessage, origin_of
 from workers.settings import Settings
 
 log = logging.getLogger("newsflow.processor")
-
-
-def release_free_memory() -> bool:
-    """Give the C heap's free pages back to the system; True when some were returned.
-
-    Loading the models (the gazetteer builds 200,000 places from a few JSON files) frees
-    far more than it keeps, and glibc keeps the freed pages: 35 MiB of the enrich worker's
-    resident memory at start (bench/RESULTS.md, worker memory). Not glibc: nothing to do."""
-    gc.collect()
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    trim = getattr(libc, "malloc_trim", None)
-    return bool(trim and trim(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +106,6 @@ class StageProcessor:
     def warm_up(self) -> None:
         """Load models and fill caches before the first message (seconds, once)."""
         self.run_stage.warm_up()
-        release_free_memory()
 
     def process(self, message: InputMessage) -> Outgoing:
         """The output record for ``message``, or its dead letter.
