@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workers.enrichment import gazetteer
-from workers.nlp import toponyms
+from workers.nlp import names, toponyms
 from workers.nlp.ner import PLACE_LABELS, Mention, entities
 
 ENTITY_TYPES = {
@@ -223,7 +223,9 @@ def find_clusters(text: str, max_chars: int) -> tuple[Cluster, ...]:
     """The entity clusters of ``text``: NER on its opening, the place names it left out
     (:mod:`workers.nlp.toponyms`), mentions matched everywhere.
     Shared between enrichers: do not modify them."""
-    mentions, _ = entities(text, max_chars)
-    clusters = cluster(toponyms.find(text, list(mentions)), text)
+    mentions, window = entities(text, max_chars)
+    found = toponyms.find(text, list(mentions))
+    found = sorted(found + names.find(text, window, found), key=lambda m: m.start)
+    clusters = cluster(found, text)
     _more_mentions(text, clusters)
     return tuple(clusters)

@@ -84,7 +84,7 @@ def _places(name: str) -> list[gazetteer.Place]:
     return found
 
 
-def _is_place(name: str, named_after: bool = False) -> bool:
+def is_place(name: str, named_after: bool = False) -> bool:
     """Whether ``name`` is a place the gazetteer knows well enough for a rule to claim it;
     ``named_after``: as the start of an organisation's name, where one word must name a
     country, a region or a city of 100,000 (a common word names some small town: "Liberal",
@@ -153,7 +153,7 @@ def _prefix_place(text: str, start: int, end: int) -> tuple[int, int] | None:
             continue
         name = span.rstrip(",;:")
         name = re.sub(r"['\u2019]s$", "", name)
-        if _is_place(name, named_after=True):
+        if is_place(name, named_after=True):
             return first.start(), first.start() + len(name)
     return None
 
@@ -164,7 +164,7 @@ def _of_place(text: str, start: int, end: int) -> tuple[int, int] | None:
     if not match:
         return None
     name = match[1].strip()
-    if _is_place(name, named_after=True) and not name.startswith("the "):
+    if is_place(name, named_after=True) and not name.startswith("the "):
         return match.start(1), match.start(1) + len(name)
     return None
 
@@ -234,7 +234,7 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
     # What the sentence says is a place, whatever NER read ("the island of Java", where NER
     # saw a person; "Darfur and Malakal", where it saw an organisation).
     for index, mention in enumerate(kept):
-        if mention.label not in ("PERSON", "ORG") or not _is_place(mention.text, True):
+        if mention.label not in ("PERSON", "ORG") or not is_place(mention.text, True):
             continue
         before = text[max(0, mention.start - 30) : mention.start]
         if _PLACE_OF.search(before) or any(
@@ -249,7 +249,7 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
         # Without a dash a short word in capitals is more often an acronym ("NATO Chief").
         if not match["dash"] and len(name.replace(".", "")) < _DATELINE_LETTERS:
             continue
-        if _is_place(name.title()):
+        if is_place(name.title()):
             add(match.start(1), match.end(1))
     taken = [(m.start, m.end) for m in kept] + [(m.start, m.end) for m in added]
     lower_words = {w for w in re.findall(r"[a-z][\w'-]*", text)}
