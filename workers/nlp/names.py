@@ -33,9 +33,9 @@ _SENTENCE_END = re.compile(r"[.!?:;\n\"]\s*$|^\s*$")
 _LOWER_WORD = re.compile(r"(?<![\w'\u2019-])[a-z][\w'\u2019-]*")
 _SCORE_AFTER = re.compile(r"\s*\d")
 _BRACKETS_AFTER = re.compile(r" ?\(([A-Z][\w. ]{1,25})\)")
-NATIONALITY=False
+NATIONALITY = True
 _MAX_WORDS = 4
-PLACES=False
+PLACES = True
 # Words that start a sentence or a name's run and name nothing themselves.
 _FUNCTION = frozenset(
     {"the", "a", "an", "and", "but", "or", "in", "on", "at", "of", "for", "to", "by", "with"}
