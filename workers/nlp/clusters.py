@@ -203,17 +203,25 @@ def _more_mentions(text: str, clusters: list[Cluster]) -> None:
             for word in (words[0], words[-1]):
                 if len(word) > 2 and word[0].isupper() and word.isalpha():
                     spellings.setdefault((word, id(item)), (item, "PERSON"))
-    forms = sorted(spellings.items(), key=lambda item: -len(item[0][0]))
-    for (form, _), (owner, label) in forms:
-        for match in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text):
-            start, end = match.span()
-            if any(start < b and a < end for a, b in taken):
-                continue
-            if _NAME_CONTINUES.match(text, end):
-                continue
-            mention = tidy(Mention(label, start, end, form), text)
-            owner.mentions.append(mention)
-            taken.append((mention.start, mention.end))
+    # One scan of the text for all spellings, longest first where several start at one
+    # place (the first owner in that order keeps a spelling two clusters share); a scan per
+    # spelling cost 2-4 ms an article.
+    owners: dict[str, tuple[Cluster, str]] = {}
+    for (form, _), owner in sorted(spellings.items(), key=lambda item: -len(item[0][0])):
+        owners.setdefault(form, owner)
+    if not owners:
+        return
+    alternatives = "|".join(re.escape(form) for form in owners)
+    for match in re.finditer(rf"(?<!\w)(?:{alternatives})(?!\w)", text):
+        start, end = match.span()
+        if any(start < b and a < end for a, b in taken):
+            continue
+        if _NAME_CONTINUES.match(text, end):
+            continue
+        owner, label = owners[match[0]]
+        mention = tidy(Mention(label, start, end, match[0]), text)
+        owner.mentions.append(mention)
+        taken.append((mention.start, mention.end))
     for item in clusters:
         item.mentions.sort(key=lambda m: m.start)
 

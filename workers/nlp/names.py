@@ -110,6 +110,13 @@ def candidates(text: str, start: int, lower_words: set[str]) -> list[tuple[int, 
     return runs
 
 
+@cache
+def _is_country(word: str) -> bool:
+    # A given name that is a country's name is no evidence of a person ("Jordan Valley");
+    # a town's or a region's is ("Paul", "Florence", "Sydney").
+    return any(p.kind == "country" for p in gazetteer.candidates(word))
+
+
 def _country_after(text: str, end: int) -> bool:
     """Whether a country in brackets follows ``end`` ("Gete Wami (Ethiopia)"): the way
     results tables give an athlete's nationality."""
@@ -140,7 +147,7 @@ def label(words: list[str], lower_words: set[str]) -> tuple[str, int] | None:
             len(words) - skip <= _PERSON_WORDS
             and lower in given_names()
             and lower not in lower_words
-            and not _is_place(first)
+            and not _is_country(first)
         ):
             return "PERSON", skip
     if _is_place(" ".join(words)) and (len(words) > 1 or words[0].lower() not in given_names()):
