@@ -65,9 +65,7 @@ def test_find_leaves_what_a_mention_covers_or_spells_to_the_clusters() -> None:
     text = "Paul Johnson scored. Later Paul Johnson and Mary Pierce won."
     first = Mention("PERSON", 0, 12, "Paul Johnson")
     assert found(text, 13, [first]) == {("PERSON", "Mary Pierce")}
-    assert found(text, 0, [Mention("ORG", 27, 39, "Paul Johnson")]) == {
-        ("PERSON", "Mary Pierce")
-    }
+    assert found(text, 0, [Mention("ORG", 27, 39, "Paul Johnson")]) == {("PERSON", "Mary Pierce")}
 
 
 def test_names_past_the_window_become_clusters() -> None:

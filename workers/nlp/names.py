@@ -25,7 +25,6 @@ under a millisecond per article (NER costs ≈ 20 ms per 1,000 characters).
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from functools import cache
 from importlib import resources
 
@@ -159,16 +158,11 @@ def find(text: str, start: int, mentions: list[Mention]) -> list[Mention]:
     """Mentions of persons, organisations and places past ``start`` that no mention in
     ``mentions`` covers, nor spells (those are re-matched with their cluster's label)."""
     lower_words = set(_LOWER_WORD.findall(text))
-    spans = sorted((m.start, m.end) for m in mentions if m.end > start)
-    starts, reach, furthest = [a for a, _ in spans], [], 0
-    for _, end in spans:  # the furthest end of the mentions up to each one
-        furthest = max(furthest, end)
-        reach.append(furthest)
+    taken = toponyms.Taken([(m.start, m.end) for m in mentions if m.end > start])
     known = {m.text for m in mentions}
     found = []
     for first, last, words in candidates(text, start, lower_words):
-        at = bisect_left(starts, last)
-        if (at and reach[at - 1] > first) or text[first:last] in known:
+        if taken.overlaps(first, last) or text[first:last] in known:
             continue  # a mention overlaps it, or spells it
         labelled = label(words, lower_words)
         if (
