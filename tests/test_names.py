@@ -40,6 +40,17 @@ def test_persons_by_their_given_name() -> None:
     assert names.label(["Jordan", "Valley"], LOWER) != ("PERSON", 0)
 
 
+def test_initials_and_a_family_name_are_a_person() -> None:
+    assert names.label(["S.", "Jayasuriya"], LOWER) == ("PERSON", 0)
+    assert names.label(["J.", "R.", "Smith"], LOWER) == ("PERSON", 0)
+    assert names.label(["N.", "Ireland"], LOWER) is None  # a place's name
+
+
+def test_an_abbreviated_ending_keeps_its_dot_inside_a_sentence() -> None:
+    text = "Banc One Corp. said it would buy Norwest Corp.\nNothing else."
+    assert found(text) == {("ORG", "Banc One Corp."), ("ORG", "Norwest Corp")}
+
+
 def test_organisations_by_their_last_word_and_places_by_the_gazetteer() -> None:
     assert names.label(["Lear", "Corp"], LOWER) == ("ORG", 0)
     assert names.label(["Bowling", "Green", "State", "University"], LOWER) == ("ORG", 0)

@@ -40,6 +40,8 @@ _SCORE_AFTER = re.compile(r"\s*\d")
 _BRACKETS_AFTER = re.compile(r" ?\(([A-Z][\w. ]{1,25})\)")
 _INITIAL_DOT = re.compile(r"(?:^|[ .])[A-Z]\.$")
 _TRAILING = re.compile(r"(?:['\u2019]s?|[.,])$")
+_LINE_END = re.compile(r"\s*(?:\n|$)")  # a dot there ends the sentence, not "Corp."
+_INITIAL = re.compile(r"[A-Z]\.")
 _MAX_WORDS = 4
 _PERSON_WORDS = 3  # "Kim Jong Un"; a longer run is an organisation's name
 # Words that start a sentence or a name's run and name nothing themselves.
@@ -56,6 +58,8 @@ _TITLES = frozenset(
     | {"queen", "prince", "princess", "coach", "manager", "captain", "striker", "senator"}
     | {"governor", "mayor", "judge", "general", "gen", "col", "lt", "sgt", "rep", "sen", "gov"}
 )
+# Endings written abbreviated, whose dot is part of the name ("Banc One Corp.").
+_ABBREVIATED = frozenset({"inc", "corp", "co", "ltd", "plc", "llc", "bros"})
 # Last words only organisations' names end with.
 _ORG_ENDINGS = frozenset(
     {"inc", "corp", "corporation", "co", "ltd", "plc", "llc", "ag", "gmbh", "nv", "bv", "sa"}
@@ -63,6 +67,7 @@ _ORG_ENDINGS = frozenset(
     | {"association", "federation", "institute", "foundation", "committee", "commission"}
     | {"agency", "airlines", "airways", "motors", "company", "fc", "exchange", "board"}
     | {"college", "school", "academy", "alliance", "society", "league", "institution"}
+    | {"department", "treasury", "police", "army", "navy", "court", "parliament", "assembly"}
 )
 
 
@@ -103,7 +108,9 @@ def candidates(text: str, start: int, lower_words: set[str]) -> list[tuple[int, 
         if not words:
             continue
         name = text[first : match.end()]
-        if not _INITIAL_DOT.search(name):
+        last = words[-1].rstrip(".").lower()
+        abbreviation = last in _ABBREVIATED and not _LINE_END.match(text, match.end())
+        if not _INITIAL_DOT.search(name) and not abbreviation:  # "U.S.", "Lear Corp."
             name = _TRAILING.sub("", name)
         runs.append((first, first + len(name), name.split(" ")))
     return runs
@@ -134,6 +141,11 @@ def label(words: list[str], lower_words: set[str]) -> tuple[str, int] | None:
         return None
     if len(words) > 1 and words[-1].rstrip(".").lower() in _ORG_ENDINGS:
         return "ORG", 0
+    if 1 < len(words) <= _PERSON_WORDS and all(_INITIAL.fullmatch(w) for w in words[:-1]):
+        # Initials and a family name ("S. Jayasuriya"), not a place's ("N. Ireland").
+        last = words[-1]
+        if _title_case(last) and last.lower() not in lower_words and not _is_place(last):
+            return "PERSON", 0
     if not all(_title_case(w) for w in words):
         return None
     # A person's name starts at a given name; the words before it may be a demonym or a
