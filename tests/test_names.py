@@ -72,6 +72,13 @@ def test_find_cuts_scores_and_knows_nationalities_and_teams() -> None:
     }
 
 
+def test_a_town_with_its_region_after_it_is_a_place_of_any_size() -> None:
+    text = "The fire began near Lewisburg, W.Va., on Sunday."
+    assert found(text) == {("GPE", "Lewisburg"), ("GPE", "W.Va.")}
+    # no such town: only the state is a place
+    assert found("They met Acme Widgets, Texas, on Monday.") == {("GPE", "Texas")}
+
+
 def test_find_leaves_what_a_mention_covers_or_spells_to_the_clusters() -> None:
     text = "Paul Johnson scored. Later Paul Johnson and Mary Pierce won."
     first = Mention("PERSON", 0, 12, "Paul Johnson")

@@ -15,7 +15,8 @@ cut before trailing scores and punctuation), and it gets a label only on evidenc
   athlete's nationality ("Gete Wami (Ethiopia)");
 - a place: a name the gazetteer knows as a country, a region or a city of 100,000 (as for
   the place an organisation is named after, :func:`workers.nlp.toponyms.is_place`), unless a
-  score follows it (a team: "Luton 2 Wigan 1") or it is a given name alone ("George").
+  score follows it (a team: "Luton 2 Wigan 1") or it is a given name alone ("George"); or a
+  town of any size with its region or country after it ("Lewisburg, W.Va."), both places.
 
 The lists are general (census given names, organisation endings, the gazetteer), none
 drawn from an evaluation set. Everything is regular expressions and set look-ups: well
@@ -130,6 +131,24 @@ def _country_after(text: str, end: int) -> bool:
     return bool(match) and any(p.kind == "country" for p in gazetteer.candidates(match[1]))
 
 
+def _qualified_town(
+    text: str, first: int, last: int, words: list[str]
+) -> list[tuple[int, int]] | None:
+    """A town of any size with its region or country written after it ("Lewisburg,
+    W.Va.", "Aschaffenburg, Bavaria"), as the spans of both; None if the gazetteer knows no
+    such town in that region or country."""
+    if len(words) > _MAX_WORDS or not all(_title_case(w) for w in words):
+        return None
+    qualified = toponyms.qualifier(text, last)
+    if not qualified:
+        return None
+    countries = {p.country_code for p in qualified[2]}
+    towns = gazetteer.candidates(text[first:last])
+    if any(p.kind == "city" and p.country_code in countries for p in towns):
+        return [(first, last), qualified[:2]]
+    return None
+
+
 def _demonym_or_title(word: str) -> bool:
     return word.lower().rstrip(".") in _TITLES or gazetteer.demonym_country(word) is not None
 
@@ -185,6 +204,9 @@ def find(text: str, start: int, mentions: list[Mention]) -> list[Mention]:
         ):
             labelled = ("PERSON", 0)
         if not labelled:
+            qualified = _qualified_town(text, first, last, words)
+            if qualified:
+                found += [Mention("GPE", a, b, text[a:b]) for a, b in qualified]
             continue
         kind, skip = labelled
         if kind == "GPE" and _SCORE_AFTER.match(text, last):
