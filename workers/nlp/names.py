@@ -9,9 +9,10 @@ cut before trailing scores and punctuation), and it gets a label only on evidenc
 - an organisation by its form: a last word only organisations end with ("Acme Corp",
   "Labour Party", "Bowling Green State University");
 - a person: "Firstname Lastname", the first word a given name of the 1990 US census lists
-  (the ``names`` package) that is not a place and not written in lower case in the text
-  ("May", "Will"), after at most a demonym or a title ("Australian Tom Moody"); or two or
-  three capitalised words with a country in brackets after them, as results tables give an
+  (the ``names`` package) that is no country's name ("Jordan") and that the text does not
+  also write in lower case ("May", "Will"), after at most a demonym or a title
+  ("Australian Tom Moody"); initials and a family name ("S. Jayasuriya"); or two or three
+  capitalised words with a country in brackets after them, as results tables give an
   athlete's nationality ("Gete Wami (Ethiopia)");
 - a place: a name the gazetteer knows as a country, a region or a city of 100,000 (as for
   the place an organisation is named after, :func:`workers.nlp.toponyms.is_place`), unless a
@@ -20,7 +21,7 @@ cut before trailing scores and punctuation), and it gets a label only on evidenc
 
 The lists are general (census given names, organisation endings, the gazetteer), none
 drawn from an evaluation set. Everything is regular expressions and set look-ups: well
-under a millisecond per article (NER costs ≈ 20 ms per 1,000 characters).
+under a millisecond per article, where NER costs ≈ 0.07 ms per token it reads.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 NER (spaCy, small English model) reads ``NEWSFLOW_NER_MAX_CHARS`` characters of the
 NFKC-normalised text (the opening, then a few words around each name first met later:
-:mod:`workers.nlp.ner`); mentions are clustered ("Kim Jong Un", "Kim Jong-un" and "Kim" are
+:mod:`workers.nlp.ner`), names past it are labelled without the model
+(:mod:`workers.nlp.names`); mentions are clustered ("Kim Jong Un", "Kim Jong-un" and "Kim" are
 one person; "Russian" names Russia) and every further occurrence of a cluster's spellings is
 added from the whole text. Offsets index ``text`` of the record as published.
 """
@@ -37,7 +38,7 @@ def describe(item: Cluster, title: str | None) -> dict[str, Any]:
 
 class EntitiesEnricher:
     name = "entities"
-    version = f"1.2+{ner.model_version()}"
+    version = f"1.3+{ner.model_version()}"  # 1.3: the names pass
     languages = ENGLISH
     shared_state = False
 
