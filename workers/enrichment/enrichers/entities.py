@@ -15,7 +15,7 @@ from typing import Any
 
 from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.languages import ENGLISH
-from workers.nlp import ner
+from workers.nlp import names, ner
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 
@@ -46,6 +46,7 @@ class EntitiesEnricher:
         self.max_chars = settings.ner_max_chars
         ner.model()  # load at start-up, not on the first message
         gazetteer.candidates("")  # the place names NER leaves out are looked up in it
+        names.given_names()  # the names pass's census lists
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, list[dict[str, Any]]] = {group: [] for group in GROUPS.values()}
