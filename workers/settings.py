@@ -203,10 +203,11 @@ class Settings(BaseSettings):
     )
     shingle_words: int = Field(2, ge=1, le=10, description="Words per MinHash shingle.")
     ner_max_chars: int = Field(
-        1500,
+        1200,
         ge=200,
-        description="Characters from the start of the text that NER reads; names found there "
-        "are matched in the rest.",
+        description="Characters of the text NER reads (its opening, then a few words around "
+        "names first met later); names found are matched in the rest, and names past it are "
+        "labelled by the names pass (given names, organisation endings, the gazetteer).",
     )
     keyphrases_count: int = Field(10, ge=1, le=50, description="Keyphrases per article.")
     dedup_backend: Literal["redis", "memory"] = Field(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from workers.enrichment import gazetteer
-from workers.nlp import toponyms
+from workers.nlp import names, toponyms
 from workers.nlp.ner import PLACE_LABELS, Mention, entities
 
 ENTITY_TYPES = {
@@ -203,17 +203,25 @@ def _more_mentions(text: str, clusters: list[Cluster]) -> None:
             for word in (words[0], words[-1]):
                 if len(word) > 2 and word[0].isupper() and word.isalpha():
                     spellings.setdefault((word, id(item)), (item, "PERSON"))
-    forms = sorted(spellings.items(), key=lambda item: -len(item[0][0]))
-    for (form, _), (owner, label) in forms:
-        for match in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text):
-            start, end = match.span()
-            if any(start < b and a < end for a, b in taken):
-                continue
-            if _NAME_CONTINUES.match(text, end):
-                continue
-            mention = tidy(Mention(label, start, end, form), text)
-            owner.mentions.append(mention)
-            taken.append((mention.start, mention.end))
+    # One scan of the text for all spellings, longest first where several start at one
+    # place (the first owner in that order keeps a spelling two clusters share); a scan per
+    # spelling cost 2-4 ms an article.
+    owners: dict[str, tuple[Cluster, str]] = {}
+    for (form, _), owner in sorted(spellings.items(), key=lambda item: -len(item[0][0])):
+        owners.setdefault(form, owner)
+    if not owners:
+        return
+    alternatives = "|".join(re.escape(form) for form in owners)
+    for match in re.finditer(rf"(?<!\w)(?:{alternatives})(?!\w)", text):
+        start, end = match.span()
+        if any(start < b and a < end for a, b in taken):
+            continue
+        if _NAME_CONTINUES.match(text, end):
+            continue
+        owner, label = owners[match[0]]
+        mention = tidy(Mention(label, start, end, match[0]), text)
+        owner.mentions.append(mention)
+        taken.append((mention.start, mention.end))
     for item in clusters:
         item.mentions.sort(key=lambda m: m.start)
 
@@ -223,7 +231,9 @@ def find_clusters(text: str, max_chars: int) -> tuple[Cluster, ...]:
     """The entity clusters of ``text``: NER on its opening, the place names it left out
     (:mod:`workers.nlp.toponyms`), mentions matched everywhere.
     Shared between enrichers: do not modify them."""
-    mentions, _ = entities(text, max_chars)
-    clusters = cluster(toponyms.find(text, list(mentions)), text)
+    mentions, window = entities(text, max_chars)
+    found = toponyms.find(text, list(mentions))
+    found = sorted(found + names.find(text, window, found), key=lambda m: m.start)
+    clusters = cluster(found, text)
     _more_mentions(text, clusters)
     return tuple(clusters)

@@ -8,6 +8,7 @@ keeps the index of the original character it came from.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), "")
 # NFKC leaves these; news text uses them as ordinary spaces.
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a"), " ")
+# Text that NFKC leaves as it is may still hold these (curly quotes alone need no work).
+_CHANGED = re.compile("[" + "".join(map(chr, [*_INVISIBLE, *_SPACES])) + "]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,9 @@ class NormalisedText:
 
 def normalise(original: str) -> NormalisedText:
     """NFKC per character, no-break spaces to spaces, invisible characters dropped."""
-    if original.isascii():  # the common case: nothing to do, identity offsets
+    if original.isascii() or (  # the common cases: nothing to do, identity offsets
+        unicodedata.is_normalized("NFKC", original) and not _CHANGED.search(original)
+    ):
         return NormalisedText(original, original, tuple(range(len(original))))
     pieces: list[str] = []
     origin: list[int] = []

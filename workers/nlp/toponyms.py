@@ -21,6 +21,8 @@ It also takes back places that are diseases' names ("Ebola virus", "West Nile fe
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from itertools import accumulate
 
 from workers.enrichment import gazetteer
 from workers.nlp.ner import PLACE_LABELS, Mention
@@ -84,7 +86,7 @@ def _places(name: str) -> list[gazetteer.Place]:
     return found
 
 
-def _is_place(name: str, named_after: bool = False) -> bool:
+def is_place(name: str, named_after: bool = False) -> bool:
     """Whether ``name`` is a place the gazetteer knows well enough for a rule to claim it;
     ``named_after``: as the start of an organisation's name, where one word must name a
     country, a region or a city of 100,000 (a common word names some small town: "Liberal",
@@ -114,7 +116,7 @@ def _standalone_kinds(name: str) -> bool:
 
 
 def _standalone(
-    text: str, run: re.Match, taken: list[tuple[int, int]], lower_words: set[str]
+    text: str, run: re.Match, taken: Taken, lower_words: set[str]
 ) -> tuple[int, int] | None:
     """The country, state or continent a run of capitalised words NER did not tag is, or
     names before an office ("Texas", "U.S. Secretary of State", "Wisconsin Governor Jim
@@ -130,7 +132,7 @@ def _standalone(
             if not _INITIALS.search(name):  # "U.S." keeps its last dot
                 name = re.sub(r"['\u2019]s?$", "", name.rstrip("."))
         end = start + len(name)
-        if _overlaps((start, end), taken) or text[end : end + 1] in _CURRENCY:
+        if taken.overlaps(start, end) or text[end : end + 1] in _CURRENCY:
             continue  # NER's reading stands; "US$1,800"
         if _standalone_kinds(name) and name.lower() not in lower_words:
             return start, end
@@ -153,7 +155,7 @@ def _prefix_place(text: str, start: int, end: int) -> tuple[int, int] | None:
             continue
         name = span.rstrip(",;:")
         name = re.sub(r"['\u2019]s$", "", name)
-        if _is_place(name, named_after=True):
+        if is_place(name, named_after=True):
             return first.start(), first.start() + len(name)
     return None
 
@@ -164,13 +166,27 @@ def _of_place(text: str, start: int, end: int) -> tuple[int, int] | None:
     if not match:
         return None
     name = match[1].strip()
-    if _is_place(name, named_after=True) and not name.startswith("the "):
+    if is_place(name, named_after=True) and not name.startswith("the "):
         return match.start(1), match.start(1) + len(name)
     return None
 
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(span[0] < b and a < span[1] for a, b in spans)
+
+
+class Taken:
+    """Spans to test others against for overlap by bisection (a test per capitalised run
+    of an article against every mention cost ≈ 0.5 ms)."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        spans = sorted(spans)
+        self.starts = [a for a, _ in spans]
+        self.reach = list(accumulate((b for _, b in spans), max))  # furthest end so far
+
+    def overlaps(self, start: int, end: int) -> bool:
+        at = bisect_left(self.starts, end)  # the spans starting before ``end``
+        return bool(at) and self.reach[at - 1] > start
 
 
 def qualifier(text: str, end: int) -> tuple[int, int, list[gazetteer.Place]] | None:
@@ -234,7 +250,7 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
     # What the sentence says is a place, whatever NER read ("the island of Java", where NER
     # saw a person; "Darfur and Malakal", where it saw an organisation).
     for index, mention in enumerate(kept):
-        if mention.label not in ("PERSON", "ORG") or not _is_place(mention.text, True):
+        if mention.label not in ("PERSON", "ORG") or not is_place(mention.text, True):
             continue
         before = text[max(0, mention.start - 30) : mention.start]
         if _PLACE_OF.search(before) or any(
@@ -249,9 +265,9 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
         # Without a dash a short word in capitals is more often an acronym ("NATO Chief").
         if not match["dash"] and len(name.replace(".", "")) < _DATELINE_LETTERS:
             continue
-        if _is_place(name.title()):
+        if is_place(name.title()):
             add(match.start(1), match.end(1))
-    taken = [(m.start, m.end) for m in kept] + [(m.start, m.end) for m in added]
+    taken = Taken([(m.start, m.end) for m in kept] + [(m.start, m.end) for m in added])
     lower_words = {w for w in re.findall(r"[a-z][\w'-]*", text)}
     for match in _CAPITALISED_RUN.finditer(text):
         span = _standalone(text, match, taken, lower_words)

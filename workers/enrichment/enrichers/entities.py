@@ -2,7 +2,8 @@
 
 NER (spaCy, small English model) reads ``NEWSFLOW_NER_MAX_CHARS`` characters of the
 NFKC-normalised text (the opening, then a few words around each name first met later:
-:mod:`workers.nlp.ner`); mentions are clustered ("Kim Jong Un", "Kim Jong-un" and "Kim" are
+:mod:`workers.nlp.ner`), names past it are labelled without the model
+(:mod:`workers.nlp.names`); mentions are clustered ("Kim Jong Un", "Kim Jong-un" and "Kim" are
 one person; "Russian" names Russia) and every further occurrence of a cluster's spellings is
 added from the whole text. Offsets index ``text`` of the record as published.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.languages import ENGLISH
-from workers.nlp import ner
+from workers.nlp import names, ner
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 
@@ -37,7 +38,7 @@ def describe(item: Cluster, title: str | None) -> dict[str, Any]:
 
 class EntitiesEnricher:
     name = "entities"
-    version = f"1.2+{ner.model_version()}"
+    version = f"1.3+{ner.model_version()}"  # 1.3: the names pass
     languages = ENGLISH
     shared_state = False
 
@@ -45,6 +46,7 @@ class EntitiesEnricher:
         self.max_chars = settings.ner_max_chars
         ner.model()  # load at start-up, not on the first message
         gazetteer.candidates("")  # the place names NER leaves out are looked up in it
+        names.given_names()  # the names pass's census lists
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, list[dict[str, Any]]] = {group: [] for group in GROUPS.values()}

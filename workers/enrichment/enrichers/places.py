@@ -193,11 +193,10 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
             mine_c = Counter([own.country_code]) if own else Counter()
             mine_s = Counter([(own.country_code, gazetteer.region_of(own))]) if own else Counter()
             role = said[name] + listed[name]
+            others_c, others_s = countries - mine_c, states - mine_s  # once, not per place
             chosen[name] = max(
                 places,
-                key=lambda p: score(
-                    p, qualified[name], countries - mine_c, states - mine_s, site, role
-                ),
+                key=lambda p: score(p, qualified[name], others_c, others_s, site, role),
             )
     return chosen
 
