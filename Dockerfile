@@ -12,7 +12,8 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- build: a virtualenv with newsflow and its dependencies (no compilers needed: wheels) --
+# --- build: a virtualenv with newsflow and its dependencies (no compilers needed: wheels, --
+# and one pure-Python sdist, names, built by pip with setuptools)
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/newsflow
