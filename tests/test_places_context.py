@@ -228,3 +228,27 @@ def test_a_place_before_an_office_is_a_place_but_not_a_city_or_paper_it_starts()
     text = "U.S. Secretary of State Rex Tillerson met reporters from the New York Times."
     assert spans(text, []) == {"U.S.": "GPE"}
     assert spans("Schools in Mexico City closed.", []) == {}
+
+
+def test_seas_oceans_and_lakes_resolve_to_their_point() -> None:
+    found = places_of(
+        "Hundreds of migrants crossed the Mediterranean on Sunday, while storms over the "
+        "Pacific delayed ships bound for Los Angeles. Algae bloomed again in Lake Erie, "
+        "officials in Ohio said, and tankers waited in the Black Sea."
+    )
+    for name, point in {
+        "Mediterranean": (35, 18),
+        "Pacific": (0, -160),
+        "Lake Erie": (42, -81),
+        "the Black Sea": (44, 35),
+    }.items():
+        place = found[name]
+        assert (place["kind"], place["country_code"]) == ("water", None), name
+        assert (round(place["latitude"]), round(place["longitude"])) == point, name
+
+
+def test_water_names_are_no_evidence_for_the_place_rules() -> None:
+    # The waters resolve names recognised as places; no rule finds a place in a company's name.
+    assert not gazetteer.candidates("Pacific Ocean")
+    assert [p.kind for p in gazetteer.waters("the Pacific")] == ["water"]
+    assert not any(p.kind == "water" for p in gazetteer.candidates("Pacific"))

@@ -15,7 +15,11 @@ Data ships inside wheels, nothing is downloaded:
   a region; they also give a region its point where the package's is missing or wrong;
 - the name regions share after a compass word ("Darfur" for North, South, West... Darfur);
 - the postal abbreviations news agencies write after a town ("Paris, Tenn.", "Gatineau,
-  Que."): the AP's for US states and Canadian provinces, only as written, dots and all.
+  Que."): the AP's for US states and Canadian provinces, only as written, dots and all;
+- oceans, seas, gulfs and great lakes (:data:`WATERS`): no package found ships their names
+  with a point, so the few that news names most are listed here, each at the point its
+  Wikipedia article gives. They resolve a name already recognised as a place (:func:`waters`);
+  they are not in :func:`candidates`, so no rule claims "Pacific" in "Pacific Gas & Electric".
 
 :func:`candidates` lists every place of a name; choosing among them by context is the job of
 :mod:`workers.enrichment.enrichers.places`.
@@ -113,7 +117,7 @@ class Place:
     """One place a name may mean: what it is, where (its own point) and how big."""
 
     name: str
-    kind: str  # "continent", "country", "region" (first-level division) or "city"
+    kind: str  # "continent", "country", "region" (first-level division), "city" or "water"
     country_code: str  # ISO 3166-1 alpha-2; "" for a continent
     latitude: float
     longitude: float
@@ -458,9 +462,63 @@ def is_abbreviation(name: str) -> bool:
 
 
 def most_populous(name: str) -> Place | None:
-    """The naive reading of a name: its most populous place."""
-    found = candidates(name)
+    """The naive reading of a name: its most populous place (else the water of that name)."""
+    found = candidates(name) or waters(name)
     return found[0] if found else None
+
+
+# Name, other names, latitude, longitude. Ranked as a place of 100 million: "Pacific" is the
+# ocean unless the article says otherwise (a qualifier, the article's other places).
+WATERS = (
+    ("Pacific Ocean", ("Pacific",), 0.0, -160.0),
+    ("Atlantic Ocean", ("Atlantic",), 0.0, -25.0),
+    ("Indian Ocean", (), -20.0, 80.0),
+    ("Arctic Ocean", ("Arctic",), 90.0, 0.0),
+    ("Mediterranean Sea", ("Mediterranean",), 35.0, 18.0),
+    ("Black Sea", (), 44.0, 35.0),
+    ("Baltic Sea", ("Baltic",), 58.0, 20.0),
+    ("North Sea", (), 56.0, 3.0),
+    ("Caribbean Sea", (), 15.0, -75.0),
+    ("Red Sea", (), 22.0, 38.0),
+    ("Caspian Sea", (), 41.7, 50.7),
+    ("Dead Sea", (), 31.5, 35.5),
+    ("Aegean Sea", ("Aegean",), 39.0, 25.0),
+    ("Adriatic Sea", ("Adriatic",), 43.0, 15.0),
+    ("Arabian Sea", (), 14.0, 65.0),
+    ("South China Sea", (), 12.0, 113.0),
+    ("East China Sea", (), 29.0, 125.0),
+    ("Yellow Sea", (), 35.0, 123.0),
+    ("Sea of Japan", (), 40.0, 135.0),
+    ("Coral Sea", (), -18.0, 158.0),
+    ("Tasman Sea", (), -40.0, 160.0),
+    ("Gulf of Mexico", (), 25.0, -90.0),
+    ("Persian Gulf", (), 26.0, 52.0),
+    ("Gulf of Aden", (), 12.0, 48.0),
+    ("Bay of Bengal", (), 15.0, 88.0),
+    ("Lake Superior", (), 47.7, -87.5),
+    ("Lake Michigan", (), 44.0, -87.0),
+    ("Lake Huron", (), 44.8, -82.4),
+    ("Lake Erie", (), 42.2, -81.2),
+    ("Lake Ontario", (), 43.7, -77.9),
+    ("Lake Victoria", (), -1.0, 33.0),
+    ("Lake Baikal", (), 53.5, 108.0),
+)
+_WATER_RANK = 100_000_000
+
+
+@cache
+def _waters() -> dict[str, list[Place]]:
+    index: dict[str, list[Place]] = {}
+    for name, others, latitude, longitude in WATERS:
+        place = Place(name, "water", "", latitude, longitude, _WATER_RANK)
+        for written in (name, *others):
+            index.setdefault(key(written), []).append(place)
+    return index
+
+
+def waters(name: str) -> list[Place]:
+    """The ocean, sea, gulf or lake a name means ("the Mediterranean", "Lake Erie"), if any."""
+    return list(_waters().get(key(name), ()))
 
 
 def region_of(town: Place) -> str:

