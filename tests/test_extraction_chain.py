@@ -222,6 +222,9 @@ def test_captions_between_the_paragraphs_go_when_readability_has_only_the_paragr
     assert second_opinion(first, STORY)[1] == "bounded"
     # Not where trafilatura's text looked right.
     assert second_opinion(first, STORY, boundary=False) == (first, "kept")
+    # Nor when readability found nothing: trafilatura's text of short lines stands.
+    labels = ["Blue ceramic mugs in stock", "Green ceramic mugs ship today"] * 10
+    assert second_opinion(labels, []) == (labels, "kept")
 
 
 def test_a_fragment_does_not_bound_trafilaturas_text() -> None:

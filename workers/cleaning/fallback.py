@@ -150,7 +150,8 @@ def second_opinion(
     different = (_bag(first) & theirs).total() < DIFFERENT_PARTS * theirs.total()
     if boundary and second and different and _sentences(second) > _sentences(first):
         return second, "replaced"
-    if boundary and ours >= LOOKS_SHORT_WORDS and _left_out_no_paragraph(first, theirs):
+    # (Only when readability found text: an empty one is no part of anything.)
+    if boundary and second and ours >= LOOKS_SHORT_WORDS and _left_out_no_paragraph(first, theirs):
         return second, "replaced"
     substantial = boundary and theirs.total() >= BOUNDARY_MIN_SHARE * ours
     bounded = within_second(first, theirs) if substantial else first
