@@ -37,6 +37,9 @@ VARIANTS = {
     "-html5-reparse": _text(html5_reparse=False),
     "-second-extractor": _text(second_extractor=False),
     "+boundary": _text(boundary=True),
+    # readability only where trafilatura's text looks short (the default before issue 19's
+    # round 4), not where it looks wrong
+    "-bound-where-wrong": _text(bound_where_wrong=False),
     "-trafilatura-fallback": _text(trafilatura_fallback=False),
     "-page-metadata": Variant(CleanOptions(page_metadata=False)),
     "-strict-dates": Variant(CleanOptions(strict_dates=False)),

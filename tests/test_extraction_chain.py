@@ -1,5 +1,6 @@
 """The extraction chain's fallbacks: an HTML5 re-parse when lxml loses the body, readability-lxml
-bounding trafilatura's text or replacing it when clearly longer, and the path each record names.
+bounding trafilatura's text where it looks wrong or replacing it when clearly longer (or when
+the two picked different parts of the page), and the path each record names.
 
 No broker here: the path's count in ``newsflow_extraction_outcomes_total`` is checked over a
 real broker in tests/test_observability.py.
@@ -7,11 +8,14 @@ real broker in tests/test_observability.py.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
-from workers.cleaning.extraction import PATHS, extract_text
+from workers.cleaning.extraction import PATHS, extract_text, looks_wrong, prose_words
 from workers.cleaning.fallback import parse_page, second_opinion
-from workers.cleaning.stage import clean_message
+from workers.cleaning.stage import clean_message, extract_article
+from workers.errors import StageError
 from workers.kafka.produce import raw_record
 from workers.records import contracts
 from workers.records.message import InputMessage
@@ -66,28 +70,111 @@ SHOP = "".join(
 )
 
 
-def test_a_product_list_after_the_article_is_cut_at_readabilitys_boundary() -> None:
-    # trafilatura runs on into the shop below the story; readability's text ends with it.
+ABOUT = (
+    "If you're new here, this blog will give you the tools to become financially independent "
+    "in five years by saving most of what you earn."
+)
+RELATED = [
+    "- Nintendo to Celebrate the Launch with a Midnight Gathering at Nintendo World Read more",
+    "- Nintendo Download Highlights New Digital Content for Nintendo Systems - November 8",
+]
+
+
+def test_a_product_list_after_the_article_is_left_out() -> None:
+    # trafilatura runs on into the shop below the story; its text ends in list items, so it
+    # looks wrong and readability reads the page: its text is the story, and what it left
+    # out holds no paragraph, so its text is kept.
     page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{SHOP}</ul></div></body></html>"
-    found = extract_text(page, URL, 10.0, boundary=True)
-    assert found.path == "lxml+trafilatura-recall-bounded"
+    found = extract_text(page, URL, 10.0)
+    assert found.path == "lxml+readability"
     assert found.lines == STORY
     assert sum("ceramic mug" in line for line in found.first_lines) == 9  # what was cut
-    # Off by default (NEWSFLOW_EXTRACTION_BOUNDARY): the list stays.
-    unbounded = extract_text(page, URL, 10.0)
+    assert looks_wrong(found.first_lines)
+    # Without the trigger (readability only for short texts, as before), the list stays.
+    unbounded = extract_text(page, URL, 10.0, bound_where_wrong=False)
     assert unbounded.lines == found.first_lines
     assert unbounded.path == "lxml+trafilatura-recall"
+    assert unbounded.second_lines is None  # readability did not run
 
 
-def test_the_boundary_is_a_setting_of_the_cleaning_stage() -> None:
-    page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{SHOP}</ul></div></body></html>"
+def test_bounding_every_page_is_a_setting_of_the_cleaning_stage() -> None:
+    # An about box before the story: trafilatura's text ends on the story's last sentence, so
+    # it looks right and readability does not run; with the setting, readability reads every
+    # page and its boundary drops the box.
+    page = f"<html><body><div><div><p>{ABOUT}</p></div><div>{PARAGRAPHS}</div></div></body></html>"
     message = InputMessage(contracts.encode(raw_record(page.encode(), URL)))
     bounded = clean_message(message, Settings(extraction_boundary=True))
-    assert bounded["extractor"]["path"] == "lxml+trafilatura-recall-bounded"
-    assert "ceramic mug" not in bounded["text"]
+    assert bounded["extractor"]["path"] == "lxml+trafilatura-bounded"
+    assert bounded["text"] == "\n\n".join(STORY)
     default = clean_message(message, Settings())
-    assert default["extractor"]["path"] == "lxml+trafilatura-recall"
-    assert default["text"].count("ceramic mug") == 9
+    assert default["extractor"]["path"] == "lxml+trafilatura"
+    assert default["text"] == "\n\n".join([ABOUT, *STORY])
+
+
+@pytest.mark.parametrize(
+    ("tail", "wrong"),
+    [
+        ([], False),  # the story ends on a sentence
+        (["Website"], True),  # a comment form's field
+        (["Related posts:"], True),  # a lead-in to a list extraction dropped
+        (["(c) 2012 The Daily Tide"], True),  # no sentence
+        (RELATED, True),  # two list items: related posts
+        (["The bridge will reopen in 2030, the council said."], False),  # a short sentence
+    ],
+)
+def test_trafilaturas_text_looks_wrong_when_it_ends_in_page_furniture(
+    tail: list[str], wrong: bool
+) -> None:
+    assert looks_wrong([*STORY, *tail]) is wrong
+
+
+def test_trafilaturas_text_looks_wrong_when_a_fifth_of_it_is_not_prose() -> None:
+    menu = ["Home", "World news", "Politics", "Sport and games", "Weather today"] * 5
+    assert looks_wrong([*STORY[:2], *menu, *STORY[2:]])  # 45 of 162 words: menus kept
+    assert not looks_wrong([*STORY[:2], *menu[:3], *STORY[2:]])
+    assert not looks_wrong([])
+
+
+TEASERS = [
+    "- Molly Sims introduces her son — People",
+    "- Trailers released for both new projects — Lainey Gossip",
+    "- Will Jason Sudeikis stay at SNL? — The Hollywood Reporter",
+    "- Tabloids are trying to start something between them — Wonderwall",
+]
+
+
+def test_when_the_two_extractors_pick_different_parts_the_one_with_sentences_wins() -> None:
+    # trafilatura took a column of link teasers, readability the story: nothing in common.
+    assert second_opinion(TEASERS * 3, STORY) == (STORY, "replaced")
+    # Only where readability judges the text (it looked wrong): else trafilatura's stands.
+    assert second_opinion(TEASERS * 3, STORY, boundary=False) == (TEASERS * 3, "kept")
+    # readability took a newsletter box, trafilatura the story: the story stays.
+    box = ["Sign up for our newsletter", "Get the day's links in your inbox every morning"]
+    assert second_opinion(STORY, box) == (STORY, "kept")
+
+
+VIDEO_POST = (
+    "<html><head><title>Making of the Loveseat</title></head><body><div id='post'>"
+    "<h1>Making of the Loveseat (VIDEO)</h1><p>Posted by Dave on August 13th, 2012</p>"
+    "<p>A British designer has filmed the making of his new loveseat from a single sheet of "
+    "steel.</p><p>Watch the video on Vimeo here.</p></div></body></html>"
+)
+
+
+def test_a_short_post_both_extractors_read_as_the_article_passes_the_gate() -> None:
+    # 23 words of prose, under the 25 an undeclared page needs; readability (its text is
+    # short, so it runs) reads the same two sentences as the article: it is a post.
+    message = InputMessage(contracts.encode(raw_record(VIDEO_POST.encode(), URL)))
+    record = clean_message(message, Settings())
+    assert "filmed the making of his new loveseat" in record["text"]
+    found = extract_text(VIDEO_POST, URL, 10.0)
+    assert prose_words(found.lines) < Settings().min_article_words
+    assert found.second_lines is not None
+    # Without readability's agreement the same text is a stub.
+    alone = partial(extract_text, second_extractor=False)
+    with pytest.raises(StageError) as error:
+        extract_article(VIDEO_POST, URL, 10.0, 25, extract=alone)
+    assert error.value.reason == "not_an_article"
 
 
 def test_a_list_inside_the_article_is_kept() -> None:
@@ -97,17 +184,8 @@ def test_a_list_inside_the_article_is_kept() -> None:
     found = extract_text(page, URL, 10.0)
     assert found.path == "lxml+trafilatura-recall"
     assert found.lines[:2] == STORY[:2] and found.lines[-2:] == STORY[2:]
+    assert not looks_wrong(found.lines)  # it ends on the story's last sentence
     assert sum("ceramic mug" in line for line in found.lines) == 9
-
-
-ABOUT = (
-    "If you're new here, this blog will give you the tools to become financially independent "
-    "in five years by saving most of what you earn."
-)
-RELATED = [
-    "- Nintendo to Celebrate the Launch with a Midnight Gathering at Nintendo World Read more",
-    "- Nintendo Download Highlights New Digital Content for Nintendo Systems - November 8",
-]
 
 
 def test_lines_before_and_after_readabilitys_span_are_the_page_around_the_article() -> None:
@@ -125,6 +203,28 @@ def test_lines_inside_readabilitys_span_stay() -> None:
     shop = ["- Blue ceramic mugs, in stock now", "- Green ceramic mugs, ships today"]
     first = [*STORY[:2], *shop, *STORY[2:]]
     assert second_opinion(first, STORY) == (first, "kept")
+
+
+CAPTIONS = [
+    "A view of the bridge from the north bank, taken in the spring of 1911.",
+    "Photo: City Archive / The Daily Tide",
+]
+
+
+def test_captions_between_the_paragraphs_go_when_readability_has_only_the_paragraphs() -> None:
+    # The boundary cannot cut lines between the article's paragraphs; when all readability
+    # left out is captions (no paragraph), its text is the article.
+    first = [STORY[0], *CAPTIONS, STORY[1], *CAPTIONS, *STORY[2:], *CAPTIONS]
+    assert second_opinion(first, STORY) == (STORY, "replaced")
+    # A paragraph readability left out (a second section) keeps trafilatura's text.
+    section = ["Council members also approved a new footbridge downstream, " * 3]
+    first = [STORY[0], *CAPTIONS, STORY[1], *section, *STORY[2:], *CAPTIONS]
+    assert second_opinion(first, STORY)[1] == "bounded"
+    # Not where trafilatura's text looked right.
+    assert second_opinion(first, STORY, boundary=False) == (first, "kept")
+    # Nor when readability found nothing: trafilatura's text of short lines stands.
+    labels = ["Blue ceramic mugs in stock", "Green ceramic mugs ship today"] * 10
+    assert second_opinion(labels, []) == (labels, "kept")
 
 
 def test_a_fragment_does_not_bound_trafilaturas_text() -> None:

@@ -22,7 +22,13 @@ from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter
 from workers.cleaning.deadline import DeadlineExceeded, deadline
-from workers.cleaning.fallback import looks_short, parse_page, readability_lines, second_opinion
+from workers.cleaning.fallback import (
+    LIST_ITEM,
+    looks_short,
+    parse_page,
+    readability_lines,
+    second_opinion,
+)
 from workers.errors import StageError
 
 # Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
@@ -38,6 +44,9 @@ _SENTENCE_END = re.compile(r"[.!?\u2026:;,\u3002\uff01\uff1f][\"'\u201d\u2019\u0
 # A short extraction (under this many characters) gets a second, recall-favouring look,
 # kept when it is clearly longer: the default pass sometimes stops at a section break.
 RECALL_RETRY_CHARS = 2000
+# trafilatura's text looks wrong when this share of its words is outside prose lines (menus,
+# link labels and form fields it kept): readability then bounds it (looks_wrong).
+NOT_PROSE_SHARE = 0.2
 
 Favor = Literal["recall", "default", "precision"]
 # Every path of the chain: the parser whose tree was read, then the extractor whose text
@@ -68,6 +77,8 @@ class Extraction:
     # trafilatura's lines before readability bounded or replaced them (the page's longest
     # reading: what the not-an-article gate judges)
     first_lines: list[str] | None = None
+    # readability's lines when it read the page (None when it did not run)
+    second_lines: list[str] | None = None
 
     @property
     def text(self) -> str:
@@ -92,6 +103,7 @@ def extract_text(
     html5_reparse: bool = True,
     second_extractor: bool = True,
     boundary: bool = False,
+    bound_where_wrong: bool = True,
     trafilatura_fallback: bool = True,
 ) -> Extraction:
     """The main text of ``html`` with trafilatura's metadata; ``read_tree`` is called with
@@ -149,17 +161,20 @@ def extract_text(
             raw_text = _recall_retry(html, url, raw_text, remaining)
             extractor = "trafilatura" if raw_text is first else "trafilatura-recall"
     lines = first_lines = _lines(raw_text, line_filter)
+    second = None
     remaining = timeout_s - (time.monotonic() - started)
-    # readability reads every page when it bounds the text (NEWSFLOW_EXTRACTION_BOUNDARY:
-    # about 1.5x the cleaning CPU), else only where trafilatura's text looks short.
-    if second_extractor and remaining > 0 and (boundary or looks_short(lines)):
+    # readability reads a page where trafilatura's text looks wrong (it bounds it) or short
+    # (it may replace it); NEWSFLOW_EXTRACTION_BOUNDARY has it bound every page (about 1.5x
+    # the cleaning CPU). Running it everywhere gains little more (bench/RESULTS.md).
+    wrong = boundary or (bound_where_wrong and looks_wrong(lines))
+    if second_extractor and remaining > 0 and (wrong or looks_short(lines)):
         second = _second_opinion(html, remaining, line_filter)
-        lines, how = second_opinion(lines, second, boundary=boundary)
+        lines, how = second_opinion(lines, second, boundary=wrong)
         if how == "replaced":
             extractor = "readability"
         elif how == "bounded":
             extractor += "-bounded"
-    return Extraction(document, lines, seen, f"{parser}+{extractor}", first_lines)
+    return Extraction(document, lines, seen, f"{parser}+{extractor}", first_lines, second)
 
 
 def _lines(text: str, line_filter: bool) -> list[str]:
@@ -204,3 +219,20 @@ def prose_words(lines: list[str]) -> int:
         if n >= _PROSE_LINE_WORDS or (n >= _SENTENCE_WORDS and _SENTENCE_END.search(line)):
             total += n
     return total
+
+
+def looks_wrong(lines: list[str]) -> bool:
+    """Whether trafilatura's text looks like more than the article, so readability should
+    bound it: its last line is not prose (a form field, a link label, a copyright line) or is
+    a lead-in ending with a colon, its last two lines are list items (related posts, product
+    teasers), or a fifth of its words are outside prose lines (:func:`prose_words`). An
+    article ends on a sentence; a page's furniture does not."""
+    if not lines:
+        return False
+    last = lines[-1].rstrip()
+    if not prose_words([last]) or last.endswith(":"):
+        return True
+    if len(lines) >= 2 and all(LIST_ITEM.match(line) for line in lines[-2:]):
+        return True
+    words = sum(len(_WORD.findall(line)) for line in lines)
+    return words > 0 and words - prose_words(lines) >= NOT_PROSE_SHARE * words

@@ -12,15 +12,21 @@ Two steps:
   lists and comment threads without comment markup after it), readability stops at the end of
   its container. So readability's text is used in two ways:
 
-  - *as a boundary* (``NEWSFLOW_EXTRACTION_BOUNDARY=true``: readability then reads every
-    page, about 1.5x the cleaning CPU): when readability's text is a substantial part of
-    trafilatura's, the lines of trafilatura's text before the first and after the last line
-    readability also has are dropped (the page around the article). Lines in between stay,
-    even those readability left out: an article's inner parts (a list, a quote box, a second
-    section) are where readability truncates modern pages (bench/RESULTS.md);
+  - *as a boundary*, where trafilatura's text looks wrong (``extraction.looks_wrong``: it ends in
+    page furniture, or a fifth of it is not prose; ``NEWSFLOW_EXTRACTION_BOUNDARY=true`` runs
+    it on every page, about 1.5x the cleaning CPU): when readability's text is a substantial
+    part of trafilatura's, the lines of trafilatura's text before the first and after the
+    last line readability also has are dropped (the page around the article). Lines in
+    between stay, even those readability left out: an article's inner parts (a list, a quote
+    box, a second section) are where readability truncates modern pages (bench/RESULTS.md);
   - *as a replacement*: when trafilatura's text is short (under 80 words) and readability's
     is clearly longer, trafilatura pruned the article away (wrapped in a ``<nav>``, say), and
-    readability's text is kept.
+    readability's text is kept; and where the boundary applies, when the two picked
+    different parts of the page (readability's words are mostly not in trafilatura's text),
+    the one with more sentences is kept: a column of link teasers is not the article; and
+    when readability's text is a clear part of trafilatura's and what it left out holds no
+    paragraph (captions, menus, teasers between the article's paragraphs, which the
+    boundary cannot cut), readability's text is kept.
 
   Taking readability's text whenever it is a shorter part of trafilatura's helped on 2012
   pages but cost more on modern ones (bench/RESULTS.md): the boundary keeps trafilatura's
@@ -54,6 +60,22 @@ BOUNDARY_MIN_SHARE = 0.2
 # A line of trafilatura's text is one readability also has when this share of its words is in
 # readability's text (the two split and punctuate blocks differently).
 LINE_SHARED = 0.5
+# The two extractors picked different parts of the page when less than this share of
+# readability's words is in trafilatura's text (then neither bounds the other).
+DIFFERENT_PARTS = 0.2
+# readability's text replaces trafilatura's longer one when this share of its words is in it,
+# it has at most this share of trafilatura's words, and under this share of the words it left
+# out are in paragraphs (lines of this many words, not list items). Replacing without the
+# paragraph condition lost 0.02-0.03 F1 on modern pages, where readability stops at a section
+# (bench/RESULTS.md).
+PART_OF = 0.8
+CLEARLY_SHORTER = 0.7
+NO_PARAGRAPH_SHARE = 0.1
+PARAGRAPH_WORDS = 20
+# A list item: a bullet or a number, then a space.
+LIST_ITEM = re.compile(r"^\s*(?:[-\u2022*\u00b7\u00bb]|\d+[.)])\s")
+# A sentence's end: a word, then . ! ? and closing quotes or brackets, then a space or the end.
+_SENTENCE = re.compile(r"\w\w[.!?][\"'\u201d\u2019)\]]*(?=\s|$)")
 _WORD = re.compile(r"\w+")
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "br")
 _INVISIBLE = ("script", "style", "noscript", "template")
@@ -116,11 +138,21 @@ def second_opinion(
     """trafilatura's lines ``first`` after readability's ``second`` had its say, and what it
     did: ``"kept"`` (nothing to correct), ``"bounded"`` (the lines before and after the span
     readability also has are gone) or ``"replaced"`` (trafilatura's text is short and
-    readability's clearly longer).
-    ``boundary=False`` leaves out the boundary (the default: NEWSFLOW_EXTRACTION_BOUNDARY)."""
+    readability's clearly longer, or, with the boundary, the two picked different parts of
+    the page and readability's has more sentences).
+    ``boundary=False`` leaves out the boundary and that pick (trafilatura's text looked
+    right)."""
     ours, theirs = _bag(first).total(), _bag(second)
     if ours < LOOKS_SHORT_WORDS and theirs.total() > CLEARLY_LONGER * ours:
         return second, "replaced"  # any text beats none
+    # Different parts of the page: the one that reads as an article wins (a column of link
+    # teasers against a story; a newsletter box against the story loses).
+    different = (_bag(first) & theirs).total() < DIFFERENT_PARTS * theirs.total()
+    if boundary and second and different and _sentences(second) > _sentences(first):
+        return second, "replaced"
+    # (Only when readability found text: an empty one is no part of anything.)
+    if boundary and second and ours >= LOOKS_SHORT_WORDS and _left_out_no_paragraph(first, theirs):
+        return second, "replaced"
     substantial = boundary and theirs.total() >= BOUNDARY_MIN_SHARE * ours
     bounded = within_second(first, theirs) if substantial else first
     return bounded, "bounded" if len(bounded) < len(first) else "kept"
@@ -131,6 +163,35 @@ def within_second(first: list[str], theirs: Counter[str]) -> list[str]:
     ``theirs`` (all of ``first`` when none is)."""
     shared = [i for i, line in enumerate(first) if _shared(_bag([line]), theirs)]
     return first[shared[0] : shared[-1] + 1] if shared else first
+
+
+def shared_lines(first: list[str], second: list[str]) -> list[str]:
+    """The lines of ``first`` whose words are mostly in ``second`` (what both extractors
+    read as the article)."""
+    theirs = _bag(second)
+    return [line for line in first if _shared(_bag([line]), theirs)]
+
+
+def _left_out_no_paragraph(first: list[str], theirs: Counter[str]) -> bool:
+    """Whether readability's text is a clear part of trafilatura's and what it left out holds
+    no paragraph: only captions, menus, teasers and list items trafilatura kept around the
+    article and between its paragraphs, which the boundary cannot cut."""
+    ours = _bag(first)
+    inside = (ours & theirs).total() >= PART_OF * theirs.total()
+    if not inside or theirs.total() > CLEARLY_SHORTER * ours.total():
+        return False
+    left_out = [line for line in first if not _shared(_bag([line]), theirs)]
+    words = sum(len(_WORD.findall(line)) for line in left_out)
+    paragraphs = sum(
+        n
+        for line in left_out
+        if (n := len(_WORD.findall(line))) >= PARAGRAPH_WORDS and not LIST_ITEM.match(line)
+    )
+    return paragraphs < NO_PARAGRAPH_SHARE * words
+
+
+def _sentences(lines: list[str]) -> int:
+    return sum(len(_SENTENCE.findall(line)) for line in lines)
 
 
 def _shared(line: Counter[str], theirs: Counter[str]) -> bool:

@@ -20,6 +20,7 @@ from trafilatura.metadata import extract_url
 from workers import __version__
 from workers.cleaning.envelope import open_envelope
 from workers.cleaning.extraction import Extraction, extract_text, prose_words
+from workers.cleaning.fallback import shared_lines
 from workers.cleaning.metadata import PageMeta, chosen_metadata, page_meta
 from workers.cleaning.metadata.markup import ARTICLE_TYPES, json_ld_objects, meta_tags, types
 from workers.cleaning.site_memory import SiteMemory, create_memory, site_of
@@ -33,10 +34,13 @@ from workers.settings import Settings
 
 TRAFILATURA_VERSION = trafilatura.__version__
 # A page whose markup declares it an article (og:type "article", a JSON-LD Article or
-# BlogPosting) needs only this many words of prose, one sentence, to pass the
-# not-an-article gate: a short post under a photo or a video is still an article, and index
-# pages and empty shells do not declare themselves articles.
+# BlogPosting), or whose prose trafilatura and readability both read as the article, needs
+# only this many words of prose, one sentence, to pass the not-an-article gate: a short post
+# under a photo or a video is still an article, and index pages and empty shells do not
+# declare themselves articles.
 DECLARED_ARTICLE_MIN_WORDS = 10
+# Prose lines trafilatura and readability must both have for the page to count as declared.
+AGREED_PROSE_LINES = 2
 _DECLARED_TYPES = ARTICLE_TYPES - {"webpage", "medicalwebpage"}
 
 
@@ -158,12 +162,18 @@ def extract_article(
     # The gate judges the page, not the boundary: trafilatura's lines before readability cut
     # them count too (a short post above a blog's sidebar is a short post, not an index).
     words = max(prose_words(found.lines), prose_words(found.first_lines or []))
+    # Two extractors that read the page differently agreeing on the same prose lines is, like
+    # the markup's declaration, a sign of an article (a two-sentence post under a video). One
+    # line is not: it may be the one teaser or caption of an otherwise empty page.
+    first = found.first_lines or found.lines
+    agreed = [line for line in shared_lines(first, found.second_lines or []) if prose_words([line])]
+    article_page = article_page or len(agreed) >= AGREED_PROSE_LINES
     least = min(min_words, DECLARED_ARTICLE_MIN_WORDS) if article_page else min_words
     if words < least:
         raise StageError(
             "not_an_article",
             f"{words} words of prose (fewer than {least}, NEWSFLOW_MIN_ARTICLE_WORDS"
-            f"{', the page declares an article' if article_page else ''}): "
+            f"{', the page reads as an article' if article_page else ''}): "
             "an index page, an empty shell or a stub",
         )
     return {
