@@ -201,6 +201,9 @@ def _recall_retry(html: str, url: str, text: str, timeout_s: float) -> str:
                 include_comments=False,
                 favor_recall=True,
                 prune_xpath=_NAVIGATION,
+                # Its own fallback extractors ran in the first pass already, and readability
+                # reads the page next if the text still looks short.
+                fast=True,
             )
     except (DeadlineExceeded, etree.LxmlError, ValueError, TypeError, RecursionError):
         return text  # the first pass stands; the retry is only ever an improvement
