@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -294,9 +295,20 @@ def test_extraction_timeout() -> None:
     assert clean_message(message(raw), SETTINGS)["title"] == entry("01")["title"]
 
 
-# The alarm may land in a finalizer, where Python prints and drops it; the next one stops
-# the page (test_deadline_lost_in_a_finalizer_fires_again).
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.fixture
+def finalizer_alarms_dropped(monkeypatch: pytest.MonkeyPatch) -> list[type]:
+    """An alarm that lands in a finalizer is dropped, as a worker's Python drops it; the next
+    one stops the block (test_deadline_lost_in_a_finalizer_fires_again). pytest's own hook
+    formats a traceback instead, and the alarm repeating every 50 ms can land in that
+    formatting, which pytest then reports as the test's failure (seen once in CI)."""
+    dropped: list[type] = []
+    monkeypatch.setattr(
+        sys, "unraisablehook", lambda unraisable: dropped.append(unraisable.exc_type)
+    )
+    return dropped
+
+
+@pytest.mark.usefixtures("finalizer_alarms_dropped")
 def test_the_time_limit_stops_a_page_of_many_short_paragraphs_on_time() -> None:
     """The limit is a signal, so it fires only between Python bytecodes: nothing in the
     stage may spend long stretches inside C on one call. Reading this page's visible
@@ -320,8 +332,7 @@ def test_deadline_is_not_swallowed_by_the_extractors_exception_handlers() -> Non
         try_readability(tree)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_deadline_lost_in_a_finalizer_fires_again() -> None:
+def test_deadline_lost_in_a_finalizer_fires_again(finalizer_alarms_dropped: list[type]) -> None:
     # Python drops an exception raised inside __del__ (it only prints it). It happened in CI:
     # the alarm landed in a regex object's finalizer during extraction, and the page ran on
     # for 10 s past its 1 s limit. A later alarm must still stop the block.
@@ -337,6 +348,7 @@ def test_deadline_lost_in_a_finalizer_fires_again() -> None:
         while time.monotonic() - started < 3.0:
             pass
     assert time.monotonic() - started < 1.0
+    assert DeadlineExceeded in finalizer_alarms_dropped  # the first alarm was lost there
 
 
 def test_deadline_keeps_an_outer_interval_timer() -> None:
