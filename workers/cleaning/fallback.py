@@ -142,16 +142,22 @@ def second_opinion(
     the page and readability's has more sentences).
     ``boundary=False`` leaves out the boundary and that pick (trafilatura's text looked
     right)."""
-    ours, theirs = _bag(first).total(), _bag(second)
+    bag, theirs = _bag(first), _bag(second)
+    ours = bag.total()
     if ours < LOOKS_SHORT_WORDS and theirs.total() > CLEARLY_LONGER * ours:
         return second, "replaced"  # any text beats none
     # Different parts of the page: the one that reads as an article wins (a column of link
     # teasers against a story; a newsletter box against the story loses).
-    different = (_bag(first) & theirs).total() < DIFFERENT_PARTS * theirs.total()
+    different = (bag & theirs).total() < DIFFERENT_PARTS * theirs.total()
     if boundary and second and different and _sentences(second) > _sentences(first):
         return second, "replaced"
     # (Only when readability found text: an empty one is no part of anything.)
-    if boundary and second and ours >= LOOKS_SHORT_WORDS and _left_out_no_paragraph(first, theirs):
+    if (
+        boundary
+        and second
+        and ours >= LOOKS_SHORT_WORDS
+        and _left_out_no_paragraph(first, bag, theirs)
+    ):
         return second, "replaced"
     substantial = boundary and theirs.total() >= BOUNDARY_MIN_SHARE * ours
     bounded = within_second(first, theirs) if substantial else first
@@ -161,7 +167,7 @@ def second_opinion(
 def within_second(first: list[str], theirs: Counter[str]) -> list[str]:
     """The lines of ``first`` from the first to the last one whose words are mostly in
     ``theirs`` (all of ``first`` when none is)."""
-    shared = [i for i, line in enumerate(first) if _shared(_bag([line]), theirs)]
+    shared = [i for i, line in enumerate(first) if _line_shared(line, theirs)]
     return first[shared[0] : shared[-1] + 1] if shared else first
 
 
@@ -169,18 +175,18 @@ def shared_lines(first: list[str], second: list[str]) -> list[str]:
     """The lines of ``first`` whose words are mostly in ``second`` (what both extractors
     read as the article)."""
     theirs = _bag(second)
-    return [line for line in first if _shared(_bag([line]), theirs)]
+    return [line for line in first if _line_shared(line, theirs)]
 
 
-def _left_out_no_paragraph(first: list[str], theirs: Counter[str]) -> bool:
+def _left_out_no_paragraph(first: list[str], ours: Counter[str], theirs: Counter[str]) -> bool:
     """Whether readability's text is a clear part of trafilatura's and what it left out holds
     no paragraph: only captions, menus, teasers and list items trafilatura kept around the
-    article and between its paragraphs, which the boundary cannot cut."""
-    ours = _bag(first)
+    article and between its paragraphs, which the boundary cannot cut; ``ours`` is the bag of
+    ``first``'s words."""
     inside = (ours & theirs).total() >= PART_OF * theirs.total()
     if not inside or theirs.total() > CLEARLY_SHORTER * ours.total():
         return False
-    left_out = [line for line in first if not _shared(_bag([line]), theirs)]
+    left_out = [line for line in first if not _line_shared(line, theirs)]
     words = sum(len(_WORD.findall(line)) for line in left_out)
     paragraphs = sum(
         n
@@ -194,8 +200,10 @@ def _sentences(lines: list[str]) -> int:
     return sum(len(_SENTENCE.findall(line)) for line in lines)
 
 
-def _shared(line: Counter[str], theirs: Counter[str]) -> bool:
-    return line.total() > 0 and (line & theirs).total() >= LINE_SHARED * line.total()
+def _line_shared(line: str, theirs: Counter[str]) -> bool:
+    """Whether most of ``line``'s words are in ``theirs``."""
+    words = _bag([line])
+    return words.total() > 0 and (words & theirs).total() >= LINE_SHARED * words.total()
 
 
 def _bag(lines: list[str]) -> Counter[str]:
