@@ -14,11 +14,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from delivery import sink_copies
+from conftest import WorkerProcess
+from delivery import committed_offsets, processed_offsets, sink_copies
 
 from workers.kafka.lag import log_ends
 from workers.kafka.produce import encode_raw, produce, raw_record
 from workers.kafka.tail import tail
+from workers.pipeline import STAGES
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -57,30 +59,47 @@ async def sink_until(settings: Settings, keys: set[bytes], timeout_s: float) -> 
 async def test_copies_at_the_sink_are_one_event_with_one_content(
     pipeline: Settings, redis_prefix: str, start_worker
 ) -> None:
+    # Commits every 5 s: between two, a worker at work holds processed, uncommitted inputs.
     settings = pipeline.model_copy(
         update={
             "boilerplate_backend": "redis",
             "boilerplate_key_prefix": f"{redis_prefix}boilerplate:",
             "boilerplate_min_pages": 2,
+            "commit_interval_s": 5.0,
         }
     )
     records = site_pages()
     keys = {encode_raw(r)[0] for r in records}
     assert len(keys) == SITES * PAGES_PER_SITE
-    workers = {
-        (stage, n): start_worker(stage, settings) for stage in ("clean", "enrich") for n in (0, 1)
-    }
-    summary = await produce(settings, records)
-    assert summary.sent == len(records)
+    inputs = {"clean": settings.topic_raw, "enrich": settings.topic_clean}
+    workers = {(stage, n): start_worker(stage, settings) for stage in inputs for n in (0, 1)}
+
+    async def holds_uncommitted(worker: WorkerProcess) -> bool:
+        if not (processed := processed_offsets(worker)):  # not at work yet: no group to ask
+            return False
+        group = STAGES[worker.stage].group(settings)
+        committed = await committed_offsets(settings, group, inputs[worker.stage])
+        return any(o >= committed[p] for p, o in processed)
 
     rng = random.Random(20261130)
-    kills = 0
-    for _ in range(6):  # a SIGKILL every few seconds, alternating stages, while pages flow
-        await asyncio.sleep(rng.uniform(3, 6))
+    kills = caught = 0
+    waves = 6  # pages arrive in waves, and a SIGKILL lands in each while the wave flows
+    for wave in range(waves):
+        summary = await produce(settings, records[wave::waves])
+        assert summary.sent == len(records[wave::waves])
         victim = rng.choice(sorted(workers))
-        workers[victim].kill()
+        worker = workers[victim]
+        await asyncio.sleep(rng.uniform(0.5, 2))
+        # The kill waits (a while) for the victim to hold acknowledged, uncommitted outputs:
+        # a kill then is certain to redeliver them, where a random moment may catch none.
+        deadline = time.monotonic() + 60
+        while not await holds_uncommitted(worker) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        caught += await holds_uncommitted(worker)
+        worker.kill()
         workers[victim] = start_worker(victim[0], settings)
         kills += 1
+    assert caught, "no kill caught a worker holding uncommitted work"
 
     sink = await sink_until(settings, keys, timeout_s=240)
     copies = sink_copies(sink)
@@ -88,7 +107,8 @@ async def test_copies_at_the_sink_are_one_event_with_one_content(
     assert len(event_ids) == len(keys) and set(event_ids) == keys
     copied = [key for key in keys if sum(m.key == key for m in sink) > 1]
     print(
-        f"{kills} kills; {len(sink)} sink records for {len(keys)} documents; {len(copied)} copied"
+        f"{kills} kills ({caught} mid-work); {len(sink)} sink records"
+        f" for {len(keys)} documents; {len(copied)} copied"
     )
     assert copied, "no kill caused a redelivery: the test proved nothing"
     assert all(len(event_ids[key]) == 1 for key in copied), "a copy got another ce_id"
