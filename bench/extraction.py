@@ -385,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             chosen = [p for p in pages if p["set"] == set_name and p["half"] in part]
             summaries = [summarise(n, [p["rows"][n] for p in chosen]) for n in names]
             print(f"\n### {set_name}, half {'+'.join(part)}\n\n{table(summaries)}")
+            print(choice_ceiling(chosen))
         print(paths_line(names, [p for p in pages if p["set"] == set_name]))
     wcxb_pages = [p for p in pages if p["set"] == "wcxb"]
     if wcxb_pages:  # the only set with metadata in its ground truth
@@ -394,6 +395,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.dump:
         args.dump.write_text(json.dumps(pages))
     return 0
+
+
+def choice_ceiling(pages: list[dict[str, Any]]) -> str:
+    """Word-F1 of an oracle taking, page by page, the better of trafilatura's text (comments
+    off) and readability-lxml's: the most any rule choosing between the two could reach."""
+    best = statistics.mean(
+        max(p["rows"][n]["f1"] for n in ("trafilatura -comments", "readability-lxml"))
+        for p in pages
+    )
+    return (
+        f"\nThe better of trafilatura -comments and readability-lxml page by page (an oracle: "
+        f"the ceiling of choosing between them): F1 {best:.3f}."
+    )
 
 
 def paths_line(names: list[str], pages: list[dict[str, Any]]) -> str:
