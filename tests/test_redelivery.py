@@ -56,6 +56,7 @@ async def sink_until(settings: Settings, keys: set[bytes], timeout_s: float) -> 
         await asyncio.sleep(2)
 
 
+@pytest.mark.timeout(900)  # six waves, each may wait a minute for its victim to be mid-work
 async def test_copies_at_the_sink_are_one_event_with_one_content(
     pipeline: Settings, redis_prefix: str, start_worker
 ) -> None:
