@@ -27,7 +27,7 @@ under a millisecond per article, where NER costs ≈ 0.07 ms per token it reads.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from workers.enrichment import gazetteer
@@ -87,7 +87,11 @@ def _title_case(word: str) -> bool:
     return word[:1].isupper() and any(c.islower() for c in word)
 
 
-@cache
+# Look-ups of names taken from articles: bounded, as a worker reads articles for months.
+_NAME_LOOKUPS = 1 << 16
+
+
+@lru_cache(maxsize=_NAME_LOOKUPS)
 def _is_place(name: str) -> bool:
     # As for a place an organisation is named after: one word must be a country, a region
     # or a city of 100,000 ("Paul", Idaho, does not make Paul Johnson a place).
@@ -118,18 +122,19 @@ def candidates(text: str, start: int, lower_words: set[str]) -> list[tuple[int, 
     return runs
 
 
-@cache
-def _is_country(word: str) -> bool:
-    # A given name that is a country's name is no evidence of a person ("Jordan Valley");
-    # a town's or a region's is ("Paul", "Florence", "Sydney").
-    return any(p.kind == "country" for p in gazetteer.candidates(word))
+@lru_cache(maxsize=_NAME_LOOKUPS)
+def _is_country(name: str) -> bool:
+    """Whether ``name`` names a country. A given name that is a country's name is no
+    evidence of a person ("Jordan Valley"); a town's or a region's is ("Paul", "Florence",
+    "Sydney")."""
+    return any(p.kind == "country" for p in gazetteer.candidates(name))
 
 
 def _country_after(text: str, end: int) -> bool:
     """Whether a country in brackets follows ``end`` ("Gete Wami (Ethiopia)"): the way
     results tables give an athlete's nationality."""
     match = _BRACKETS_AFTER.match(text, end)
-    return bool(match) and any(p.kind == "country" for p in gazetteer.candidates(match[1]))
+    return bool(match) and _is_country(match[1])
 
 
 def _qualified_town(
