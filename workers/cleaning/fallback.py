@@ -179,6 +179,8 @@ def within_second(first: list[str], theirs: Counter[str]) -> list[str]:
 def shared_lines(first: list[str], second: list[str]) -> list[str]:
     """The lines of ``first`` whose words are mostly in ``second`` (what both extractors
     read as the article)."""
+    if not second:  # readability did not read the page (most pages): nothing to share
+        return []
     theirs = _bag(second)
     return [line for line in first if _line_shared(line, theirs)]
 
