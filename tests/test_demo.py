@@ -28,3 +28,4 @@ def test_demo_enriches_every_sample_and_exits_zero() -> None:
     assert f"{len(manifest)}/{len(manifest)} articles enriched, 0 dead letters" in result.stdout
     for entry in manifest:
         assert entry["title"] in result.stdout
+    assert "(None)" not in result.stdout  # a place in no country (a sea) shows its name alone

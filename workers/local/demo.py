@@ -64,7 +64,11 @@ def describe(record: dict[str, Any], latency_s: float | None) -> str:
     if "persons" in entities:
         places = record["enrichment"].get("places", {}).get("places", [])
         named = [p["name"] for p in entities["persons"][:3]]
-        named += [f"{p['name']} ({p['country_code']})" for p in places[:3]]
+        # A sea or an ocean is in no country: its name alone.
+        named += [
+            f"{p['name']} ({p['country_code']})" if p.get("country_code") else p["name"]
+            for p in places[:3]
+        ]
         lines.append(f"    {', '.join(named) or 'no names'}")
     return "\n".join(lines)
 
