@@ -24,10 +24,10 @@ from collections import defaultdict
 import geoparsing as gp
 
 from workers.cleaning.stage import clean_message
-from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.entities import EntitiesEnricher
 from workers.enrichment.enrichers.places import PlacesEnricher
 from workers.kafka.produce import encode_raw, raw_record
+from workers.nlp import gazetteer
 from workers.records.message import InputMessage
 from workers.settings import Settings
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, sample_article, seed_article
 
-from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.entities import EntitiesEnricher
 from workers.enrichment.enrichers.places import PlacesEnricher
+from workers.nlp import gazetteer
 from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
 

@@ -12,11 +12,12 @@ from functools import partial
 
 import pytest
 
-from workers.cleaning.extraction import PATHS, extract_text, looks_wrong, prose_words
+from workers.cleaning.extraction import extract_text, looks_wrong, prose_words
 from workers.cleaning.fallback import parse_page, second_opinion
 from workers.cleaning.stage import clean_message, extract_article
 from workers.errors import StageError
 from workers.kafka.produce import raw_record
+from workers.pipeline import EXTRACTION_PATHS
 from workers.records import contracts
 from workers.records.message import InputMessage
 from workers.settings import Settings
@@ -254,7 +255,7 @@ def test_readability_replaces_a_short_text_only_when_clearly_longer(
 def test_every_path_is_in_the_records_schema() -> None:
     schema = contracts.load_schema("articles-clean.v1")
     enum = schema["properties"]["extractor"]["properties"]["path"]
-    assert set(PATHS) == set(enum["enum"])
+    assert set(EXTRACTION_PATHS) == set(enum["enum"])
 
 
 def test_the_clean_record_names_the_path_that_produced_its_text() -> None:
@@ -262,6 +263,6 @@ def test_the_clean_record_names_the_path_that_produced_its_text() -> None:
     message = InputMessage(contracts.encode(raw_record(page.encode(), URL)))
     record = clean_message(message, Settings())
     assert record["extractor"]["path"] == "html5+trafilatura"
-    assert record["extractor"]["path"] in PATHS
+    assert record["extractor"]["path"] in EXTRACTION_PATHS
     assert contracts.is_valid(record, "articles-clean.v1")
     assert "extraction_path" not in record

@@ -18,10 +18,10 @@ from conftest import WorkerProcess, eventually
 from helpers import http_get, raw_for_sample
 from prometheus_client.parser import text_string_to_metric_families
 
-from workers.cleaning.extraction import PATHS
 from workers.kafka.produce import encode_raw, produce
 from workers.kafka.tail import tail
 from workers.ops.health import WorkerHealth
+from workers.pipeline import EXTRACTION_PATHS
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -229,7 +229,7 @@ async def test_metrics_probes_and_lag_after_real_traffic(pipeline: Settings, sta
         for (name, labels), n in c.items()
         if name == "newsflow_extraction_outcomes_total" and dict(labels)["outcome"] == "ok"
     }
-    assert sum(ok_by_path.values()) == 3 and set(ok_by_path) <= set(PATHS), ok_by_path
+    assert sum(ok_by_path.values()) == 3 and set(ok_by_path) <= set(EXTRACTION_PATHS), ok_by_path
     assert value(c, "newsflow_extraction_outcomes_total", outcome="http_error", path="none") == 1
     assert value(c, "newsflow_stage_duration_seconds_count", stage="clean") == 5
     assert value(c, "newsflow_delivery_duration_seconds_count", stage="clean") == 5

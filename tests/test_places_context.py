@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.places import PlacesEnricher
-from workers.nlp import toponyms
+from workers.nlp import gazetteer, toponyms
 from workers.nlp.clusters import find_clusters
 from workers.nlp.ner import Mention
 from workers.settings import Settings

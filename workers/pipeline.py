@@ -28,6 +28,21 @@ from workers.settings import Settings
 if TYPE_CHECKING:
     from workers.records.message import InputMessage
 
+# Every path of the clean stage's extraction chain: the parser whose tree was read, then the
+# extractor whose text was kept (the record's extractor.path, the enum of articles-clean.v1).
+EXTRACTION_PATHS = tuple(
+    f"{parser}+{extractor}"
+    for parser in ("lxml", "html5")
+    for extractor in (
+        "trafilatura",
+        "trafilatura-recall",
+        # trafilatura's text cut to the span readability's text also has
+        "trafilatura-bounded",
+        "trafilatura-recall-bounded",
+        "readability",
+    )
+)
+
 
 class StageFunction(Protocol):
     """A stage as the runtime runs it: one input message in, one output record out (or a
@@ -61,8 +76,9 @@ class StageSpec:
     # Its input records carry ``lineage`` back to the raw message: event and dead-letter ids
     # derive from that raw message, so a record the stage before redid keeps its ids.
     input_has_lineage: bool = False
-    # Counted per page in newsflow_extraction_outcomes_total.
-    counts_extraction_outcomes: bool = False
+    # The paths its extraction chain may take, each counted per page in
+    # newsflow_extraction_outcomes_total (a stage without one counts nothing there).
+    extraction_paths: tuple[str, ...] = ()
     # Writes the sink: observes end-to-end and pipeline latency.
     writes_sink: bool = False
     # The named parts whose time the stage reports (``part_seconds``): the enrichers.
@@ -85,7 +101,7 @@ STAGES: dict[str, StageSpec] = {
             timeout_reason="extraction_timeout",
             state_backend=attrgetter("boilerplate_backend"),
             factory="workers.cleaning.stage:CleanStage",
-            counts_extraction_outcomes=True,
+            extraction_paths=EXTRACTION_PATHS,
         ),
         StageSpec(
             name="enrich",

@@ -49,20 +49,6 @@ RECALL_RETRY_CHARS = 2000
 NOT_PROSE_SHARE = 0.2
 
 Favor = Literal["recall", "default", "precision"]
-# Every path of the chain: the parser whose tree was read, then the extractor whose text
-# was kept (the record's extractor.path, a label of newsflow_extraction_outcomes_total).
-PATHS = tuple(
-    f"{parser}+{extractor}"
-    for parser in ("lxml", "html5")
-    for extractor in (
-        "trafilatura",
-        "trafilatura-recall",
-        # trafilatura's text cut to the span readability's text also has (fallback.py)
-        "trafilatura-bounded",
-        "trafilatura-recall-bounded",
-        "readability",
-    )
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +59,9 @@ class Extraction:
     document: Any
     lines: list[str]
     seen: Any = None
-    path: str = "lxml+trafilatura"  # the chain's path that produced the text (PATHS)
+    # The chain's path that produced the text: "parser+extractor", one of
+    # workers.pipeline.EXTRACTION_PATHS.
+    path: str = "lxml+trafilatura"
     # trafilatura's lines before readability bounded or replaced them (the page's longest
     # reading: what the not-an-article gate judges)
     first_lines: list[str] | None = None

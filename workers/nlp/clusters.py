@@ -22,8 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from workers.enrichment import gazetteer
-from workers.nlp import names, toponyms
+from workers.nlp import gazetteer, names, toponyms
 from workers.nlp.ner import PLACE_LABELS, Mention, entities
 
 ENTITY_TYPES = {

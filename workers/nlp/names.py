@@ -30,8 +30,7 @@ import re
 from functools import cache, lru_cache
 from importlib import resources
 
-from workers.enrichment import gazetteer
-from workers.nlp import toponyms
+from workers.nlp import gazetteer, toponyms
 from workers.nlp.ner import Mention
 
 # Capitalised words joined by single spaces (a line break ends a name: tables put one per line).

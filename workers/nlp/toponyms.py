@@ -24,7 +24,7 @@ import re
 from bisect import bisect_left
 from itertools import accumulate
 
-from workers.enrichment import gazetteer
+from workers.nlp import gazetteer
 from workers.nlp.ner import PLACE_LABELS, Mention
 
 # Towns filled in without a population are too many and too small to be guessed from an

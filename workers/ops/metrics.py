@@ -117,10 +117,8 @@ def announce_worker(spec: StageSpec, labels: dict[str, str], parts: Iterable[str
         family.labels(spec.name)
     for reason in get_args(Reason):
         DEAD_LETTERS.labels(spec.name, reason)
-    if spec.counts_extraction_outcomes:
-        from workers.cleaning.extraction import PATHS  # loaded by the clean worker anyway
-
-        for path in PATHS:
+    if spec.extraction_paths:
+        for path in spec.extraction_paths:
             EXTRACTION_OUTCOMES.labels("ok", path)
         for reason in get_args(Reason):
             EXTRACTION_OUTCOMES.labels(reason, "none")
@@ -135,7 +133,7 @@ def observe_outcome(spec: StageSpec, outgoing: Outgoing) -> None:
         RETRIES.labels(spec.name, "internal").inc(outgoing.internal_failures)
     for name, seconds in (outgoing.part_seconds or {}).items():
         ENRICHER_SECONDS.labels(name).observe(seconds)
-    if spec.counts_extraction_outcomes:
+    if spec.extraction_paths:
         EXTRACTION_OUTCOMES.labels(outgoing.outcome, outgoing.extraction_path or "none").inc()
     if outgoing.outcome != "ok":
         MESSAGES_FAILED.labels(spec.name).inc()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping
 
 import faust
 import redis.asyncio as redis
@@ -24,7 +25,6 @@ from aiokafka.errors import KafkaConnectionError
 from workers.kafka.access import explain, login_problem
 from workers.ops import metrics
 from workers.ops.health import WorkerHealth
-from workers.runtime.faust_overrides import committed_offsets
 from workers.settings import Settings
 
 log = logging.getLogger("newsflow.monitor")
@@ -38,9 +38,12 @@ class Monitor:
         app: faust.App,
         health: WorkerHealth,
         settings: Settings,
+        committed_offsets: Callable[[], Mapping[TopicPartition, int]],
         output_topics: tuple[str, ...] = (),
     ):
         self.app = app
+        # Passed in by the runtime, which owns every reach into faust's private parts.
+        self.committed_offsets = committed_offsets
         self.output_topics = output_topics
         self.health = health
         self.settings = settings
@@ -50,7 +53,7 @@ class Monitor:
 
     async def refresh(self) -> None:
         self.health.tick()
-        committed = committed_offsets(self.app)
+        committed = self.committed_offsets()
         self.health.update_lag(
             highwater=self._highwater, committed=lambda tp: committed.get(TopicPartition(*tp))
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import tempfile
 import time
@@ -32,7 +33,7 @@ from workers.ops.monitor import Monitor
 from workers.ops.web import add_routes
 from workers.pipeline import STAGES
 from workers.records.message import InputMessage
-from workers.runtime.faust_overrides import App
+from workers.runtime.faust_overrides import App, committed_offsets
 from workers.runtime.processor import Outgoing
 from workers.runtime.runner import create_runner
 from workers.settings import Settings
@@ -100,7 +101,13 @@ class StageWorker:
         }
         self.app.agent(self.source, name=f"newsflow.{stage}")(self._run)
         self.app.on_partitions_assigned.connect(self._on_assigned)
-        self.monitor = Monitor(self.app, self.health, settings, tuple(self.sinks))
+        self.monitor = Monitor(
+            self.app,
+            self.health,
+            settings,
+            committed_offsets=functools.partial(committed_offsets, self.app),
+            output_topics=tuple(self.sinks),
+        )
         self.app.task(self._monitor)
         add_routes(self.app, self.health)
         metrics.announce_worker(

@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.languages import ENGLISH
-from workers.nlp import names, ner
+from workers.nlp import gazetteer, names, ner
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 

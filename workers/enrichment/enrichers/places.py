@@ -2,7 +2,7 @@
 
 Reads the place clusters of :mod:`workers.enrichment.enrichers.entities` (same NER pass,
 cached) and chooses for each name one of the places the gazetteer
-(:mod:`workers.enrichment.gazetteer`) lists under it. Without context the larger place wins
+(:mod:`workers.nlp.gazetteer`) lists under it. Without context the larger place wins
 (a national capital and a country count a little more); the article then tells same-named
 places apart:
 
@@ -28,9 +28,8 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
-from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.languages import ENGLISH
-from workers.nlp import ner, toponyms
+from workers.nlp import gazetteer, ner, toponyms
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 
