@@ -14,7 +14,8 @@ from helpers import RAW_TOPIC, clean_sample, entry, message, raw_for
 from workers.records import contracts
 from workers.records.cloudevents import header
 from workers.records.ids import document_id
-from workers.runtime.processor import Outgoing, StageProcessor
+from workers.records.outgoing import Outgoing
+from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
 
 SETTINGS = Settings()

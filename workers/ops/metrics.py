@@ -19,7 +19,7 @@ from workers.records.clock import rfc3339_to_unix
 
 if TYPE_CHECKING:
     from workers.pipeline import StageSpec
-    from workers.runtime.processor import Outgoing
+    from workers.records.outgoing import Outgoing
 
 # Stage work is tens of milliseconds; extraction of a huge page can take seconds.
 _STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

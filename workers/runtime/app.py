@@ -33,8 +33,8 @@ from workers.ops.monitor import Monitor
 from workers.ops.web import add_routes
 from workers.pipeline import STAGES
 from workers.records.message import InputMessage
+from workers.records.outgoing import Outgoing
 from workers.runtime.faust_overrides import App, committed_offsets
-from workers.runtime.processor import Outgoing
 from workers.runtime.runner import create_runner
 from workers.settings import Settings
 

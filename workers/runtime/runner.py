@@ -16,7 +16,7 @@ processes (pebble's process pool) that each load the models once:
   not the worker.
 
 Either way the worker sees the same thing: :meth:`submit` gives a future of the message's
-:class:`~workers.runtime.processor.Outgoing` (or of the :class:`~workers.errors.TransientError` to
+:class:`~workers.records.outgoing.Outgoing` (or of the :class:`~workers.errors.TransientError` to
 retry on), and the worker sends outputs in the order it read the inputs.
 """
 
@@ -38,7 +38,8 @@ from workers.errors import StageError
 from workers.ops import logs
 from workers.pipeline import STAGES
 from workers.records.message import InputMessage
-from workers.runtime.processor import DeadLetterRouter, Outgoing, StageProcessor
+from workers.records.outgoing import Outgoing
+from workers.runtime.processor import StageProcessor, outgoing_builder
 from workers.settings import Settings
 
 log = logging.getLogger("newsflow.runner")
@@ -81,7 +82,7 @@ class ProcessRunner:
         _check_shared_state(stage, settings)
         self.stage: str = stage
         self.settings = settings
-        self.dead_letters = DeadLetterRouter(stage, settings)
+        self.outgoing = outgoing_builder(stage, settings)
         # Each child works on one message and has the next one waiting: no idle gap.
         self.capacity = 2 * settings.stage_processes
         # forkserver: children start from a small single-threaded server, never from this
@@ -134,7 +135,7 @@ class ProcessRunner:
                 "error": error.message,
             },
         )
-        return self.dead_letters.route(
+        return self.outgoing.dead_letter(
             message, error, attempts=1, elapsed_ms=(time.perf_counter() - started) * 1000
         )
 
