@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import redis
 from datasketch import MinHash, MinHashLSH
 
-from workers.enrichment.dedup_index import IndexUnavailable, InProcessIndex, RedisIndex, Rule
+from workers.enrichment.dedup_index import InProcessIndex, RedisIndex, Rule
 from workers.enrichment.enrichers.fingerprint import (
     MINHASH_SEED,
     content_hash,
     shingles,
     signature,
 )
+from workers.state.connection import StateUnavailable, connect
 
 NO_CONTAINMENT = float("inf")  # the index before the containment rule
 
@@ -104,7 +105,7 @@ class Newsflow(Finder):
         else:
             prefix = f"newsflow-bench:{uuid.uuid4().hex[:8]}:"
             self.index = RedisIndex(
-                redis_url, prefix, layout.rule, layout.bands, layout.rows, 3600, 5.0
+                connect(redis_url, 5.0), prefix, layout.rule, layout.bands, layout.rows, 3600
             )
             self.round_trips = 0
             self.index.client.connection_pool.get_connection = self._counted(
@@ -125,7 +126,7 @@ class Newsflow(Finder):
             try:
                 match = self.index.add_and_match(document_id, signed.hashvalues, signed.shingles)
                 return {match.document_id} if match else set()
-            except IndexUnavailable:
+            except StateUnavailable:
                 if attempt == 2:
                     raise
                 time.sleep(0.1)

@@ -6,7 +6,6 @@ import pytest
 from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, seed_article
 
 from workers.enrichment.dedup_index import (
-    IndexUnavailable,
     InProcessIndex,
     RedisIndex,
     create_index,
@@ -19,6 +18,7 @@ from workers.enrichment.stage import enrich_article
 from workers.errors import TransientError
 from workers.records.message import InputMessage
 from workers.settings import Settings
+from workers.state.connection import StateUnavailable
 
 COPY_ID = "c0" * 16
 
@@ -127,7 +127,7 @@ def test_redis_down_is_a_transient_failure_with_a_clear_message() -> None:
     enrichers = build_enrichers(settings)
     with pytest.raises(TransientError) as caught:
         enrich_article(seed_article(PUTIN_IN_PYONGYANG), enrichers, InputMessage(b""))
-    assert isinstance(caught.value, IndexUnavailable)
+    assert isinstance(caught.value, StateUnavailable)
     assert "near-duplicate index in Redis (127.0.0.1) unavailable" in str(caught.value)
 
 

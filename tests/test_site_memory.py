@@ -13,7 +13,6 @@ from tests.test_cleaning import ARTICLE, page
 from workers.cleaning.site_memory import (
     InProcessSiteMemory,
     RedisSiteMemory,
-    SiteMemoryUnavailable,
     counted_lines,
     create_memory,
     line_hash,
@@ -24,6 +23,7 @@ from workers.kafka.produce import raw_record
 from workers.records.message import InputMessage
 from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
+from workers.state.connection import StateUnavailable, connect
 
 PROMO = "Sign up for the Daily Tide morning briefing, free every weekday."
 LONG = (
@@ -116,7 +116,7 @@ def test_a_page_is_counted_once_whichever_request_to_redis_is_lost(
 
     with monkeypatch.context() as patched:
         patched.setattr(redis.connection.Connection, "send_packed_command", flaky_send)
-        with pytest.raises(SiteMemoryUnavailable):
+        with pytest.raises(StateUnavailable):
             memory.filter("tide.example", "doc0", lines_of(0))
     assert PROMO in memory.filter("tide.example", "doc0", lines_of(0))  # the retry
     key = f"{redis_prefix}lines:tide.example"
@@ -126,15 +126,14 @@ def test_a_page_is_counted_once_whichever_request_to_redis_is_lost(
 
 def test_unreachable_redis_is_a_transient_failure() -> None:
     memory = RedisSiteMemory(
-        "redis://127.0.0.1:1/0",
+        connect("redis://127.0.0.1:1/0", timeout_s=0.5),
         "x:",
         min_pages=2,
         max_words=25,
         max_lines=10,
         ttl_s=60,
-        timeout_s=0.5,
     )
-    with pytest.raises(SiteMemoryUnavailable) as caught:
+    with pytest.raises(StateUnavailable) as caught:
         memory.filter("tide.example", "doc0", [PROMO])
     assert isinstance(caught.value, TransientError)
 

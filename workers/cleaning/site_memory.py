@@ -21,7 +21,8 @@ go first), and one marker key per counted document holding the hashes it dropped
 expires after ``ttl_s``. One Lua script per page counts, decides and keeps the decision in a
 single atomic step.
 :class:`InProcessSiteMemory` does the same in one process (the embedded demo only). An unreachable
-Redis raises :class:`SiteMemoryUnavailable`, a transient error: the worker retries the message.
+Redis raises :class:`~workers.state.connection.StateUnavailable`, a transient error: the worker
+retries the message.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from urllib.parse import urlsplit
 from courlan import extract_domain
 
 from workers.cleaning.metadata.dates import written_date
-from workers.errors import TransientError
-from workers.redis_state import connect, unavailable_as
 from workers.settings import Settings
+from workers.state.backend import open_store
+from workers.state.connection import RedisConnection, unavailable_as
 
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
@@ -54,11 +55,6 @@ _CALL_TO_ACT = re.compile(
     r"sponsored|recommended|most|trending|popular|latest)\b",
     re.I,
 )
-
-
-class SiteMemoryUnavailable(TransientError):
-    """The shared boilerplate memory cannot be reached; the page cannot be cleaned now (the
-    worker retries it with backoff until Redis is back)."""
 
 
 def site_of(url: str) -> str:
@@ -154,15 +150,14 @@ class RedisSiteMemory:
 
     def __init__(
         self,
-        url: str,
+        redis: RedisConnection,
         prefix: str,
         min_pages: int,
         max_words: int,
         max_lines: int,
         ttl_s: int,
-        timeout_s: float,
     ):
-        self.client, self.where = connect(url, timeout_s)
+        self.client, self.where = redis
         self.prefix = prefix
         self.min_pages, self.max_words, self.max_lines = min_pages, max_words, max_lines
         self.ttl_s = ttl_s
@@ -170,7 +165,7 @@ class RedisSiteMemory:
         self._count_and_decide = self.client.register_script(_COUNT_AND_DECIDE)
 
     def filter(self, site: str, document_id: str, lines: list[str]) -> list[str]:
-        with unavailable_as(SiteMemoryUnavailable, "boilerplate memory", self.where):
+        with unavailable_as("boilerplate memory", self.where):
             return self._filter(site, document_id, lines)
 
     def _filter(self, site: str, document_id: str, lines: list[str]) -> list[str]:
@@ -232,12 +227,11 @@ def create_memory(settings: Settings) -> SiteMemory | None:
         settings.boilerplate_max_words,
         settings.boilerplate_max_lines,
     )
-    if settings.boilerplate_backend == "memory":
-        return InProcessSiteMemory(*args, max_documents=100_000)
-    return RedisSiteMemory(
-        settings.redis_url,
-        settings.boilerplate_key_prefix,
-        *args,
-        ttl_s=settings.boilerplate_ttl_s,
-        timeout_s=settings.redis_timeout_s,
+    return open_store(
+        settings.boilerplate_backend,
+        settings,
+        in_process=lambda: InProcessSiteMemory(*args, max_documents=100_000),
+        in_redis=lambda redis: RedisSiteMemory(
+            redis, settings.boilerplate_key_prefix, *args, ttl_s=settings.boilerplate_ttl_s
+        ),
     )

@@ -16,7 +16,9 @@ the same moment still agree which one came first, because numbering and adding a
 atomic step (a Lua script in Redis) and looking comes after it.
 
 :class:`RedisIndex` keeps everything in Redis under one key prefix, every key expiring after
-``ttl_s``; :class:`InProcessIndex` does the same in one process (the embedded demo only).
+``ttl_s``; :class:`InProcessIndex` does the same in one process (the embedded demo only). An
+unreachable Redis raises :class:`~workers.state.connection.StateUnavailable`, a transient error:
+the worker retries the message.
 """
 
 from __future__ import annotations
@@ -27,16 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from workers.errors import TransientError
-from workers.redis_state import connect, unavailable_as
 from workers.settings import Settings
+from workers.state.backend import open_store
+from workers.state.connection import RedisConnection, unavailable_as
 
 MIN_COVERED = 0.5  # a text cut to less than half is a teaser, not a copy
-
-
-class IndexUnavailable(TransientError):
-    """The shared index cannot be reached; the document cannot be checked now (the worker
-    retries it with backoff until Redis is back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +151,9 @@ class RedisIndex:
     backend = "redis"
 
     def __init__(
-        self, url: str, prefix: str, rule: Rule, bands: int, rows: int, ttl_s: int, timeout_s: float
+        self, redis: RedisConnection, prefix: str, rule: Rule, bands: int, rows: int, ttl_s: int
     ):
-        self.client, self.where = connect(url, timeout_s)
+        self.client, self.where = redis
         self.prefix, self.rule, self.bands, self.rows = prefix, rule, bands, rows
         self.ttl_s = ttl_s
         self._add = self.client.register_script(_ADD)
@@ -164,7 +161,7 @@ class RedisIndex:
     def add_and_match(
         self, document_id: str, hashvalues: Sequence[int], shingles: int
     ) -> Match | None:
-        with unavailable_as(IndexUnavailable, "near-duplicate index", self.where):
+        with unavailable_as("near-duplicate index", self.where):
             return self._add_and_match(document_id, hashvalues, shingles)
 
     def _add_and_match(
@@ -227,14 +224,11 @@ def create_index(settings: Settings) -> NearDuplicateIndex:
     rule = Rule(settings.dedup_threshold, settings.dedup_containment)
     bands = settings.dedup_bands
     rows = settings.minhash_permutations // bands
-    if settings.dedup_backend == "memory":
-        return InProcessIndex(rule, bands, rows)
-    return RedisIndex(
-        settings.redis_url,
-        index_prefix(settings),
-        rule,
-        bands,
-        rows,
-        settings.dedup_ttl_s,
-        settings.redis_timeout_s,
+    return open_store(
+        settings.dedup_backend,
+        settings,
+        in_process=lambda: InProcessIndex(rule, bands, rows),
+        in_redis=lambda redis: RedisIndex(
+            redis, index_prefix(settings), rule, bands, rows, settings.dedup_ttl_s
+        ),
     )

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Mapping
 
 import faust
-import redis.asyncio as redis
 from aiokafka import TopicPartition
 from aiokafka.client import AIOKafkaClient
 from aiokafka.cluster import ClusterMetadata
@@ -26,6 +25,7 @@ from workers.kafka.access import explain, login_problem
 from workers.ops import metrics
 from workers.ops.health import WorkerHealth
 from workers.settings import Settings
+from workers.state.connection import RedisProbe
 
 log = logging.getLogger("newsflow.monitor")
 _PROBE_EVERY_S = 5.0
@@ -48,7 +48,7 @@ class Monitor:
         self.health = health
         self.settings = settings
         self._client: AIOKafkaClient | None = None
-        self._redis = redis.from_url(settings.redis_url, socket_timeout=_PROBE_TIMEOUT_S)
+        self._redis = RedisProbe(settings.redis_url, _PROBE_TIMEOUT_S)
         self._last_probe = 0.0
 
     async def refresh(self) -> None:
@@ -60,7 +60,7 @@ class Monitor:
         if time.monotonic() - self._last_probe >= _PROBE_EVERY_S:
             self._last_probe = time.monotonic()
             self.health.broker_connected = await self._broker_answers()
-            metrics.REDIS_UP.set(1 if await self._redis_answers() else 0)
+            metrics.REDIS_UP.set(1 if await self._redis.answers() else 0)
         self.health.healthy()
         self.health.ready()
 
@@ -111,9 +111,3 @@ class Monitor:
             if not reached:
                 unreachable += partitions
         return unreachable
-
-    async def _redis_answers(self) -> bool:
-        try:
-            return bool(await asyncio.wait_for(self._redis.ping(), _PROBE_TIMEOUT_S))
-        except Exception:
-            return False

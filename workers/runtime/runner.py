@@ -41,6 +41,7 @@ from workers.records.message import InputMessage
 from workers.records.outgoing import Outgoing
 from workers.runtime.processor import StageProcessor, outgoing_builder
 from workers.settings import Settings
+from workers.state.backend import check_stage_processes
 
 log = logging.getLogger("newsflow.runner")
 
@@ -79,7 +80,7 @@ class ProcessRunner:
     blocking = False
 
     def __init__(self, stage: str, settings: Settings):
-        _check_shared_state(stage, settings)
+        check_stage_processes(STAGES[stage].state_backend(settings), settings.stage_processes)
         self.stage: str = stage
         self.settings = settings
         self.outgoing = outgoing_builder(stage, settings)
@@ -148,18 +149,6 @@ def create_runner(stage: str, settings: Settings) -> InlineRunner | ProcessRunne
     if settings.stage_processes == 0:
         return InlineRunner(stage, settings)
     return ProcessRunner(stage, settings)
-
-
-def _check_shared_state(stage: str, settings: Settings) -> None:
-    """In-process memories would split between stage processes; refuse, do not degrade."""
-    if settings.stage_processes < 2:
-        return
-    if STAGES[stage].state_backend(settings) == "memory":
-        raise ValueError(
-            f"NEWSFLOW_STAGE_PROCESSES={settings.stage_processes} with an in-process memory "
-            "backend would give each stage process its own memory; use the redis backend "
-            "(NEWSFLOW_DEDUP_BACKEND / NEWSFLOW_BOILERPLATE_BACKEND) or one stage process"
-        )
 
 
 # --- inside a stage process ----------------------------------------------------------------

@@ -3,7 +3,7 @@
 The text's MinHash (the same signature as :mod:`workers.enrichment.enrichers.fingerprint`) is
 added to the LSH index of :mod:`workers.enrichment.dedup_index`, in Redis and shared by every
 replica; the record names the earlier document it copies and the estimated similarity. An
-unreachable Redis raises :class:`~workers.enrichment.dedup_index.IndexUnavailable`, a transient
+unreachable Redis raises :class:`~workers.state.connection.StateUnavailable`, a transient
 error: the worker retries the message with backoff until Redis is back, and never dead-letters
 it for that.
 """
