@@ -124,7 +124,8 @@ def test_imports_point_down_and_floor_mates_stay_apart() -> None:
 def test_each_pending_exception_is_still_needed(path: str, target: str) -> None:
     found = {(where.partition(":")[0], t) for where, t, _ in all_violations()}
     assert (path, target) in found, (
-        f"workers/{path} no longer imports {target}: remove it from PENDING"
+        f"workers/{path} no longer imports {target} ({PENDING[path, target]}): "
+        "remove it from PENDING"
     )
 
 
