@@ -61,3 +61,24 @@ def test_readme_layout_names_every_module_of_the_package() -> None:
     assert not named - on_disk, (
         f"README's Layout names modules that do not exist: {sorted(named - on_disk)}"
     )
+
+
+def _anchors(document: Path) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown file."""
+    headings = re.findall(r"^#+ (.+)$", document.read_text(), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_relative_links_of_the_readme_and_the_bench_results_resolve() -> None:
+    documents = [REPO / "README.md", REPO / "bench" / "RESULTS.md"]
+    documents += sorted((REPO / "bench" / "results").glob("*.md"))
+    broken = []
+    for document in documents:
+        for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue  # a web address
+            path, _, anchor = target.partition("#")
+            linked = (document.parent / path).resolve() if path else document
+            if not linked.exists() or (anchor and anchor not in _anchors(linked)):
+                broken.append(f"{document.relative_to(REPO)}: {target}")
+    assert broken == []

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from articles import PUTIN_IN_PYONGYANG, sample_article
 
 from workers.enrichment.enrichers import REGISTRY, build_enrichers
+from workers.enrichment.enrichers.base import Enricher
 from workers.records import contracts
 from workers.records.message import InputMessage
 from workers.runtime.processor import StageProcessor
@@ -36,6 +38,14 @@ def test_every_enricher_has_its_own_version_in_the_record(redis_prefix: str) -> 
     assert all(record["enrichers"].values())
     assert record["enrichers"]["entities"].startswith("1.3+spacy-3.8")
     assert contracts.schema_errors(record, "articles-enriched.v1") == []
+
+
+def test_an_enricher_must_declare_the_languages_it_reads() -> None:
+    with pytest.raises(TypeError, match="languages"):
+
+        class Undeclared(Enricher, name="undeclared", version="0.1"):  # type: ignore[call-arg]
+            def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
+                return {}
 
 
 def test_enrichers_can_be_switched_off() -> None:

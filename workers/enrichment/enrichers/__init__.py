@@ -2,8 +2,9 @@
 ``enrichment`` in the sink record, with its own version and a setting to switch it off
 (``NEWSFLOW_ENRICHERS``).
 
-An enricher is any object of the :class:`Enricher` protocol; the article it reads is the
-articles-clean.v1 record. Register new ones in :data:`REGISTRY`.
+An enricher is a subclass of :class:`~workers.enrichment.enrichers.base.Enricher` that
+declares its name, version, languages and shared state on its class line; the article it
+reads is the articles-clean.v1 record. Register new ones in :data:`REGISTRY`.
 
 An enricher declares the languages it can read: for any other article the stage records
 ``{"skipped": "language de not supported"}`` instead of calling it (entities, places,
@@ -12,9 +13,9 @@ keyphrases, dates, tone and readability are English-only).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
+from workers.enrichment.enrichers.base import Enricher
 from workers.enrichment.enrichers.dates import DatesEnricher
 from workers.enrichment.enrichers.dedup import DedupEnricher
 from workers.enrichment.enrichers.entities import EntitiesEnricher
@@ -27,19 +28,7 @@ from workers.enrichment.enrichers.stats import StatsEnricher
 from workers.enrichment.enrichers.tone import ToneEnricher
 from workers.settings import Settings
 
-
-class Enricher(Protocol):
-    name: str  # its member of ``enrichment`` and its key in ``enrichers``
-    version: str
-    languages: frozenset[str] | None  # ISO 639-1 codes it can read; None: any language
-    # True when a call writes state other replicas see (the near-duplicate index): warm-up
-    # must not call it with its synthetic page.
-    shared_state: bool
-
-    def __call__(self, article: dict[str, Any]) -> dict[str, Any]: ...
-
-
-REGISTRY: dict[str, Callable[[Settings], Enricher]] = {
+REGISTRY: dict[str, type[Enricher]] = {
     StatsEnricher.name: StatsEnricher,
     LanguageEnricher.name: LanguageEnricher,
     FingerprintEnricher.name: FingerprintEnricher,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from workers.enrichment.enrichers.languages import ENGLISH
+from workers.enrichment.enrichers.base import ENGLISH, Enricher
 from workers.nlp import ner
 from workers.nlp.dates import find_expressions, resolve
 from workers.settings import Settings
@@ -29,12 +29,7 @@ def anchor_date(article: dict[str, Any]) -> tuple[dt.date, str]:
     return dt.date.fromisoformat(fetched[:10]), "fetched"
 
 
-class DatesEnricher:
-    name = "dates"
-    version = "1.0"
-    languages = ENGLISH
-    shared_state = False
-
+class DatesEnricher(Enricher, name="dates", version="1.0", languages=ENGLISH):
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()

@@ -13,18 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from workers.enrichment.dedup_index import create_index
+from workers.enrichment.enrichers.base import ANY_LANGUAGE, Enricher
 from workers.enrichment.enrichers.fingerprint import signature
 from workers.settings import Settings
 
 
-class DedupEnricher:
-    name = "dedup"
-    version = "1.1"
-    languages = None  # any language
-    # It writes to the shared index: a worker's warm-up must not add its page there, nor
-    # fail to start while Redis is away (messages wait for Redis instead).
-    shared_state = True
-
+# It writes to the shared index: a worker's warm-up must not add its page there, nor fail to
+# start while Redis is away (messages wait for Redis instead).
+class DedupEnricher(
+    Enricher, name="dedup", version="1.1", languages=ANY_LANGUAGE, shared_state=True
+):
     def __init__(self, settings: Settings):
         self.index = create_index(settings)
         self.num_perm = settings.minhash_permutations

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workers.enrichment.enrichers.languages import ENGLISH
+from workers.enrichment.enrichers.base import ENGLISH, Enricher
 from workers.nlp import gazetteer, names, ner
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 
+VERSION = f"1.3+{ner.model_version()}"  # 1.3: the names pass
 GROUPS = {"person": "persons", "organisation": "organisations", "place": "places"}
 
 
@@ -35,12 +36,7 @@ def describe(item: Cluster, title: str | None) -> dict[str, Any]:
     }
 
 
-class EntitiesEnricher:
-    name = "entities"
-    version = f"1.3+{ner.model_version()}"  # 1.3: the names pass
-    languages = ENGLISH
-    shared_state = False
-
+class EntitiesEnricher(Enricher, name="entities", version=VERSION, languages=ENGLISH):
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()  # load at start-up, not on the first message

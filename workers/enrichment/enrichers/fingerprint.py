@@ -11,6 +11,7 @@ from typing import Any
 
 from datasketch import MinHash
 
+from workers.enrichment.enrichers.base import ANY_LANGUAGE, Enricher
 from workers.settings import Settings
 
 _SPACE = re.compile(r"\s+")
@@ -48,12 +49,7 @@ def signature(text: str, num_perm: int, shingle_words: int) -> Signature:
     return Signature(tuple(int(v) for v in minhash.hashvalues), len(words))
 
 
-class FingerprintEnricher:
-    name = "fingerprint"
-    version = "1.0"
-    languages = None  # any language
-    shared_state = False
-
+class FingerprintEnricher(Enricher, name="fingerprint", version="1.0", languages=ANY_LANGUAGE):
     def __init__(self, settings: Settings):
         self.num_perm = settings.minhash_permutations
         self.shingle_words = settings.shingle_words

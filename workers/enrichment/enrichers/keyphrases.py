@@ -14,11 +14,12 @@ from typing import Any
 
 import yake_rust
 
-from workers.enrichment.enrichers.languages import ENGLISH
+from workers.enrichment.enrichers.base import ENGLISH, Enricher
 from workers.nlp import ner
 from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
 
+VERSION = f"1.0+yake-rust-{metadata.version('yake-rust')}"
 MAX_WORDS = 3
 # YAKE's memory and time grow with the text (about 100 MiB and 5 s CPU for the 4.3 million
 # characters of a page near NEWSFLOW_MAX_HTML_BYTES). A news story is far shorter than this,
@@ -58,12 +59,7 @@ def restore_names(phrase: str, joined: dict[str, str]) -> str:
     return " ".join(joined.get(word.lower(), word) for word in phrase.split())
 
 
-class KeyphrasesEnricher:
-    name = "keyphrases"
-    version = f"1.0+yake-rust-{metadata.version('yake-rust')}"
-    languages = ENGLISH
-    shared_state = False
-
+class KeyphrasesEnricher(Enricher, name="keyphrases", version=VERSION, languages=ENGLISH):
     def __init__(self, settings: Settings):
         self.count = settings.keyphrases_count
         self.max_chars = settings.ner_max_chars

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from workers.enrichment.enrichers.base import ANY_LANGUAGE, Enricher
 from workers.nlp import langid
-from workers.settings import Settings
 
 
-class LanguageEnricher:
-    name = "language"
-    version = "fasttext-lid.176-lite/1.0"
-    languages = None  # any language
-    shared_state = False
-
-    def __init__(self, settings: Settings):
-        pass
-
+class LanguageEnricher(
+    Enricher, name="language", version="fasttext-lid.176-lite/1.0", languages=ANY_LANGUAGE
+):
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         code, confidence = langid.detect(article["text"])
         title_code, title_confidence = langid.detect(article.get("title"))

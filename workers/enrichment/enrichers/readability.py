@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workers.enrichment.enrichers.languages import ENGLISH
+from workers.enrichment.enrichers.base import ENGLISH, Enricher
 from workers.nlp.sentences import sentences
-from workers.settings import Settings
 
 _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
@@ -26,15 +25,7 @@ def syllables(word: str) -> int:
     return max(count, 1)
 
 
-class ReadabilityEnricher:
-    name = "readability"
-    version = "1.0"
-    languages = ENGLISH
-    shared_state = False
-
-    def __init__(self, settings: Settings):
-        pass
-
+class ReadabilityEnricher(Enricher, name="readability", version="1.0", languages=ENGLISH):
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         words = _WORD.findall(article["text"])
         sentence_count = max(len(sentences(article["text"])), 1)

@@ -5,17 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from workers.enrichment.enrichers.base import ANY_LANGUAGE, Enricher
 from workers.settings import Settings
 
 WORD = re.compile(r"\w+")
 
 
-class StatsEnricher:
-    name = "stats"
-    version = "1.0"
-    languages = None  # any language
-    shared_state = False
-
+class StatsEnricher(Enricher, name="stats", version="1.0", languages=ANY_LANGUAGE):
     def __init__(self, settings: Settings):
         self.words_per_minute = settings.reading_words_per_minute
 

@@ -12,20 +12,16 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from workers.enrichment.enrichers.languages import ENGLISH
+from workers.enrichment.enrichers.base import ENGLISH, Enricher
 from workers.nlp.sentences import sentences
 from workers.settings import Settings
 
+VERSION = f"1.0+vadersentiment-{metadata.version('vaderSentiment')}"
 SCORES = ("compound", "positive", "negative", "neutral")
 _VADER_KEYS = {"compound": "compound", "positive": "pos", "negative": "neg", "neutral": "neu"}
 
 
-class ToneEnricher:
-    name = "tone"
-    version = f"1.0+vadersentiment-{metadata.version('vaderSentiment')}"
-    languages = ENGLISH
-    shared_state = False
-
+class ToneEnricher(Enricher, name="tone", version=VERSION, languages=ENGLISH):
     def __init__(self, settings: Settings):
         self.analyzer = SentimentIntensityAnalyzer()
 
