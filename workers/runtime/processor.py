@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from workers.errors import Reason, StageError, TransientError
-from workers.pipeline import STAGES, StageSpec
+from workers.pipeline import STAGES, StageSpec, warm_up
 from workers.records import contracts
 from workers.records.cloudevents import event_id, make_headers
 from workers.records.deadletter import build_dead_letter, dead_letter_key
@@ -105,7 +105,7 @@ class StageProcessor:
 
     def warm_up(self) -> None:
         """Load models and fill caches before the first message (seconds, once)."""
-        self.run_stage.warm_up()
+        warm_up(self.stage, self.run_stage, self.settings)
 
     def process(self, message: InputMessage) -> Outgoing:
         """The output record for ``message``, or its dead letter.
