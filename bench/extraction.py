@@ -107,29 +107,30 @@ def raw_message(body: bytes, url: str) -> Any:
     return InputMessage(value=json.dumps(raw).encode())
 
 
-def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, Any]:
-    """The stage's record fields for one page: ``clean_message`` itself for the newsflow
-    variant, its pieces composed as the ablation says for the others."""
-    from ablations import VARIANTS
+# The stage as configured, and with each setting of the chain a user may turn on (the
+# ideas whose worth is settled have no switch left; bench/RESULTS.md keeps their numbers).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "newsflow": {},
+    # readability-lxml judges every page, not only where trafilatura's text looks wrong
+    "+boundary": {"extraction_boundary": True},
+}
 
-    from workers.cleaning.envelope import open_envelope
-    from workers.cleaning.stage import clean_message, extract_article
+
+def variant_settings(name: str, settings: Any) -> Any:
+    """``settings`` with the variant ``name``'s changes."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+    return settings.model_copy(update=VARIANTS[name])
+
+
+def run_ours(body: bytes, url: str, settings: Any) -> dict[str, Any]:
+    """The stage's record fields for one page: ``clean_message`` itself, with the settings of
+    the variant (:data:`VARIANTS`)."""
+    from workers.cleaning.stage import clean_message
     from workers.errors import StageError
 
-    message = raw_message(body, url)
     try:
-        if variant is VARIANTS["newsflow"]:
-            record = clean_message(message, settings)
-        else:
-            envelope = open_envelope(message, settings)
-            record = extract_article(
-                envelope.page.text,
-                url,
-                settings.extraction_timeout_s,
-                settings.min_article_words,
-                variant.options,
-                variant.extract,
-            )
+        record = clean_message(raw_message(body, url), settings)
     except StageError as error:
         return {"text": "", "title": None, "authors": [], "date": None, "outcome": error.reason}
     except Exception as exc:  # the worker dead-letters these as internal_error; count them
@@ -142,30 +143,25 @@ def run_ours(body: bytes, url: str, settings: Any, variant: Any) -> dict[str, An
         "date": record["published_at"],
         "modified": record.get("modified_at"),
         "outcome": "ok",
-        "path": record.get("extraction_path") or record["extractor"]["path"],
+        "path": record["extractor"]["path"],
     }
 
 
 def clutter_lines(body: bytes, url: str, settings: Any) -> list[tuple[str, str | None]]:
     """The stage's extracted lines before the clutter filter, each with the rule that drops
     it (None: kept): what each rule costs, measured outside the timings."""
-    from functools import partial
+    from dataclasses import replace
 
     from workers.cleaning.clutter import clutter_rules
     from workers.cleaning.envelope import open_envelope
-    from workers.cleaning.extraction import extract_text
+    from workers.cleaning.options import CleanOptions
     from workers.cleaning.stage import extract_article
     from workers.errors import StageError
 
+    unfiltered = replace(CleanOptions.from_settings(settings), line_filter=False)
     try:
         envelope = open_envelope(raw_message(body, url), settings)
-        record = extract_article(
-            envelope.page.text,
-            url,
-            settings.extraction_timeout_s,
-            settings.min_article_words,
-            extract=partial(extract_text, line_filter=False),
-        )
+        record = extract_article(envelope.page.text, url, unfiltered)
     except StageError:
         return []
     lines = record["text"].split("\n\n")
@@ -239,16 +235,17 @@ def half(set_name: str, page_id: str) -> str:
 
 
 def _init(variants: list[str]) -> None:
-    from ablations import variant
-
-    from workers.cleaning.stage import warm_up
+    from workers.pipeline import STAGES, warm_up
     from workers.settings import Settings
 
     settings = Settings()
-    warm_up(settings)  # the worker does this at start; so do we, outside the timings
+    # The worker does this at start; so do we, outside the timings.
+    warm_up("clean", STAGES["clean"].create(settings), settings)
     _STATE["settings"] = settings
     # "<variant>+readability": the variant's output confirmed line by line by readability-lxml.
-    _STATE["options"] = {name: variant(name.removesuffix(_READABILITY)) for name in variants}
+    _STATE["systems"] = {
+        name: variant_settings(name.removesuffix(_READABILITY), settings) for name in variants
+    }
     # Every system pays its one-off costs (date parser fallbacks, lxml tables) on the same
     # warm-up pages before any timing, as a long-running worker would have.
     body = (
@@ -260,8 +257,8 @@ def _init(variants: list[str]) -> None:
     for _ in range(2):
         for anchor in ANCHORS.values():
             anchor(body, "https://warm-up.invalid/")
-        for options in _STATE["options"].values():
-            run_ours(body, "https://warm-up.invalid/", settings, options)
+        for system in _STATE["systems"].values():
+            run_ours(body, "https://warm-up.invalid/", system)
 
 
 def _page(job: tuple[str, str, str]) -> dict[str, Any]:
@@ -269,13 +266,13 @@ def _page(job: tuple[str, str, str]) -> dict[str, Any]:
     body, doc = READERS[set_name].read_page(Path(data), page_id)
     truth, url = doc["ground_truth"], doc.get("url") or ""
     rows = {}
-    systems = [*ANCHORS.items(), *_STATE["options"].items()]
+    systems = [*ANCHORS.items(), *_STATE["systems"].items()]
     for name, system in systems:
         started = time.process_time()
         if callable(system):
             result = system(body, url)
         else:
-            result = run_ours(body, url, _STATE["settings"], system)
+            result = run_ours(body, url, system)
             if name.endswith(_READABILITY):
                 result = confirm_with_readability(result, body, url)
         cpu_ms = (time.process_time() - started) * 1000
@@ -358,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "--variants",
         default="newsflow",
         help="comma-separated variants to run beside the anchors "
-        "(newsflow = the stage as configured; see bench/ablations.py for the ablations; "
+        f"({', '.join(VARIANTS)}: the stage as configured, or with the setting named; "
         "a '+readability' suffix adds the readability-lxml confirmation)",
     )
     parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")

@@ -7,7 +7,7 @@ worker runs.
 from __future__ import annotations
 
 import json
-from functools import partial
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -16,12 +16,12 @@ from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
 from workers.cleaning.clutter import drop_clutter, is_clutter
-from workers.cleaning.extraction import extract_text
 from workers.cleaning.metadata.byline import shown_byline
 from workers.cleaning.metadata.markup import visible_text
 from workers.cleaning.metadata.names import byline_name, split_names
 from workers.cleaning.metadata.page import page_meta
-from workers.cleaning.stage import CleanOptions, clean_message, extract_article
+from workers.cleaning.options import CleanOptions
+from workers.cleaning.stage import clean_message, extract_article
 from workers.errors import Reason, StageError
 from workers.kafka.produce import raw_record
 from workers.records.message import InputMessage
@@ -31,6 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "workers" / "samples"
 MANIFEST = orjson.loads((SAMPLES / "manifest.json").read_bytes())
 SETTINGS = Settings()
+# A short test page is an article: the word gate is tested apart.
+OPTIONS = CleanOptions(timeout_s=10.0, min_words=1)
 
 ARTICLE = [
     "The city council voted on Tuesday to rebuild the old harbour bridge, ending a debate "
@@ -104,8 +106,8 @@ def test_seed_clutter_is_dropped_and_every_sentence_kept() -> None:
 
 def test_without_the_line_filter_the_extractor_keeps_the_clutter() -> None:
     # The page above is a fair test: trafilatura alone keeps most of its clutter.
-    unfiltered = partial(extract_text, line_filter=False)
-    article = extract_article(cluttered_page(), "https://news.example/", 10.0, extract=unfiltered)
+    unfiltered = replace(OPTIONS, line_filter=False)
+    article = extract_article(cluttered_page(), "https://news.example/", unfiltered)
     kept = [line for line in CLUTTER if line in article["text"]]
     assert len(kept) >= 10, kept
 
@@ -215,16 +217,14 @@ def test_permalink_day_comes_before_the_markup_timestamp() -> None:
     ld = {"@type": "BlogPosting", "datePublished": "2025-12-19T02:10:00+00:00"}
     html = dated_page(head=f"<script type='application/ld+json'>{json.dumps(ld)}</script>")
     url = "https://blog.example/2025/12/18/harbour-bridge/"
-    assert extract_article(html, url, 10.0)["published_at"] == "2025-12-18"
-    off = extract_article(html, url, 10.0, options=CleanOptions(url_date=False))
-    assert off["published_at"] == "2025-12-19"
+    assert extract_article(html, url, OPTIONS)["published_at"] == "2025-12-18"
     # A year and month alone, or a query string, are not a day.
-    assert extract_article(html, "https://blog.example/2025/12/x", 10.0)["published_at"] == (
+    assert extract_article(html, "https://blog.example/2025/12/x", OPTIONS)["published_at"] == (
         "2025-12-19"
     )
-    assert extract_article(html, "https://blog.example/p?d=/2025/12/18", 10.0)["published_at"] == (
-        "2025-12-19"
-    )
+    assert extract_article(html, "https://blog.example/p?d=/2025/12/18", OPTIONS)[
+        "published_at"
+    ] == ("2025-12-19")
 
 
 def test_time_element_in_the_article_header_dates_the_page() -> None:
@@ -240,9 +240,7 @@ def test_time_element_in_the_article_header_dates_the_page() -> None:
         aside=aside,
     )
     url = "https://news.example/harbour-bridge"
-    assert extract_article(html, url, 10.0)["published_at"] == "2017-03-01"
-    without = extract_article(html, url, 10.0, options=CleanOptions(header_time=False))
-    assert without["published_at"] == "2025-06-01"
+    assert extract_article(html, url, OPTIONS)["published_at"] == "2017-03-01"
     # A <time> only in the sidebar is not the header's (htmldate may still pick it later).
     assert page_meta(load_html(html)).header_time == "2017-03-01"
     bare = dated_page(header="By Ana Silva", aside=aside)
@@ -251,7 +249,7 @@ def test_time_element_in_the_article_header_dates_the_page() -> None:
 
 def test_meta_date_is_a_publication_date() -> None:
     html = dated_page(head="<meta name='date' content='2022-11-09'>")
-    assert extract_article(html, "https://news.example/x", 10.0)["published_at"] == "2022-11-09"
+    assert extract_article(html, "https://news.example/x", OPTIONS)["published_at"] == "2022-11-09"
 
 
 def test_an_earlier_shown_date_beats_the_markups() -> None:
@@ -261,12 +259,10 @@ def test_an_earlier_shown_date_beats_the_markups() -> None:
     head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
     html = dated_page(head=head, header="By Ana Silva · May 14, 2025")
     url = "https://news.example/harbour-bridge"
-    assert extract_article(html, url, 10.0)["published_at"] == "2025-05-14"
-    off = extract_article(html, url, 10.0, options=CleanOptions(earlier_shown_date=False))
-    assert off["published_at"] == "2025-11-20"
+    assert extract_article(html, url, OPTIONS)["published_at"] == "2025-05-14"
     # One day earlier is a time zone, not a migration: the markup's day stands.
     html = dated_page(head=head, header="By Ana Silva · November 19, 2025")
-    assert extract_article(html, url, 10.0)["published_at"] == "2025-11-20"
+    assert extract_article(html, url, OPTIONS)["published_at"] == "2025-11-20"
 
 
 def test_a_date_labelled_published_dates_the_page() -> None:
@@ -280,9 +276,10 @@ def test_a_date_labelled_published_dates_the_page() -> None:
         + "<p>This article was originally published on 26 September 2019.</p></article>",
     )
     url = "https://news.example/harbour-bridge"
-    assert extract_article(html, url, 10.0)["published_at"] == "2019-09-26"
-    off = extract_article(html, url, 10.0, options=CleanOptions(labelled_date=False))
-    assert off["published_at"] == "2025-12-10"
+    assert extract_article(html, url, OPTIONS)["published_at"] == "2019-09-26"
+    # Without the label, the byline's "Updated" date is all the page gives.
+    unlabelled = html.replace("This article was originally published on", "It opened on")
+    assert extract_article(unlabelled, url, OPTIONS)["published_at"] == "2025-12-10"
 
 
 @pytest.mark.parametrize(
@@ -333,9 +330,7 @@ def byline_page(*, head: str = "", byline: str) -> str:
 def test_a_byline_running_into_the_role_is_tidied() -> None:
     html = byline_page(byline="<span class='author'>Rachel MacDonald Writer</span>")
     url = "https://news.example/harbour-bridge"
-    assert extract_article(html, url, 10.0)["authors"] == ["Rachel MacDonald"]
-    off = extract_article(html, url, 10.0, options=CleanOptions(tidy_bylines=False))
-    assert off["authors"] == ["Rachel MacDonald Writer"]
+    assert extract_article(html, url, OPTIONS)["authors"] == ["Rachel MacDonald"]
 
 
 def test_a_shown_person_beats_a_markup_author_that_is_the_publisher() -> None:
@@ -347,10 +342,7 @@ def test_a_shown_person_beats_a_markup_author_that_is_the_publisher() -> None:
     head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
     html = byline_page(head=head, byline="By <span class='author'>Ana Silva</span>")
     url = "https://news.example/harbour-bridge"
-    assert extract_article(html, url, 10.0)["authors"] == ["Ana Silva"]
-    markup_as_stated = CleanOptions(person_over_publisher=False, credited_organisations=False)
-    off = extract_article(html, url, 10.0, options=markup_as_stated)
-    assert off["authors"] == ["The Daily Tide"]
+    assert extract_article(html, url, OPTIONS)["authors"] == ["Ana Silva"]
 
 
 def test_an_organisation_author_the_byline_does_not_credit_is_no_author() -> None:
@@ -358,12 +350,10 @@ def test_an_organisation_author_the_byline_does_not_credit_is_no_author() -> Non
     head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
     url = "https://news.example/harbour-bridge"
     html = byline_page(head=head, byline="")
-    assert extract_article(html, url, 10.0)["authors"] == []
-    off = extract_article(html, url, 10.0, options=CleanOptions(credited_organisations=False))
-    assert off["authors"] == ["Tide Media Inc"]
+    assert extract_article(html, url, OPTIONS)["authors"] == []
     # Credited in the byline ("By Tide Media Inc"), the organisation is the author.
     credited = byline_page(head=head, byline="By Tide Media Inc")
-    assert extract_article(credited, url, 10.0)["authors"] == ["Tide Media Inc"]
+    assert extract_article(credited, url, OPTIONS)["authors"] == ["Tide Media Inc"]
 
 
 def test_an_organisation_after_a_person_is_an_affiliation() -> None:
@@ -371,16 +361,14 @@ def test_an_organisation_after_a_person_is_an_affiliation() -> None:
     site = "<meta property='og:site_name' content='The Daily Tide'>"
     head = f"{site}<script type='application/ld+json'>{json.dumps(ld)}</script>"
     html = byline_page(head=head, byline="")
-    assert extract_article(html, "https://news.example/a", 10.0)["authors"] == ["Ana Silva"]
+    assert extract_article(html, "https://news.example/a", OPTIONS)["authors"] == ["Ana Silva"]
 
 
 def test_a_by_line_after_the_headline_names_the_author() -> None:
     byline = "Harbour desk. By Ana Silva and Tom May on 3 March 2024"
     html = byline_page(byline=byline)
     url = "https://news.example/harbour-bridge"
-    assert extract_article(html, url, 10.0)["authors"] == ["Ana Silva", "Tom May"]
-    off = extract_article(html, url, 10.0, options=CleanOptions(shown_byline=False))
-    assert off["authors"] == []
+    assert extract_article(html, url, OPTIONS)["authors"] == ["Ana Silva", "Tom May"]
 
 
 @pytest.mark.parametrize(
@@ -393,7 +381,7 @@ def test_a_by_line_after_the_headline_names_the_author() -> None:
 )
 def test_by_inside_a_sentence_or_a_credit_is_no_byline(byline: str) -> None:
     html = byline_page(byline=byline)
-    assert extract_article(html, "https://news.example/a", 10.0)["authors"] == []
+    assert extract_article(html, "https://news.example/a", OPTIONS)["authors"] == []
 
 
 def test_a_heuristic_byline_mixing_menu_words_is_no_name() -> None:
@@ -407,11 +395,9 @@ def test_an_account_name_counts_only_when_the_page_shows_it() -> None:
     head = "<meta name='author' content='ana.silva'>"
     url = "https://news.example/harbour-bridge"
     shown = byline_page(head=head, byline="Posted by ana.silva")
-    assert extract_article(shown, url, 10.0)["authors"] == ["ana.silva"]
-    off = extract_article(shown, url, 10.0, options=CleanOptions(shown_accounts=False))
-    assert off["authors"] == []
+    assert extract_article(shown, url, OPTIONS)["authors"] == ["ana.silva"]
     hidden = byline_page(head=head, byline="")
-    assert extract_article(hidden, url, 10.0)["authors"] == []
+    assert extract_article(hidden, url, OPTIONS)["authors"] == []
 
 
 @pytest.mark.parametrize(
@@ -523,7 +509,7 @@ def test_recall_retry_rescues_a_page_the_default_pass_finds_empty(monkeypatch) -
 
     monkeypatch.setattr(trafilatura, "bare_extraction", fake)
     html = page(body="<article>" + "".join(f"<p>{p}</p>" for p in ARTICLE) + "</article>")
-    article = extract_article(html, "https://news.example/", 10.0, min_words=25)
+    article = extract_article(html, "https://news.example/", replace(OPTIONS, min_words=25))
     assert calls == [False, True]
     assert article["text"].split("\n\n") == ARTICLE
     assert article["published_at"] is None and article["authors"] == []
@@ -538,7 +524,7 @@ def test_a_nav_wrapping_the_article_is_not_pruned_as_a_menu() -> None:
         + "".join(f"<p>{p}</p>" for p in ARTICLE)
         + "</article></nav>"
     )
-    text = extract_article(html, "https://news.example/x", 10.0, min_words=25)["text"]
+    text = extract_article(html, "https://news.example/x", replace(OPTIONS, min_words=25))["text"]
     assert ARTICLE[0] in text and ARTICLE[-1] in text
     assert "World" not in text.split("\n\n")
 
@@ -604,5 +590,5 @@ def test_the_date_parser_is_prepared_once_per_process(monkeypatch: pytest.Monkey
         "</article></body></html>"
     )
     for _ in range(3):
-        extract_article(page, "https://example.org/a", 10.0)
+        extract_article(page, "https://example.org/a", OPTIONS)
     assert len(calls) == 1

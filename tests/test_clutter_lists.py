@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from workers.cleaning.clutter import TAG_LINE, _tag_list, clutter_rules, drop_clutter
+from workers.cleaning.options import CleanOptions
 from workers.cleaning.stage import extract_article
 
 STORIES = {
@@ -73,6 +74,7 @@ STORIES = {
     ],
 }
 TAGS = "Politics, Elections, Parliament"
+OPTIONS = CleanOptions(timeout_s=10.0, min_words=1)
 
 
 def story_page(lines: list[str], tail: str = "") -> str:
@@ -93,7 +95,7 @@ def test_every_list_line_of_the_story_is_kept(kind: str) -> None:
     lines = STORIES[kind]
     # Each list line has the tag-line form, so the story tests the rule, not its shape.
     assert all(_tag_list(line) for line in list_lines(lines))
-    article = extract_article(story_page(lines), "https://sport.example/day", 10.0)
+    article = extract_article(story_page(lines), "https://sport.example/day", OPTIONS)
     kept = article["text"].split("\n\n")
     for line in lines:
         assert line in kept, line
@@ -102,7 +104,7 @@ def test_every_list_line_of_the_story_is_kept(kind: str) -> None:
 @pytest.mark.parametrize("kind", STORIES)
 def test_a_tag_line_after_the_story_still_goes(kind: str) -> None:
     tail = f"<p>{TAGS}</p>"
-    article = extract_article(story_page(STORIES[kind], tail), "https://sport.example/d", 10.0)
+    article = extract_article(story_page(STORIES[kind], tail), "https://sport.example/d", OPTIONS)
     assert TAGS not in article["text"]
     assert STORIES[kind][-1] in article["text"]
 

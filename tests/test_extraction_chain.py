@@ -8,12 +8,14 @@ real broker in tests/test_observability.py.
 
 from __future__ import annotations
 
-from functools import partial
+from dataclasses import replace
 
 import pytest
+from trafilatura.utils import load_html
 
 from workers.cleaning.extraction import extract_text, looks_wrong, prose_words
 from workers.cleaning.fallback import parse_page, second_opinion
+from workers.cleaning.options import CleanOptions
 from workers.cleaning.stage import clean_message, extract_article
 from workers.errors import StageError
 from workers.kafka.produce import raw_record
@@ -34,6 +36,7 @@ STORY = [
 ]
 PARAGRAPHS = "".join(f"<p>{p}</p>" for p in STORY)
 URL = "https://news.example/2026/bridge"
+OPTIONS = CleanOptions(timeout_s=10.0, min_words=1)
 
 
 def test_a_body_after_an_early_closing_html_tag_is_recovered_by_the_html5_parser() -> None:
@@ -42,26 +45,25 @@ def test_a_body_after_an_early_closing_html_tag_is_recovered_by_the_html5_parser
     tree, _, parser = parse_page(page)
     assert parser == "html5" and "harbour bridge" in " ".join(tree.itertext())
 
-    found = extract_text(page, URL, 10.0)
+    assert "harbour" not in " ".join(load_html(page).itertext())  # lxml's own tree
+
+    found = extract_text(page, URL, OPTIONS)
     assert found.path == "html5+trafilatura"
     assert found.lines == STORY
-    lxml_only = extract_text(page, URL, 10.0, html5_reparse=False)
-    assert "harbour" not in lxml_only.text  # at most the title, which readability finds
 
 
 def test_a_well_formed_page_is_read_by_lxml_alone() -> None:
     page = f"<html><head><title>Bridge</title></head><body>{PARAGRAPHS}</body></html>"
     assert parse_page(page)[2] == "lxml"
-    assert extract_text(page, URL, 10.0).path.startswith("lxml+")
+    assert extract_text(page, URL, OPTIONS).path.startswith("lxml+")
 
 
 def test_readability_finds_an_article_trafilatura_prunes_away() -> None:
     # Two paragraphs in a <nav>: trafilatura prunes it as a menu and finds no text at all.
     long_paragraphs = [" ".join(STORY[:2]), " ".join(STORY[2:])]
     page = "<html><body><nav>" + "".join(f"<p>{p}</p>" for p in long_paragraphs) + "</nav>"
-    assert extract_text(page, URL, 10.0, second_extractor=False).lines == []
-
-    found = extract_text(page, URL, 10.0)
+    found = extract_text(page, URL, OPTIONS)
+    assert found.first_lines == []  # trafilatura's text, before readability's say
     assert found.path == "lxml+readability"
     assert found.lines == long_paragraphs
 
@@ -86,16 +88,11 @@ def test_a_product_list_after_the_article_is_left_out() -> None:
     # looks wrong and readability reads the page: its text is the story, and what it left
     # out holds no paragraph, so its text is kept.
     page = f"<html><body><div><div>{PARAGRAPHS}</div><ul>{SHOP}</ul></div></body></html>"
-    found = extract_text(page, URL, 10.0)
+    found = extract_text(page, URL, OPTIONS)
     assert found.path == "lxml+readability"
     assert found.lines == STORY
     assert sum("ceramic mug" in line for line in found.first_lines) == 9  # what was cut
     assert looks_wrong(found.first_lines)
-    # Without the trigger (readability only for short texts, as before), the list stays.
-    unbounded = extract_text(page, URL, 10.0, bound_where_wrong=False)
-    assert unbounded.lines == found.first_lines
-    assert unbounded.path == "lxml+trafilatura-recall"
-    assert unbounded.second_lines is None  # readability did not run
 
 
 def test_bounding_every_page_is_a_setting_of_the_cleaning_stage() -> None:
@@ -162,19 +159,21 @@ VIDEO_POST = (
 )
 
 
-def test_a_short_post_both_extractors_read_as_the_article_passes_the_gate() -> None:
+def test_a_short_post_both_extractors_read_as_the_article_passes_the_gate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # 23 words of prose, under the 25 an undeclared page needs; readability (its text is
     # short, so it runs) reads the same two sentences as the article: it is a post.
     message = InputMessage(contracts.encode(raw_record(VIDEO_POST.encode(), URL)))
     record = clean_message(message, Settings())
     assert "filmed the making of his new loveseat" in record["text"]
-    found = extract_text(VIDEO_POST, URL, 10.0)
+    found = extract_text(VIDEO_POST, URL, OPTIONS)
     assert prose_words(found.lines) < Settings().min_article_words
     assert found.second_lines is not None
-    # Without readability's agreement the same text is a stub.
-    alone = partial(extract_text, second_extractor=False)
+    # Without readability's agreement (it finds nothing) the same text is a stub.
+    monkeypatch.setattr("workers.cleaning.extraction.readability_lines", lambda html: [])
     with pytest.raises(StageError) as error:
-        extract_article(VIDEO_POST, URL, 10.0, 25, extract=alone)
+        extract_article(VIDEO_POST, URL, replace(OPTIONS, min_words=25))
     assert error.value.reason == "not_an_article"
 
 
@@ -182,7 +181,7 @@ def test_a_list_inside_the_article_is_kept() -> None:
     # The same list between the story's paragraphs belongs to the article: it stays.
     head, tail = ("".join(f"<p>{p}</p>" for p in part) for part in (STORY[:2], STORY[2:]))
     page = f"<html><body><div><div>{head}<ul>{SHOP}</ul>{tail}</div></div></body></html>"
-    found = extract_text(page, URL, 10.0)
+    found = extract_text(page, URL, OPTIONS)
     assert found.path == "lxml+trafilatura-recall"
     assert found.lines[:2] == STORY[:2] and found.lines[-2:] == STORY[2:]
     assert not looks_wrong(found.lines)  # it ends on the story's last sentence

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import trafilatura
 from lxml import etree
@@ -29,6 +29,7 @@ from workers.cleaning.fallback import (
     readability_lines,
     second_opinion,
 )
+from workers.cleaning.options import CleanOptions
 from workers.errors import StageError
 
 # Menus are pruned before extraction; a <nav> holding paragraphs is not a menu but a
@@ -47,8 +48,6 @@ RECALL_RETRY_CHARS = 2000
 # trafilatura's text looks wrong when this share of its words is outside prose lines (menus,
 # link labels and form fields it kept): readability then bounds it (looks_wrong).
 NOT_PROSE_SHARE = 0.2
-
-Favor = Literal["recall", "default", "precision"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,31 +80,17 @@ class Extraction:
 def extract_text(
     html: str,
     url: str,
-    timeout_s: float,
+    options: CleanOptions,
     *,
     read_tree: Callable[[Any], Any] = lambda tree: None,
-    extensive_date_search: bool = False,
-    favor: Favor = "default",
-    recall_retry_chars: int = RECALL_RETRY_CHARS,
-    line_filter: bool = True,
-    html5_reparse: bool = True,
-    second_extractor: bool = True,
-    boundary: bool = False,
-    bound_where_wrong: bool = True,
-    trafilatura_fallback: bool = True,
 ) -> Extraction:
     """The main text of ``html`` with trafilatura's metadata; ``read_tree`` is called with
-    the parsed page before trafilatura prunes it. The keyword switches after it exist for
-    the benchmark's ablations (bench/ablations.py); the worker runs the defaults (on the
-    WCXB dev pages "recall" kept more boilerplate and lost 0.01 F1, "precision" empties
-    some pages: bench/RESULTS.md)."""
+    the parsed page before trafilatura prunes it."""
     started = time.monotonic()
+    timeout_s = options.timeout_s
     try:
         with deadline(timeout_s):
-            if html5_reparse:
-                tree, html, parser = parse_page(html)
-            else:
-                tree, parser = load_html(html), "lxml"
+            tree, html, parser = parse_page(html)
             if tree is None:
                 raise StageError("not_html", "the HTML parser found no document")
             seen = read_tree(tree)
@@ -119,13 +104,11 @@ def extract_text(
                 prune_xpath=_NAVIGATION,
                 # trafilatura's own fallback (its copy of readability, jusText) stays on:
                 # without it the held-out modern pages lost 0.012 F1 (bench/RESULTS.md).
-                fast=not trafilatura_fallback,
-                favor_recall=favor == "recall",
-                favor_precision=favor == "precision",
-                date_extraction_params={
-                    "extensive_search": extensive_date_search,
-                    "original_date": True,
-                },
+                fast=False,
+                # Neither favour: on the WCXB pages "recall" kept more boilerplate and
+                # "precision" emptied some pages (bench/RESULTS.md); recall is a retry only.
+                # No date guessed from free text: it invents dates (bench/RESULTS.md).
+                date_extraction_params={"extensive_search": False, "original_date": True},
             )
     except DeadlineExceeded as exc:
         raise StageError(
@@ -142,21 +125,21 @@ def extract_text(
     extractor = "trafilatura"
     first = (document.text or "").strip() if document is not None else ""
     raw_text = first
-    if len(raw_text) < recall_retry_chars and favor != "recall":
+    if len(raw_text) < RECALL_RETRY_CHARS:
         # The retry shares the page's time limit.
         remaining = timeout_s - (time.monotonic() - started)
         if remaining > 0:
             raw_text = _recall_retry(html, url, raw_text, remaining)
             extractor = "trafilatura" if raw_text is first else "trafilatura-recall"
-    lines = first_lines = _lines(raw_text, line_filter)
+    lines = first_lines = _lines(raw_text, options.line_filter)
     second = None
     remaining = timeout_s - (time.monotonic() - started)
     # readability reads a page where trafilatura's text looks wrong (it bounds it) or short
     # (it may replace it); NEWSFLOW_EXTRACTION_BOUNDARY has it bound every page (about 1.5x
     # the cleaning CPU). Running it everywhere gains little more (bench/RESULTS.md).
-    wrong = boundary or (bound_where_wrong and looks_wrong(lines))
-    if second_extractor and remaining > 0 and (wrong or looks_short(lines)):
-        second = _second_opinion(html, remaining, line_filter)
+    wrong = options.boundary or looks_wrong(lines)
+    if remaining > 0 and (wrong or looks_short(lines)):
+        second = _second_opinion(html, remaining, options.line_filter)
         lines, how = second_opinion(lines, second, boundary=wrong)
         if how == "replaced":
             extractor = "readability"

@@ -8,10 +8,8 @@ fail raises :class:`~workers.errors.StageError` with a bounded reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache, partial
-from typing import Any, Literal
+from functools import cache
+from typing import Any
 
 import trafilatura
 from htmldate.extractors import get_external_parser
@@ -19,14 +17,14 @@ from trafilatura.metadata import extract_url
 
 from workers import __version__
 from workers.cleaning.envelope import open_envelope
-from workers.cleaning.extraction import Extraction, extract_text, prose_words
+from workers.cleaning.extraction import extract_text, prose_words
 from workers.cleaning.fallback import shared_lines
 from workers.cleaning.metadata import PageMeta, chosen_metadata, page_meta
 from workers.cleaning.metadata.markup import ARTICLE_TYPES, json_ld_objects, meta_tags, types
+from workers.cleaning.options import CleanOptions
 from workers.cleaning.site_memory import SiteMemory, create_memory, site_of
 from workers.errors import StageError
 from workers.nlp import langid
-from workers.records import contracts
 from workers.records.clock import now_rfc3339
 from workers.records.ids import document_id, normalise_url
 from workers.records.message import InputMessage
@@ -48,13 +46,7 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
     """Turn one raw-html.v1 message into an articles-clean.v1 record."""
     envelope = open_envelope(message, settings)
     raw, url = envelope.raw, envelope.url
-    article = extract_article(
-        envelope.page.text,
-        url,
-        settings.extraction_timeout_s,
-        settings.min_article_words,
-        extract=partial(extract_text, boundary=settings.extraction_boundary),
-    )
+    article = extract_article(envelope.page.text, url, CleanOptions.from_settings(settings))
     path = article.pop("extraction_path")
     language, _ = langid.detect(article["text"])
     return {
@@ -100,64 +92,19 @@ def forget_site_boilerplate(record: dict[str, Any], memory: SiteMemory) -> dict[
     return {**record, "text": "\n\n".join(kept)}
 
 
-@dataclass(frozen=True, slots=True)
-class CleanOptions:
-    """How the stage chooses metadata; the defaults are what the worker runs. The other
-    values exist so bench/extraction.py can measure what each idea is worth (ablations,
-    named in bench/ablations.py)."""
-
-    page_metadata: bool = True  # headline / authors / date from JSON-LD, meta tags, <h1>
-    strict_dates: bool = True  # no date found by scanning free text (it invents dates)
-    # The date written beside the headline, used after the markup's (or not at all).
-    byline_date: Literal["first", "last", "off"] = "last"
-    # A name found only by trafilatura's heuristics must be visible on the page.
-    shown_authors: bool = True
-    # A permalink's /YYYY/MM/DD/ is the publication day, ahead of every other source.
-    url_date: bool = True
-    # A <time datetime> in the headline's header, after the markup's date, before the byline's.
-    header_time: bool = True
-    # A visible byline date more than a day before the markup's date replaces it.
-    earlier_shown_date: bool = True
-    # A date labelled "Published …" / "Posted …", after the header's, before the byline's.
-    labelled_date: bool = True
-    # Heuristic bylines lose lead-ins and trailing roles / dates ("Rachel MacDonald Writer").
-    tidy_bylines: bool = True
-    # A shown byline name replaces a markup author that is only the site's / publisher's name.
-    person_over_publisher: bool = True
-    # A markup account name ("jdoe") counts when the page shows it and gives no other name.
-    shown_accounts: bool = True
-    # An organisation named as author (typed or named so) counts only when the byline credits it.
-    credited_organisations: bool = True
-    # A "By Ana Silva" written after the headline names the author when nothing else does.
-    shown_byline: bool = True
-
-
-DEFAULT_OPTIONS = CleanOptions()
-
-
-def extract_article(
-    html: str,
-    url: str,
-    timeout_s: float,
-    min_words: int = 1,
-    options: CleanOptions = DEFAULT_OPTIONS,
-    extract: Callable[..., Extraction] = extract_text,
-) -> dict[str, Any]:
-    """Main text and metadata of one page (the fields of articles-clean.v1 it determines);
-    ``extract`` is the text extraction (the benchmark passes its ablations there)."""
+def extract_article(html: str, url: str, options: CleanOptions) -> dict[str, Any]:
+    """Main text and metadata of one page (the fields of articles-clean.v1 it determines)."""
     prepare_date_parser()  # a one-off cost of the process, not of this page
 
     def read_tree(tree: Any) -> tuple[str | None, str | None, PageMeta, bool]:
-        stated = page_meta(tree) if options.page_metadata else PageMeta()
-        return extract_url(tree, None), _declared_language(tree), stated, declares_article(tree)
+        return (
+            extract_url(tree, None),
+            _declared_language(tree),
+            page_meta(tree),
+            declares_article(tree),
+        )
 
-    found = extract(
-        html,
-        url,
-        timeout_s,
-        read_tree=read_tree,
-        extensive_date_search=not options.strict_dates,
-    )
+    found = extract_text(html, url, options, read_tree=read_tree)
     canonical, declared, stated, article_page = found.seen
     # The gate judges the page, not the boundary: trafilatura's lines before readability cut
     # them count too (a short post above a blog's sidebar is a short post, not an index).
@@ -168,7 +115,9 @@ def extract_article(
     first = found.first_lines or found.lines
     agreed = [line for line in shared_lines(first, found.second_lines or []) if prose_words([line])]
     article_page = article_page or len(agreed) >= AGREED_PROSE_LINES
-    least = min(min_words, DECLARED_ARTICLE_MIN_WORDS) if article_page else min_words
+    least = options.min_words
+    if article_page:
+        least = min(least, DECLARED_ARTICLE_MIN_WORDS)
     if words < least:
         raise StageError(
             "not_an_article",
@@ -180,7 +129,6 @@ def extract_article(
         **chosen_metadata(
             stated,
             url,
-            options,
             title=found.field("title"),
             author=found.field("author"),
             published=found.field("date"),
@@ -223,29 +171,6 @@ def _primary_subtag(lang: str | None) -> str | None:
     return lang.split("-")[0].split("_")[0].lower() if lang else None
 
 
-_WARM_UP_PAGE = (
-    "<html lang='en'><head><title>Warm-up</title></head><body><article>"
-    "<p>Published on 3 March 2024 by the newsflow desk.</p>"
-    "<p>This paragraph exists only so that the extractor runs its full path once, from the "
-    "parser through the metadata heuristics to the text, before real pages arrive.</p>"
-    "<p>A second paragraph makes the page long enough to count as an article rather than "
-    "as an index page or an empty shell, which the cleaner would reject.</p>"
-    "</article></body></html>"
-)
-
-
-def warm_up(settings: Settings) -> dict[str, Any]:
-    """Pay trafilatura's and the language model's one-off start-up costs (date parsers,
-    lxml tables, model load) before the first real message; returns the clean record of
-    a small built-in page, for the enrichers to warm up on."""
-    raw = {
-        "url": "https://warm-up.newsflow.invalid/",
-        "fetched_at": "2024-03-03T00:00:00Z",
-        "html": _WARM_UP_PAGE,
-    }
-    return clean_message(InputMessage(contracts.encode(raw)), settings)
-
-
 class CleanStage:
     """The clean stage as the runtime runs it (:data:`workers.pipeline.STAGES`): extraction,
     then the per-site memory (Redis, shared by the clean replicas) when it is on."""
@@ -255,8 +180,11 @@ class CleanStage:
         self.site_memory = create_memory(settings)
         self.part_seconds: dict[str, float] = {}
 
-    def warm_up(self) -> None:
-        warm_up(self.settings)
+    def warm_up(self, sample: InputMessage) -> dict[str, Any]:
+        """Pay trafilatura's and the language model's one-off start-up costs (date parsers,
+        lxml tables, model load) on ``sample`` before the first real message; the per-site
+        memory is left alone (it must not count a synthetic page)."""
+        return clean_message(sample, self.settings)
 
     def __call__(self, message: InputMessage) -> dict[str, Any]:
         record = clean_message(message, self.settings)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
 from workers.cli.common import pass_settings
 from workers.kafka.produce import encode_raw, iter_records
-from workers.pipeline import STAGES, stages_through
+from workers.pipeline import STAGES, run_through, stages_through
 from workers.records.message import InputMessage
 from workers.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from workers.runtime.processor import StageProcessor
 
 
 @click.command()
@@ -43,36 +48,48 @@ def _local_messages(files: tuple[Path, ...], url: str | None) -> list[tuple[Path
 
 
 def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
-    from workers.errors import TransientError
+    from workers.errors import StageError, TransientError
     from workers.runtime.processor import StageProcessor
 
     settings = get_settings()
-    processors = [StageProcessor(spec.name, settings) for spec in stages_through(stage)]
+    # Each stage as its worker runs it (output checked, dead letters built), one after the
+    # other: a dead letter ends the page's run with its reason.
+    stages = [_as_worker(StageProcessor(spec.name, settings)) for spec in stages_through(stage)]
     failed = 0
     for path, message in _local_messages(files, url):
         try:
-            outgoing = processors[0].process(message)
-            for processor in processors[1:]:
-                if outgoing.outcome != "ok":
-                    break
-                outgoing = processor.process(InputMessage(outgoing.value, key=outgoing.key))
+            *_, record = run_through(message, stages)
+        except StageError as error:
+            # stdout carries only records of the requested kind; failures go to stderr.
+            failed += 1
+            click.echo(f"{path}: {error.reason}: {error.message}", err=True)
+            continue
         except TransientError as exc:
             # A worker would wait and retry; a one-shot command says why it cannot go on.
             raise click.ClickException(
                 f"{path}: {exc} (NEWSFLOW_DEDUP_BACKEND=memory and "
                 "NEWSFLOW_BOILERPLATE_BACKEND=memory run without Redis)"
             ) from exc
-        record = orjson.loads(outgoing.value)
-        if outgoing.outcome != "ok":
-            # stdout carries only records of the requested kind; failures go to stderr.
-            failed += 1
-            click.echo(f"{path}: {outgoing.outcome}: {record['error']['message']}", err=True)
-            continue
         if text_only:
             click.echo(record["text"] + "\n")
         else:
             click.echo(orjson.dumps(record).decode())
     sys.exit(1 if failed else 0)
+
+
+def _as_worker(processor: StageProcessor) -> Callable[[InputMessage], dict[str, Any]]:
+    """``processor``'s stage as a function of a message: its output record, or its dead
+    letter's reason and message raised as a :class:`~workers.errors.StageError`."""
+    from workers.errors import StageError
+
+    def run(message: InputMessage) -> dict[str, Any]:
+        outgoing = processor.process(message)
+        record = orjson.loads(outgoing.value)
+        if outgoing.outcome != "ok":
+            raise StageError(outgoing.outcome, record["error"]["message"])
+        return record
+
+    return run
 
 
 _URL_OPTION = click.option(

@@ -32,15 +32,12 @@ class EnrichStage:
         self.enrichers = build_enrichers(settings)
         self.part_seconds: dict[str, float] = {}
 
-    def warm_up(self) -> None:
-        # Imported here: only warm-up needs the cleaning stage (a clean record to read).
-        from workers.cleaning.stage import warm_up as warm_up_clean
-
-        article = warm_up_clean(self.settings)
+    def warm_up(self, sample: InputMessage) -> dict[str, Any]:
+        """Load the enrichers' models on ``sample`` (a clean record of the built-in page)."""
         # An enricher with shared state (the near-duplicate index) must neither index a
         # synthetic page nor need Redis to start.
-        enrich_article(
-            article, [e for e in self.enrichers if not e.shared_state], InputMessage(None)
+        return enrich_message(
+            sample, self.settings, [e for e in self.enrichers if not e.shared_state]
         )
 
     def __call__(self, message: InputMessage) -> dict[str, Any]:

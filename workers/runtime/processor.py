@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from workers.errors import StageError, TransientError
-from workers.pipeline import STAGES, StageSpec
+from workers.pipeline import STAGES, StageSpec, warm_up
 from workers.records import contracts
 from workers.records.message import InputMessage
 from workers.records.outgoing import Outgoing, OutgoingBuilder
@@ -50,7 +50,7 @@ class StageProcessor:
 
     def warm_up(self) -> None:
         """Load models and fill caches before the first message (seconds, once)."""
-        self.run_stage.warm_up()
+        warm_up(self.stage, self.run_stage, self.settings)
 
     def process(self, message: InputMessage) -> Outgoing:
         """The output record for ``message``, or its dead letter.

@@ -1,8 +1,8 @@
 """The record's metadata: what the page states (:class:`PageMeta`) chosen over what
 trafilatura's heuristics guess, field by field, never a guess the page contradicts.
 
-``options`` is the cleaning stage's ``CleanOptions``: the defaults are what the worker runs,
-the other values are the benchmark's ablations.
+Every rule here was measured one at a time on the WCXB pages and kept (bench/RESULTS.md,
+"Extraction" and "Metadata you can trust"); none has a switch.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from workers.cleaning.metadata.dates import url_date
 from workers.cleaning.metadata.markup import key
-from workers.cleaning.metadata.names import byline_name, mixed_case, plausible_name
+from workers.cleaning.metadata.names import byline_name, mixed_case
 from workers.cleaning.metadata.organisations import has_organisation_word, is_domain_name
 from workers.cleaning.metadata.page import PageMeta
 
@@ -25,7 +25,6 @@ _AFFILIATION_SEPARATOR = re.compile(r"\s*,\s*|\s+[-\u2013\u2014|]\s+")
 def chosen_metadata(
     stated: PageMeta,
     url: str,
-    options: Any,
     *,
     title: str | None,
     author: str | None,
@@ -33,10 +32,10 @@ def chosen_metadata(
 ) -> dict[str, Any]:
     """``title``, ``authors``, ``published_at`` and ``modified_at`` of the record;
     ``title``, ``author`` and ``published`` are trafilatura's guesses."""
-    published_at = _published(stated, url, published, options)
+    published_at = _published(stated, url, published)
     return {
         "title": stated.headline or title,
-        "authors": _authors(stated, author, url, options),
+        "authors": _authors(stated, author, url),
         "published_at": published_at,
         "modified_at": _modified(stated, published_at),
     }
@@ -51,31 +50,23 @@ def _modified(stated: PageMeta, published_at: str | None) -> str | None:
     return modified
 
 
-def _authors(stated: PageMeta, heuristic: str | None, url: str, options: Any) -> list[str]:
+def _authors(stated: PageMeta, heuristic: str | None, url: str) -> list[str]:
     """The page's authors: the markup's, else the names trafilatura's heuristics found."""
-    read = byline_name if options.tidy_bylines else plausible_name
+    # Heuristic bylines lose lead-ins and trailing roles or dates ("Rachel MacDonald Writer").
     parts = _AUTHOR_SEPARATOR.split(heuristic or "")
-    names = [name for part in parts if (name := read(part))]
-    if options.tidy_bylines and any(mixed_case(part) for part in parts):
+    names = [name for part in parts if (name := byline_name(part))]
+    if any(mixed_case(part) for part in parts):
         names = []  # one part is a menu or a sentence: the heuristics read the wrong block
-    if options.shown_authors and options.page_metadata:
-        # trafilatura's author heuristics read any text that looks like a byline; only
-        # names the page really shows are kept (stated markup authors are kept as stated).
-        names = [name for name in names if stated.shows(name)]
-    names = list(dict.fromkeys(names))
-    if options.credited_organisations:
-        # A one-word guess that is the domain's name ("AppAddict" on appaddict.app) is the
-        # site's logo or footer, unless the byline says "by" it.
-        names = [n for n in names if not is_domain_name(n, url) or stated.credits_by(n)]
-    markup = stated.authors
-    if options.credited_organisations:
-        # An organisation named as the author but not credited in the byline is the
-        # publisher's CMS default: a consumer is better served by no author than by it.
-        names = _credited(names, stated, url)
-        markup = _credited(markup, stated, url)
+    # trafilatura's author heuristics read any text that looks like a byline; only names the
+    # page really shows are kept (stated markup authors are kept as stated).
+    names = list(dict.fromkeys(name for name in names if stated.shows(name)))
+    names = _not_the_domain(names, stated, url)
+    # An organisation named as the author but not credited in the byline is the publisher's
+    # CMS default: a consumer is better served by no author than by it.
+    names = _credited(names, stated, url)
+    markup = _credited(stated.authors, stated, url)
     if (
-        options.person_over_publisher
-        and markup
+        markup
         and names
         and all(stated.is_site(author) for author in markup)
         and not any(stated.near_site(name) for name in names)
@@ -84,15 +75,17 @@ def _authors(stated: PageMeta, heuristic: str | None, url: str, options: Any) ->
         return names
     if markup or names:
         return markup or names
-    if options.shown_byline and stated.byline_names:
+    if stated.byline_names:  # "By Ana Silva" written after the headline
         return _credited(stated.byline_names, stated, url)
-    if options.shown_accounts:
-        # An account name is a poor byline, but when the page shows it, it is the one it has.
-        accounts = [name for name in stated.account_names if stated.shows(name)]
-        if options.credited_organisations:
-            accounts = [n for n in accounts if not is_domain_name(n, url) or stated.credits_by(n)]
-        return accounts[:1]
-    return []
+    # An account name is a poor byline, but when the page shows it, it is the one it has.
+    accounts = [name for name in stated.account_names if stated.shows(name)]
+    return _not_the_domain(accounts, stated, url)[:1]
+
+
+def _not_the_domain(names: list[str], stated: PageMeta, url: str) -> list[str]:
+    """``names`` without a one-word guess that is the domain's name ("AppAddict" on
+    appaddict.app): the site's logo or footer, unless the byline says "by" it."""
+    return [name for name in names if not is_domain_name(name, url) or stated.credits_by(name)]
 
 
 def _credited(names: list[str], stated: PageMeta, url: str) -> list[str]:
@@ -117,24 +110,17 @@ def _organisation(name: str, stated: PageMeta) -> bool:
     return key(name) in stated.organisations or has_organisation_word(name)
 
 
-def _published(stated: PageMeta, url: str, heuristic: str | None, options: Any) -> str | None:
+def _published(stated: PageMeta, url: str, heuristic: str | None) -> str | None:
     """The publication day. Most deliberate first: the permalink's day, the markup's
     datePublished, the header's <time datetime>, a date labelled "Published", the date
     written in the byline, then trafilatura's (htmldate's) pick."""
     markup = stated.published
     shown = stated.byline_date
-    if options.earlier_shown_date and markup and shown and _days_between(shown, markup) > 1:
+    if markup and shown and _days_between(shown, markup) > 1:
         # The page shows an earlier date than its markup states: the markup's is a later
         # re-import or migration (a time zone moves a day by one at most).
         markup = shown
-    dates = [markup, stated.header_time if options.header_time else None]
-    if options.labelled_date:
-        dates.append(stated.labelled_date)
-    if options.byline_date != "off":
-        dates.insert(0 if options.byline_date == "first" else len(dates), shown)
-    if options.url_date:
-        dates.insert(0, url_date(url))
-    dates.append(heuristic)
+    dates = [url_date(url), markup, stated.header_time, stated.labelled_date, shown, heuristic]
     return next((d for d in dates if d), None)
 
 
