@@ -1,6 +1,6 @@
 """The alert rules and the Prometheus config as Prometheus's own promtool sees them: both
 pass ``promtool check``, and every alert has ``promtool test rules`` unit tests
-(tests/prometheus/<group>.test.yml) that see it fire with what a pager needs and stay silent
+(tests/deploy/prometheus/<group>.test.yml) that see it fire with what a pager needs and stay silent
 in the normal cases that look like it."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 ALERTS = REPO / "deploy" / "prometheus" / "alerts.yml"
 COMPOSE_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
-UNIT_TESTS = REPO / "tests" / "prometheus"
+UNIT_TESTS = Path(__file__).with_name("prometheus")
 README = REPO / "README.md"
 # Alerts about one partition must say which one.
 PER_PARTITION = {"NewsflowLagTooOld", "NewsflowPartitionStalled"}
@@ -69,7 +70,7 @@ def unit_tests_of(group: dict) -> list[dict]:
     path = UNIT_TESTS / f"{group['name']}.test.yml"
     assert path.exists(), f"no unit tests for rule group {group['name']}: {path}"
     document = yaml.safe_load(path.read_text())
-    assert document["rule_files"] == ["../../deploy/prometheus/alerts.yml"]
+    assert document["rule_files"] == ["../../../deploy/prometheus/alerts.yml"]
     return [case for test in document["tests"] for case in test["alert_rule_test"]]
 
 
@@ -106,9 +107,11 @@ def test_promtool_unit_tests_catch_a_missing_guard(tmp_path: Path) -> None:
     assert unguarded != rules
     (tmp_path / "deploy" / "prometheus").mkdir(parents=True)
     (tmp_path / "deploy" / "prometheus" / "alerts.yml").write_text(unguarded)
-    (tmp_path / "tests" / "prometheus").mkdir(parents=True)
-    shutil.copy(UNIT_TESTS / "newsflow-lag.test.yml", tmp_path / "tests" / "prometheus")
-    result = promtool("test", "rules", "newsflow-lag.test.yml", cwd=tmp_path / "tests/prometheus")
+    # the same depth as here: the unit tests name the rules as ../../../deploy/prometheus/
+    unit_tests = tmp_path / UNIT_TESTS.relative_to(REPO)
+    unit_tests.mkdir(parents=True)
+    shutil.copy(UNIT_TESTS / "newsflow-lag.test.yml", unit_tests)
+    result = promtool("test", "rules", "newsflow-lag.test.yml", cwd=unit_tests)
     assert result.returncode != 0
     assert "alertname: NewsflowLagTooOld" in result.stdout + result.stderr
 

@@ -1,6 +1,6 @@
 """The deployment files, checked offline: docker-compose.yml against the Compose
 Specification schema and against the settings object, the Kubernetes manifests (rendered
-with tests/kustomize.py) against the Kubernetes schemas (kubernetes-validate) and the KEDA
+with tests/support/kustomize.py) against the Kubernetes schemas (kubernetes-validate) and the KEDA
 and prometheus-operator schemas (kubernetes-models validators, run with node), and all of
 them against each other: topics, groups, partitions, ports, job names, memory."""
 
@@ -21,17 +21,17 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from kustomize import KustomizeError, build, json_patch
 
+from tests.support.kustomize import KustomizeError, build, json_patch
+from tests.support.paths import REPO
 from workers.kafka.topics import check_replication
 from workers.pipeline import STAGES
 from workers.settings import Settings
 
-REPO = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 K8S = REPO / "deploy" / "k8s"
 OVERLAYS = {"base": K8S / "base", "example": K8S / "overlays" / "example"}
-CRD_VALIDATOR = REPO / "tests" / "crd-validate"
+CRD_VALIDATOR = Path(__file__).with_name("crd-validate")
 KUBERNETES_VERSION = "1.33.0"  # the oldest Kubernetes minor release still supported upstream
 JOBS = {"clean": "newsflow-clean", "enrich": "newsflow-enrich"}
 # NEWSFLOW_SASL_MECHANISM → the KEDA kafka scaler's `sasl` value.
@@ -59,7 +59,7 @@ def alert_job_names() -> set[str]:
 
 
 def compose_errors(document: dict[str, Any]) -> list[str]:
-    schema = json.loads((REPO / "tests" / "vendor" / "compose-spec.json").read_text())
+    schema = json.loads((Path(__file__).with_name("vendor") / "compose-spec.json").read_text())
     validator = jsonschema.Draft201909Validator(schema)
     return [
         f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
@@ -361,7 +361,7 @@ def validate_custom(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     node = shutil.which("node")
     assert node, "node is needed to validate the custom resources (see README, Development)"
     assert (CRD_VALIDATOR / "node_modules").is_dir(), (
-        "run `npm ci --prefix tests/crd-validate` (make install does)"
+        "run `npm ci --prefix tests/deploy/crd-validate` (make install does)"
     )
     done = subprocess.run(
         [node, "validate.mjs"],

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 LOCK = (REPO / "requirements.lock").read_text()
 RUNTIME_LOCK = (REPO / "requirements-runtime.lock").read_text()
 

@@ -11,16 +11,17 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 DASHBOARD = REPO / "deploy" / "grafana" / "newsflow.json"
-VALIDATOR = REPO / "tests" / "crd-validate"
+VALIDATOR = Path(__file__).with_name("crd-validate")
 
 
 def schema_errors(*dashboards: Path) -> dict[str, list[str]]:
     node = shutil.which("node")
     assert node, "node is needed to validate the dashboard (see README, Development)"
     if not (VALIDATOR / "node_modules" / "@grafana" / "schema").is_dir():
-        pytest.fail("run `npm ci --prefix tests/crd-validate` (make test does)")
+        pytest.fail("run `npm ci --prefix tests/deploy/crd-validate` (make test does)")
     result = subprocess.run(
         [node, "grafana-dashboard.mjs", *map(str, dashboards)],
         cwd=VALIDATOR,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from tests.support.paths import REPO
 from workers.settings import Settings
 
-REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
 
 
@@ -30,7 +29,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def _layout_modules() -> set[str]:
-    """Every ``workers/`` module the README's Layout tree names, as a path."""
+    """Every Python file the README's Layout tree names, as a path."""
     block = README.split("## Layout", 1)[1].split("```", 2)[1]
     folders: list[tuple[int, str]] = []  # (indent, folder path) of the open folders
     named = set()
@@ -47,16 +46,17 @@ def _layout_modules() -> set[str]:
                 folders.append((indent, parent + name))
             elif name.endswith(".py"):
                 named.add(parent + name)
-    return {path for path in named if path.startswith("workers/")}
+    return named
 
 
-def test_readme_layout_names_every_module_of_the_package() -> None:
+def test_readme_layout_names_every_module_of_the_package_and_the_tests() -> None:
     on_disk = {
         path.relative_to(REPO).as_posix()
-        for path in (REPO / "workers").rglob("*.py")
-        if path.name != "__init__.py"
+        for folder in ("workers", "tests")
+        for path in (REPO / folder).rglob("*.py")
+        if path.name != "__init__.py" and "node_modules" not in path.parts
     }
-    named = _layout_modules()
+    named = {path for path in _layout_modules() if path.startswith(("workers/", "tests/"))}
     assert not on_disk - named, f"modules missing from README's Layout: {sorted(on_disk - named)}"
     assert not named - on_disk, (
         f"README's Layout names modules that do not exist: {sorted(named - on_disk)}"

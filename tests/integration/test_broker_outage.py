@@ -7,17 +7,12 @@ import asyncio
 import time
 
 import pytest
-from conftest import (
-    Broker,
-    WorkerProcess,
-    eventually,
-    kill_broker,
-    pipeline_settings,
-)
-from delivery import assert_documents, no_dead_letters, pages, wait_for_keys
-from helpers import http_get
-from test_observability import scrape, value
 
+from tests.support.brokers import Broker, kill_broker, pipeline_settings
+from tests.support.delivery import assert_documents, no_dead_letters, pages, wait_for_keys
+from tests.support.metrics import scrape, value
+from tests.support.waiting import eventually
+from tests.support.worker_process import WorkerProcess, http_get
 from workers.kafka.produce import encode_raw, produce
 from workers.kafka.topics import create_topics
 

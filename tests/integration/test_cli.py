@@ -11,9 +11,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import Broker, pipeline_settings
-from helpers import SAMPLES, entry, raw_for, record_count
 
+from tests.support.brokers import Broker, pipeline_settings
+from tests.support.delivery import record_count
+from tests.support.paths import SAMPLES
+from tests.support.samples import entry, raw_for
 from workers.kafka.produce import produce
 from workers.records import contracts
 from workers.records.ids import document_id

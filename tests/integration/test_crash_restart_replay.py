@@ -16,13 +16,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
-from conftest import (
-    TEST_BROKER,
-    WorkerProcess,
-    eventually,
-    eventually_async,
-)
-from delivery import (
+
+from tests.support.brokers import TEST_BROKER
+from tests.support.delivery import (
     all_committed,
     assert_documents,
     committed_offsets,
@@ -30,11 +26,12 @@ from delivery import (
     pages,
     processed_offsets,
     read_all,
+    record_count,
     wait_for_keys,
 )
-from helpers import http_get, record_count
-from test_hostile_input import HOSTILE
-
+from tests.support.waiting import eventually, eventually_async
+from tests.support.worker_process import WorkerProcess, http_get
+from tests.unit.test_hostile_input import HOSTILE
 from workers.kafka.produce import encode_raw, produce
 from workers.kafka.replay import REPLAY_HEADER
 from workers.kafka.tail import tail

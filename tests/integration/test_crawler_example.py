@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import base64
 import sys
-from pathlib import Path
 
 import orjson
 import pytest
-from helpers import read_topic
 
+from tests.support.delivery import read_topic
+from tests.support.paths import REPO
 from workers.errors import StageError
 from workers.records.ids import document_id
 from workers.settings import Settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+sys.path.insert(0, str(REPO / "examples"))
 import crawler_publish
 
 pytestmark = pytest.mark.broker

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
+from tests.support.paths import SAMPLES
 
 pytestmark = pytest.mark.broker
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import TEST_BROKER, Broker, eventually
-from delivery import pages
 
+from tests.support.brokers import TEST_BROKER, Broker
+from tests.support.delivery import pages
+from tests.support.kafka import KafkaCluster
+from tests.support.waiting import eventually
 from workers.kafka.produce import produce
-from workers.local.kafka import KafkaCluster
 from workers.settings import Settings
 
 pytestmark = [

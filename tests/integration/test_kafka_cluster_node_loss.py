@@ -25,14 +25,9 @@ from aiokafka.errors import (
     NodeNotReadyError,
     RequestTimedOutError,
 )
-from conftest import (
-    TEST_BROKER,
-    WorkerProcess,
-    eventually,
-    eventually_async,
-    pipeline_settings,
-)
-from delivery import (
+
+from tests.support.brokers import TEST_BROKER, pipeline_settings
+from tests.support.delivery import (
     assert_documents,
     no_dead_letters,
     pages,
@@ -40,13 +35,13 @@ from delivery import (
     sink_copies,
     wait_for_keys,
 )
-from helpers import http_get
-from test_observability import scrape, value
-
+from tests.support.kafka import KafkaCluster
+from tests.support.metrics import scrape, value
+from tests.support.waiting import eventually, eventually_async
+from tests.support.worker_process import WorkerProcess, http_get
 from workers.kafka import clients
 from workers.kafka.produce import encode_raw, produce
 from workers.kafka.topics import create_topics, topic_configs
-from workers.local.kafka import KafkaCluster
 from workers.settings import Settings
 
 pytestmark = [

@@ -1,4 +1,4 @@
-"""workers/local/kafka.py: N Kafka nodes from Maven Central's jars, and no JVM outliving the
+"""tests/support/kafka.py: N Kafka nodes from Maven Central's jars, and no JVM outliving the
 process that started them, even when that process is SIGKILLed."""
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEST_BROKER, eventually
+
+from tests.support.brokers import TEST_BROKER
+from tests.support.paths import REPO
+from tests.support.waiting import eventually
 
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.skipif(TEST_BROKER != "kafka", reason="the suite runs without Java"),
 ]
-REPO = Path(__file__).resolve().parent.parent
 # Starts a 3-node cluster (start() returns once every node's metadata lists all three),
 # prints each JVM's pid and the node ids the cluster metadata lists, then waits. A node that
 # misses its heartbeats on a loaded machine is fenced, and left out of the metadata, for a
@@ -25,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 STARTER = """
 import sys, time
 from pathlib import Path
-from workers.local.kafka import KafkaCluster, brokers_seen
+from tests.support.kafka import KafkaCluster, brokers_seen
 kafka = KafkaCluster(nodes=3, heap_mb=256, folder=Path(sys.argv[1])).start()
 print(*(node.process.pid for node in kafka.nodes), flush=True)
 deadline = time.monotonic() + 30

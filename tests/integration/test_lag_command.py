@@ -4,12 +4,13 @@ after real traffic through a worker."""
 from __future__ import annotations
 
 import pytest
-from conftest import TEST_BROKER, Broker, eventually
-from delivery import pages
 
+from tests.support.brokers import TEST_BROKER, Broker
+from tests.support.delivery import pages
+from tests.support.kafka import KafkaCluster
+from tests.support.waiting import eventually
 from workers.kafka.lag import consumer_lag, log_ends
 from workers.kafka.produce import produce
-from workers.local.kafka import KafkaCluster
 from workers.pipeline import consumer_groups
 from workers.settings import Settings
 

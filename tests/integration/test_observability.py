@@ -6,28 +6,23 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import orjson
 import pytest
-import yaml
-from conftest import WorkerProcess, eventually
-from helpers import http_get, raw_for_sample
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.metrics import alert_rules, lag_rows, scrape, value
+from tests.support.paths import REPO
+from tests.support.samples import raw_for_sample
+from tests.support.waiting import eventually
+from tests.support.worker_process import http_get
 from workers.cleaning.extraction import PATHS
 from workers.kafka.produce import encode_raw, produce
 from workers.kafka.tail import tail
 from workers.ops.health import WorkerHealth
 from workers.settings import Settings
 
-REPO = Path(__file__).resolve().parent.parent
-ALERTS = REPO / "deploy" / "prometheus" / "alerts.yml"
 DASHBOARD = REPO / "deploy" / "grafana" / "newsflow.json"
-SAMPLES = REPO / "workers" / "samples"
 
 # Series Prometheus itself adds to every scrape target.
 SYNTHETIC = {"up"}
@@ -64,11 +59,6 @@ def test_metric_names_parser() -> None:
         " / on (instance) group_left (stage) up > 0 and time() - last_ts > 300"
     )
     assert metric_names(expr) == {"newsflow_x_bucket", "up", "last_ts"}
-
-
-def alert_rules() -> list[dict]:
-    document = yaml.safe_load(ALERTS.read_text())
-    return [rule for group in document["groups"] for rule in group["rules"]]
 
 
 def dashboard_exprs() -> list[str]:
@@ -160,32 +150,6 @@ def test_not_ready_while_leaders_are_unreachable_or_outputs_wait_too_long() -> N
 
 
 # --- a real scrape after real traffic ----------------------------------------------------
-
-
-def scrape(worker: WorkerProcess) -> dict[tuple[str, tuple], float]:
-    status, body = http_get(worker.web_port, "/metrics")
-    assert status == 200, f"/metrics answered {status}"
-    samples = {}
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def lag_rows(settings: Settings) -> list[dict]:
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "newsflow"), "lag", "--json"],
-        env={**settings.as_env(), "PATH": str(Path(sys.executable).parent)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 @pytest.mark.broker

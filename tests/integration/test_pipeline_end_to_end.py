@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import base64
 import re
-from pathlib import Path
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
-from conftest import eventually, eventually_async
-from helpers import caught_up, raw_for_sample, record_count
-from test_runner import SLOW_PAGE
 
+from tests.support.delivery import caught_up, record_count
+from tests.support.paths import SAMPLES
+from tests.support.samples import SLOW_PAGE, raw_for_sample
+from tests.support.waiting import eventually, eventually_async
 from workers.kafka.produce import encode_raw, produce, raw_record
 from workers.kafka.tail import tail
 from workers.pipeline import consumer_groups
@@ -25,7 +25,6 @@ from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
 
-SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
 MANIFEST = {
     entry["file"]: entry for entry in orjson.loads((SAMPLES / "manifest.json").read_bytes())
 }

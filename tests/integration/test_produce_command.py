@@ -14,11 +14,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import eventually_async
-from helpers import caught_up, read_topic
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from tests.support.delivery import caught_up, read_topic
+from tests.support.paths import REPO, SAMPLES
+from tests.support.waiting import eventually_async
 from workers.kafka.produce import input_files, iter_records
 from workers.kafka.warc import Skipped, http_headers, iter_warc, media_type
 from workers.pipeline import consumer_groups
@@ -26,9 +27,6 @@ from workers.records.ids import document_id
 from workers.records.message import InputMessage
 from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "workers" / "samples"
 
 # A German page whose charset is declared only in the HTTP header (no <meta charset>).
 CP1252_URL = "https://www.example.de/wirtschaft/strompreis-rechenzentren.html"
@@ -49,6 +47,7 @@ UTF8_BODY = (
     * 4
     + "</article></body></html>"
 ).encode("utf-8")
+
 PNG_URL = "https://news.example.org/img/harbour.png"
 PNG_BODY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
 

@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
-from conftest import eventually
-from helpers import http_get, raw_for_sample
-from prometheus_server import PrometheusServer
-from test_observability import alert_rules, lag_rows
 
+from tests.support.metrics import alert_rules, lag_rows
+from tests.support.paths import REPO
+from tests.support.prometheus_server import PrometheusServer
+from tests.support.samples import raw_for_sample
+from tests.support.waiting import eventually
+from tests.support.worker_process import http_get
 from workers.errors import Reason
 from workers.kafka.produce import AIOKafkaProducer, produce
 from workers.settings import Settings
 
-REPO = Path(__file__).resolve().parent.parent
 DASHBOARD = REPO / "deploy" / "grafana" / "newsflow.json"
 SCRAPE_S = 1  # 15 s in deploy/prometheus/prometheus.yml
 RATE_WINDOW_S = 60  # the throughput panel's rate(...[1m])

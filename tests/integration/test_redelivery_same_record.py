@@ -10,13 +10,13 @@ import difflib
 import random
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import orjson
 import pytest
-from conftest import WorkerProcess
-from delivery import committed_offsets, processed_offsets, sink_copies
 
+from tests.support.delivery import committed_offsets, processed_offsets, sink_copies
+from tests.support.paths import SAMPLES
+from tests.support.worker_process import WorkerProcess
 from workers.kafka.lag import log_ends
 from workers.kafka.produce import encode_raw, produce, raw_record
 from workers.kafka.tail import tail
@@ -25,7 +25,6 @@ from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
 
-SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
 MANIFEST = orjson.loads((SAMPLES / "manifest.json").read_bytes())
 SITES = 4
 PAGES_PER_SITE = 60

@@ -8,9 +8,9 @@ import time
 from datetime import datetime
 
 import pytest
-from conftest import eventually
-from delivery import assert_documents, no_dead_letters, pages, wait_for_keys
 
+from tests.support.delivery import assert_documents, no_dead_letters, pages, wait_for_keys
+from tests.support.waiting import eventually
 from workers.kafka.produce import encode_raw, produce
 from workers.settings import Settings
 

@@ -1,5 +1,5 @@
 """Only who belongs gets in: the pipeline and the CLI on Apache Kafka with a SASL_SSL listener,
-SCRAM-SHA-512 users and the ACLs of deploy/kafka-acls.sh (workers/local/kafka_security.py).
+SCRAM-SHA-512 users and the ACLs of deploy/kafka-acls.sh (tests/support/kafka_security.py).
 
 Each role works with its own principal; a wrong password, an unknown CA and a principal
 without the ACL it needs each give one error naming the setting to fix (a CLI exit status
@@ -19,15 +19,16 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import REPO, WorkerProcess, eventually, eventually_async
-from delivery import pages
-from helpers import caught_up, http_get, record_count
 
+from tests.support.delivery import caught_up, pages, record_count
+from tests.support.kafka_security import SecureKafkaCluster
+from tests.support.paths import REPO
+from tests.support.tls import make_certificate_authority
+from tests.support.waiting import eventually, eventually_async
+from tests.support.worker_process import WorkerProcess, http_get
 from workers.kafka.lag import consumer_lag
 from workers.kafka.topics import create_topics
 from workers.local.broker import isolated_settings
-from workers.local.kafka_security import SecureKafkaCluster
-from workers.local.tls import make_certificate_authority
 from workers.ops.health import WorkerHealth
 from workers.pipeline import consumer_groups
 from workers.settings import Settings

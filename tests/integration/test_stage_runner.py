@@ -10,20 +10,12 @@ from collections.abc import Iterator
 
 import orjson
 import pytest
-from helpers import clean_sample, entry, message, raw_for
 
+from tests.support.samples import SLOW_PAGE, clean_sample, entry, message, raw_for
 from workers.errors import TransientError
 from workers.local.broker import free_port
 from workers.runtime.runner import InlineRunner, ProcessRunner, create_runner
 from workers.settings import Settings
-
-# 1 MB of short linked paragraphs: over ten seconds of extraction here, far past the limits
-# set below (and, repeated as it is, not an article once trafilatura drops the repeats).
-SLOW_PAGE = (
-    b"<html><body><article><h1>Budget</h1>"
-    + b"<div><p>The council met again on Tuesday to discuss the budget <a href='/x'>more</a>."
-    b"</p></div>\n" * 10_000 + b"</article></body></html>"
-)
 
 
 def _settings(**overrides: object) -> Settings:

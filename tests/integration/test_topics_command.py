@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import NewTopic
-from conftest import Broker, pipeline_settings
 from pydantic import ValidationError
 
+from tests.support.brokers import Broker, pipeline_settings
 from workers.kafka import clients
 from workers.kafka.topics import TopicSettingsError, _min_insync, check_replication
 from workers.settings import Settings

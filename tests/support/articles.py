@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from helpers import clean_sample
+
+from tests.support.paths import SAMPLES
+from tests.support.samples import clean_sample
 
 HERE = Path(__file__).resolve().parent
 SEEDS = HERE / "fixtures" / "seeds"
-SAMPLES = HERE.parent / "workers" / "samples"
 MANIFEST = {e["file"]: e for e in orjson.loads((SAMPLES / "manifest.json").read_bytes())}
 
 PUTIN_IN_PYONGYANG = "01-putin-arrives-pyongyang.html"

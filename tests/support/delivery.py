@@ -1,6 +1,6 @@
 """What reached a topic, read from the broker: the test documents, every record of a topic,
-the exact documents at the sink, dead letters from log ends, and which inputs a worker
-processed and its group committed."""
+how many it holds, the exact documents at the sink, dead letters from log ends, whether the
+groups caught up, and which inputs a worker processed and its group committed."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ import asyncio
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
-from conftest import WorkerProcess, eventually_async
-from helpers import caught_up, record_count
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from workers.kafka.lag import consumer_lag
+from tests.support.paths import SAMPLES
+from tests.support.waiting import eventually_async
+from tests.support.worker_process import WorkerProcess
+from workers.kafka.lag import consumer_lag, log_ends
 from workers.kafka.produce import raw_record
 from workers.kafka.tail import tail
 from workers.pipeline import consumer_groups
 from workers.records.cloudevents import header
 from workers.settings import Settings
 
-SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
 MANIFEST = orjson.loads((SAMPLES / "manifest.json").read_bytes())
 BODIES = [((SAMPLES / e["file"]).read_bytes(), e["content_type"]) for e in MANIFEST]
 
@@ -36,6 +36,32 @@ def pages(count: int, prefix: str) -> list[dict]:
         )
         for n in range(count)
     ]
+
+
+async def record_count(settings: Settings, topic: str) -> int:
+    """How many records ``topic`` holds, from its log-end offsets (test topics are never
+    truncated, so each partition's log starts at 0)."""
+    return sum((await log_ends(settings, topic)).values())
+
+
+async def caught_up(settings: Settings, groups: dict[str, str]) -> bool:
+    """Whether each consumer group has committed its input topic up to the log end: the
+    workers commit an input only once its output or dead letter is in the log, so from
+    then on nothing more comes of those inputs."""
+    try:
+        rows = await consumer_lag(settings, groups)
+    except GroupCoordinatorNotAvailableError:
+        return False  # Kafka creates its offsets topic at the first group lookup
+    return all(row.end is not None and row.lag == 0 for row in rows)
+
+
+async def read_topic(settings: Settings, topic: str) -> list:
+    """Every record ``topic`` holds now: as many as its log-end offsets say, not what a read
+    finds before some seconds of silence."""
+    count = await record_count(settings, topic)
+    records = [m async for m in tail(settings, topic, idle_timeout_s=60, max_messages=count)]
+    assert len(records) == count, f"{topic}: read {len(records)} of {count} records"
+    return records
 
 
 async def read_all(settings: Settings, topic: str, idle_s: float = 3.0) -> list:

@@ -1,4 +1,4 @@
-"""Apache Kafka in KRaft mode on this machine, for the tests (never for production).
+"""Apache Kafka in KRaft mode on this machine, for the tests and bench/ (never for production).
 
 The broker comes as the jars Maven resolves from Maven Central for ``kafka-pom.xml`` (the
 Kafka version and its logging binding are pinned there, checksums are enforced), cached in
@@ -29,11 +29,12 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.support.paths import REPO
 from workers.local.broker import BrokerUnavailable, free_port
 from workers.local.processes import stop_process
 
 KAFKA_POM = Path(__file__).with_name("kafka-pom.xml")
-JAR_CACHE = Path(__file__).resolve().parents[2] / ".kafka-jars"
+JAR_CACHE = REPO / ".kafka-jars"
 
 # Broker settings for a test broker: one copy of the internal topics, groups that form at
 # once, and session timeouts as short as the tests' workers ask for (Kafka's floor is 6 s).

@@ -3,7 +3,7 @@
 :class:`SecureKafkaCluster` is the launcher's one-node cluster with, made at start:
 
 - a throwaway CA and a broker certificate for 127.0.0.1/localhost
-  (:mod:`workers.local.tls`; Kafka reads them as PEM, no keystore tool needed);
+  (:mod:`tests.support.tls`; Kafka reads them as PEM, no keystore tool needed);
 - SCRAM-SHA-512 users written at format time by Kafka's own storage tool: ``admin`` (super
   user, and the broker's own inter-broker login) and one ``newsflow-<role>`` principal per
   role, each with a random password;
@@ -31,12 +31,13 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.support.kafka import KafkaCluster, KafkaUnavailable, kafka_jars
+from tests.support.paths import REPO
+from tests.support.tls import make_broker_keystore, make_certificate_authority
 from workers.local.broker import free_port
-from workers.local.kafka import KafkaCluster, KafkaUnavailable, kafka_jars
-from workers.local.tls import make_broker_keystore, make_certificate_authority
 from workers.settings import Settings
 
-ACL_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "kafka-acls.sh"
+ACL_SCRIPT = REPO / "deploy" / "kafka-acls.sh"
 # One principal per role, as deploy/kafka-acls.sh names them.
 ROLES = ("crawler", "clean", "enrich", "consumer", "ops", "replay")
 MECHANISM = "SCRAM-SHA-512"

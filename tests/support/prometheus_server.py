@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.paths import REPO
 from workers.local.broker import free_port, wait_for_port
 
-REPO = Path(__file__).resolve().parent.parent
 COMPOSE_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
 ALERTS = REPO / "deploy" / "prometheus" / "alerts.yml"
 

@@ -1,31 +1,31 @@
-"""Shared helpers of the tests: the bundled sample pages, raw messages built from them, and
-HTTP GETs to a worker's web port."""
+"""The bundled sample pages (workers/samples) as the tests use them: manifest entries, raw
+records and input messages built from them, their clean records, and a page too slow to clean."""
 
 from __future__ import annotations
 
 import copy
 import json
-import urllib.error
-import urllib.request
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-import workers
+from tests.support.paths import SAMPLES
 from workers.cleaning.stage import clean_message
-from workers.kafka.lag import consumer_lag, log_ends
 from workers.kafka.produce import raw_record
-from workers.kafka.tail import tail
 from workers.records.message import InputMessage
 from workers.settings import Settings
 
-SAMPLES = Path(workers.__file__).resolve().parent / "samples"
-REPO = Path(workers.__file__).resolve().parent.parent
-SCHEMAS = REPO / "schemas"
 RAW_TOPIC = "newsflow.raw-html.v1"
+
+# 1 MB of short linked paragraphs: over ten seconds of extraction here, far past the time
+# limits the tests set (and, repeated as it is, not an article once trafilatura drops the
+# repeats).
+SLOW_PAGE = (
+    b"<html><body><article><h1>Budget</h1>"
+    + b"<div><p>The council met again on Tuesday to discuss the budget <a href='/x'>more</a>."
+    b"</p></div>\n" * 10_000 + b"</article></body></html>"
+)
 
 
 @cache
@@ -78,39 +78,3 @@ def _clean(prefix: str) -> bytes:
 def clean_sample(prefix: str) -> dict[str, Any]:
     """The articles-clean.v1 record of sample ``prefix`` (cached; each call a fresh copy)."""
     return orjson.loads(_clean(prefix))
-
-
-def http_get(port: int, path: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-    except OSError:
-        return 0, b""
-
-
-async def record_count(settings: Settings, topic: str) -> int:
-    """How many records ``topic`` holds, from its log-end offsets (test topics are never
-    truncated, so each partition's log starts at 0)."""
-    return sum((await log_ends(settings, topic)).values())
-
-
-async def caught_up(settings: Settings, groups: dict[str, str]) -> bool:
-    """Whether each consumer group has committed its input topic up to the log end: the
-    workers commit an input only once its output or dead letter is in the log, so from
-    then on nothing more comes of those inputs."""
-    try:
-        rows = await consumer_lag(settings, groups)
-    except GroupCoordinatorNotAvailableError:
-        return False  # Kafka creates its offsets topic at the first group lookup
-    return all(row.end is not None and row.lag == 0 for row in rows)
-
-
-async def read_topic(settings: Settings, topic: str) -> list:
-    """Every record ``topic`` holds now: as many as its log-end offsets say, not what a read
-    finds before some seconds of silence."""
-    count = await record_count(settings, topic)
-    records = [m async for m in tail(settings, topic, idle_timeout_s=60, max_messages=count)]
-    assert len(records) == count, f"{topic}: read {len(records)} of {count} records"
-    return records

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from pathlib import Path
 
 import orjson
 import pytest
 from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
+from tests.support.paths import REPO
 from workers.cleaning.clutter import drop_clutter, is_clutter
 from workers.cleaning.extraction import extract_text
 from workers.cleaning.metadata.byline import shown_byline
@@ -27,7 +27,6 @@ from workers.kafka.produce import raw_record
 from workers.records.message import InputMessage
 from workers.settings import Settings
 
-REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "workers" / "samples"
 MANIFEST = orjson.loads((SAMPLES / "manifest.json").read_bytes())
 SETTINGS = Settings()

@@ -3,7 +3,7 @@ bounding trafilatura's text where it looks wrong or replacing it when clearly lo
 the two picked different parts of the page), and the path each record names.
 
 No broker here: the path's count in ``newsflow_extraction_outcomes_total`` is checked over a
-real broker in tests/test_observability.py.
+real broker in tests/integration/test_observability.py.
 """
 
 from __future__ import annotations

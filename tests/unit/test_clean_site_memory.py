@@ -9,7 +9,7 @@ import orjson
 import pytest
 import redis
 
-from tests.test_cleaning import ARTICLE, page
+from tests.unit.test_clean_clutter_metadata_non_articles import ARTICLE, page
 from workers.cleaning.site_memory import (
     InProcessSiteMemory,
     RedisSiteMemory,

@@ -11,10 +11,18 @@ from typing import Any
 
 import orjson
 import pytest
-from helpers import RAW_TOPIC, entry, manifest, message, raw_for, sample_bytes
 from trafilatura.external import try_readability
 from trafilatura.utils import load_html
 
+from tests.support.samples import (
+    RAW_TOPIC,
+    SLOW_PAGE,
+    entry,
+    manifest,
+    message,
+    raw_for,
+    sample_bytes,
+)
 from workers.cleaning.deadline import DeadlineExceeded, deadline
 from workers.cleaning.stage import clean_message
 from workers.errors import StageError
@@ -313,8 +321,6 @@ def test_the_time_limit_stops_a_page_of_many_short_paragraphs_on_time() -> None:
     """The limit is a signal, so it fires only between Python bytecodes: nothing in the
     stage may spend long stretches inside C on one call. Reading this page's visible
     text with an XPath ancestor test took 6 s in libxml2 by itself (it now takes 0.2 s)."""
-    from test_runner import SLOW_PAGE  # 1 MB: over 10 s of extraction in all
-
     raw = raw_for(entry("01"), body=SLOW_PAGE)
     started = time.monotonic()
     with pytest.raises(StageError) as caught:

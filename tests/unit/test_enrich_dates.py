@@ -5,8 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, sample_article, seed_article
 
+from tests.support.articles import (
+    KIM_IN_VLADIVOSTOK,
+    PUTIN_IN_PYONGYANG,
+    sample_article,
+    seed_article,
+)
 from workers.enrichment.enrichers.dates import DatesEnricher
 from workers.nlp.dates import Resolved, resolve
 from workers.settings import Settings

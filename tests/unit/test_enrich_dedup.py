@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, seed_article
 
+from tests.support.articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, seed_article
 from workers.enrichment.dedup_index import (
     IndexUnavailable,
     InProcessIndex,

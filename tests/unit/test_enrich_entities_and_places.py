@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, sample_article, seed_article
 
+from tests.support.articles import (
+    KIM_IN_VLADIVOSTOK,
+    PUTIN_IN_PYONGYANG,
+    sample_article,
+    seed_article,
+)
 from workers.enrichment import gazetteer
 from workers.enrichment.enrichers.entities import EntitiesEnricher
 from workers.enrichment.enrichers.places import PlacesEnricher

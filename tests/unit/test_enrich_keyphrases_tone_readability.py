@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, sample_article, seed_article
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from tests.support.articles import (
+    KIM_IN_VLADIVOSTOK,
+    PUTIN_IN_PYONGYANG,
+    sample_article,
+    seed_article,
+)
 from workers.enrichment.enrichers.keyphrases import KeyphrasesEnricher, protect_names
 from workers.enrichment.enrichers.language import LanguageEnricher
 from workers.enrichment.enrichers.readability import ReadabilityEnricher, syllables

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 import pytest
-from helpers import clean_sample, message
 
+from tests.support.samples import clean_sample, message
 from workers.enrichment.enrichers import REGISTRY, build_enrichers
 from workers.enrichment.enrichers.fingerprint import MINHASH_SEED, FingerprintEnricher, content_hash
 from workers.enrichment.enrichers.language import LanguageEnricher

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from articles import PUTIN_IN_PYONGYANG, sample_article
 
+from tests.support.articles import PUTIN_IN_PYONGYANG, sample_article
 from workers.enrichment.enrichers import REGISTRY, build_enrichers
 from workers.records import contracts
 from workers.records.message import InputMessage

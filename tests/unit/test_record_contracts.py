@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema_rs
 import orjson
 import pytest
-from helpers import SCHEMAS
 
+from tests.support.paths import SCHEMAS
 from workers.errors import Reason, StageError
 from workers.pipeline import STAGES
 from workers.records import contracts

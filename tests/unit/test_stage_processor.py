@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 import pytest
-from helpers import RAW_TOPIC, clean_sample, entry, message, raw_for
 
+from tests.support.samples import RAW_TOPIC, clean_sample, entry, message, raw_for
 from workers.records import contracts
 from workers.records.cloudevents import header
 from workers.records.ids import document_id
