@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install lock services kafka demo test lint format clean
 
-# KEDA, prometheus-operator and Grafana dashboard schema validators for tests/test_deploy.py
-# and tests/test_dashboard_schema.py (node + npm).
-CRD_VALIDATE := tests/crd-validate
+# KEDA, prometheus-operator and Grafana dashboard schema validators for
+# tests/deploy/test_compose_and_kubernetes.py and tests/deploy/test_grafana_dashboard.py (node +
+# npm).
+CRD_VALIDATE := tests/deploy/crd-validate
 
 # Every dependency (and the build backend) comes from requirements.lock, each pinned with its
 # hashes; the project itself is then installed without resolving anything (`make lock` after
@@ -56,8 +57,8 @@ services:
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /tmp; \
 	fi
 
-# The integration tests' broker: Apache Kafka from Maven Central's jars (workers/local/kafka.py,
-# versions pinned in workers/local/kafka-pom.xml). NEWSFLOW_TEST_BROKER=tansu runs them on the
+# The integration tests' broker: Apache Kafka from Maven Central's jars (tests/support/kafka.py,
+# versions pinned in tests/support/kafka-pom.xml). NEWSFLOW_TEST_BROKER=tansu runs them on the
 # embedded broker instead, which needs neither.
 NEWSFLOW_TEST_BROKER ?= kafka
 export NEWSFLOW_TEST_BROKER

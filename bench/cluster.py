@@ -1,6 +1,6 @@
 """The sink's stall when a Kafka node dies under the workers (``python -m bench.cluster``).
 
-A three-node KRaft cluster (combined broker+controller nodes, workers/local/kafka.py), the
+A three-node KRaft cluster (combined broker+controller nodes, tests/support/kafka.py), the
 pipeline's topics at replication factor 3 and ``min.insync.replicas=2``, one clean and one
 enrich worker with the production settings (group timings, producer timeout), pages fed
 faster than the workers take them so the sink never idles. Each run SIGKILLs one node: the
@@ -29,13 +29,13 @@ from pathlib import Path
 import orjson
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from tests.support.kafka import KafkaCluster
 from workers.kafka import clients
 from workers.kafka.lag import log_ends
 from workers.kafka.produce import iter_records, produce
 from workers.kafka.tail import tail
 from workers.kafka.topics import create_topics, topic_configs
 from workers.local.broker import free_port, isolated_settings
-from workers.local.kafka import KafkaCluster
 from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
 

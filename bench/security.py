@@ -2,7 +2,7 @@
 
     python bench/security.py [--pages 1000] [--rounds 3]
 
-One Apache Kafka node (workers/local/kafka_security.py) with both listeners, so the two are
+One Apache Kafka node (tests/support/kafka_security.py) with both listeners, so the two are
 measured side by side on the same broker, in alternating order per round: ``produce()`` of
 ``--pages`` sample pages (distinct URLs, idempotent producer, acks=all) to a topic of 3
 partitions, then reading them all back with ``tail()`` (no group). SASL_SSL logs in as the
@@ -27,11 +27,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.support.kafka_security import SecureKafkaCluster  # noqa: E402
 from workers.kafka.produce import produce, raw_record  # noqa: E402
 from workers.kafka.tail import tail  # noqa: E402
 from workers.kafka.topics import create_topics  # noqa: E402
 from workers.local.broker import isolated_settings  # noqa: E402
-from workers.local.kafka_security import SecureKafkaCluster  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 
 SAMPLES = sorted((REPO / "workers" / "samples").glob("*.html"))

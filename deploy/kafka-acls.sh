@@ -8,8 +8,8 @@
 # Topic and group names are the workers' own settings (NEWSFLOW_TOPIC_*, NEWSFLOW_*_GROUP),
 # defaults as in the README. Read and Write each imply Describe; Write on a topic also allows
 # the idempotent producer's InitProducerId (Kafka 2.8+), so no role needs a cluster right.
-# tests/test_security.py applies this very file to its SASL_SSL Kafka (KAFKA_ACLS names the
-# tool there).
+# tests/integration/test_sasl_ssl_and_acls.py applies this very file to its SASL_SSL Kafka
+# (KAFKA_ACLS names the tool there).
 set -eu
 
 RAW="${NEWSFLOW_TOPIC_RAW:-newsflow.raw-html.v1}"

@@ -5,7 +5,7 @@ Log ends come from a fetch's high-watermark rather than ListOffsets, and the age
 oldest waiting message from the timestamp of the record at the committed offset: both are
 plain fetches, right on Apache Kafka and on the embedded broker, whose ListOffsets is not.
 On Kafka the table equals what Kafka's own consumer-group command prints
-(tests/test_lag.py compares them on the same group).
+(tests/integration/test_lag_command.py compares them on the same group).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""newsflow's tests: unit/, integration/ and deploy/, with what they share in support/."""

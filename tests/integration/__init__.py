@@ -1,0 +1,1 @@
+"""Real processes: workers, the console script, stage processes, brokers, Prometheus."""

@@ -1,0 +1,400 @@
+"""newsflow on a three-node Kafka cluster (KRaft, combined broker+controller nodes) that loses
+brokers while pages flow: topics at replication factor 3 and ``min.insync.replicas=2``,
+idempotent ``acks=all`` producers, 2 clean + 2 enrich workers as real processes.
+
+One cluster for the module (starting three JVMs takes a while on two cores); each test has
+topics and groups of its own and leaves every node running and in sync for the next. The
+measured stalls and duplicates are written to the terminal at the end of the module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+
+import orjson
+import pytest
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import (
+    GroupCoordinatorNotAvailableError,
+    KafkaConnectionError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+)
+
+from tests.support.brokers import TEST_BROKER, pipeline_settings
+from tests.support.delivery import (
+    assert_documents,
+    no_dead_letters,
+    pages,
+    processed_offsets,
+    sink_copies,
+    wait_for_keys,
+)
+from tests.support.kafka import KafkaCluster
+from tests.support.metrics import scrape, value
+from tests.support.waiting import eventually, eventually_async
+from tests.support.worker_process import WorkerProcess, http_get
+from workers.kafka import clients
+from workers.kafka.produce import encode_raw, produce
+from workers.kafka.topics import create_topics, topic_configs
+from workers.settings import Settings
+
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.skipif(TEST_BROKER != "kafka", reason="a cluster of Apache Kafka nodes (Java)"),
+]
+# Pages per kill scenario, as the issue asks: 2,000 (82-92 s a scenario on this 2-core machine
+# when quiet, about 190 s under load; NEWSFLOW_CLUSTER_PAGES=700 for a quicker run).
+PAGES = int(os.environ.get("NEWSFLOW_CLUSTER_PAGES", "2000"))
+MINORITY_PAGES = 300
+OFFSETS_TOPIC = "__consumer_offsets"
+# Quick readiness verdicts in the test; production keeps the default (README).
+READY_MAX_ACK_WAIT_S = 5.0
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    with KafkaCluster(nodes=3, heap_mb=384, folder=tmp_path_factory.mktemp("cluster")) as kafka:
+        yield kafka
+
+
+@pytest.fixture(scope="module")
+def report(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """Lines of measurements, written to the terminal once the module is done (no -s)."""
+    lines: list[str] = []
+    yield lines
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is None or terminal is None or not lines:
+        return
+    with capture.global_and_fixture_disabled():  # past pytest's output capture
+        terminal.write_line("")
+        terminal.section("newsflow on a three-node cluster", sep="-")
+        for line in lines:
+            terminal.write_line(line)
+
+
+@pytest.fixture
+async def cluster_pipeline(cluster: KafkaCluster, redis_prefix: str) -> Settings:
+    """This test's topics at replication factor 3 and min.insync.replicas=2, every replica in
+    sync; the sink topic stamps records with the broker's append time (to time stalls)."""
+    for node in cluster.nodes:  # a test that failed half-way may have left one down
+        cluster.start_node(node.node_id)
+    settings = pipeline_settings(cluster.bootstrap, redis_prefix).model_copy(
+        update={
+            "replication_factor": 3,
+            "min_insync_replicas": 2,
+            "ready_max_ack_wait_s": READY_MAX_ACK_WAIT_S,
+        }
+    )
+    await create_topics(settings)
+    async with clients.admin(settings) as admin:
+        # alter_configs replaces a topic's whole config: the creation configs go along.
+        sink = settings.topic_enriched
+        configs = {**topic_configs(settings, sink), "message.timestamp.type": "LogAppendTime"}
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, sink, configs)])
+    for group in (settings.clean_group, settings.enrich_group):
+        await coordinator(settings, group)  # the offsets topic exists from here on
+    await eventually_async(lambda: all_in_sync(settings), 180, "every replica in sync")
+    return settings
+
+
+# --- the cluster, as the admin client sees it -----------------------------------------------
+
+
+async def partition_states(settings: Settings, topics: list[str]) -> list[dict]:
+    async with clients.admin(settings) as admin:
+        described = await admin.describe_topics(topics)
+    return [
+        {**p, "topic": t["topic"]}
+        for t in described
+        if t["error_code"] == 0
+        for p in t["partitions"]
+    ]
+
+
+async def all_in_sync(settings: Settings, nodes: int = 3) -> bool:
+    """Every partition of the test's topics and of the offsets topic led, and all its
+    replicas in sync (a restarted node has caught up)."""
+    topics = [*settings.all_topics(), OFFSETS_TOPIC]
+    try:
+        states = await partition_states(settings, topics)
+    except Exception:  # a node on its way down or up: ask again
+        return False
+    wanted = settings.partitions * len(settings.all_topics())
+    ours = [p for p in states if p["topic"] != OFFSETS_TOPIC]
+    return len(ours) == wanted and all(
+        p["error_code"] == 0 and p["leader"] >= 0 and len(p["isr"]) == nodes for p in states
+    )
+
+
+async def coordinator(settings: Settings, group: str, timeout_s: float = 60) -> int:
+    """The node coordinating ``group`` (Kafka creates the offsets topic on the first ask)."""
+    deadline = time.monotonic() + timeout_s
+    async with clients.admin(settings) as admin:
+        while True:
+            try:
+                return await admin.find_coordinator(group)
+            except GroupCoordinatorNotAvailableError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+
+
+async def group_offsets(settings: Settings, group: str, attempts: int = 20) -> dict:
+    """The group's committed offsets. Without a controller quorum the metadata still lists
+    the dead nodes, and the admin client may send its request to one: ask again."""
+    for attempt in range(attempts):
+        try:
+            async with clients.admin(settings) as admin:
+                return await admin.list_consumer_group_offsets(group)
+        except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+async def busiest_leader(settings: Settings, avoid: set[int]) -> int:
+    """The node leading the most partitions of the pipeline's topics, among those not in
+    ``avoid`` (so a leader kill is not also a coordinator kill)."""
+    led: dict[int, int] = defaultdict(int)
+    for p in await partition_states(settings, settings.all_topics()):
+        led[p["leader"]] += 1
+    return max((n for n in led if n not in avoid), key=lambda n: (led[n], -n))
+
+
+# --- the sink -------------------------------------------------------------------------------
+
+
+def copies_are_one_event(sink: list) -> int:
+    """Every document that reached the sink more than once came with one ce_id and one
+    content hash (a redelivery, not a new event); returns the count of extra copies."""
+    copies = sink_copies(sink)
+    assert all(len(ids) == 1 for ids in copies.event_ids.values()), "a copy got another ce_id"
+    assert all(len(h) == 1 for h in copies.hashes.values()), "a copy got another content hash"
+    return len(sink) - len(copies.event_ids)
+
+
+def stalls(sink: list, since: float) -> tuple[float, float]:
+    """(seconds from ``since`` to the next record at the sink, longest gap between sink
+    records from ``since`` on), by the broker's append times."""
+    after = sorted(m.timestamp / 1000 for m in sink if m.timestamp / 1000 > since)
+    if not after:
+        return float("nan"), float("nan")
+    times = [since, *after]
+    return after[0] - since, max(b - a for a, b in itertools.pairwise(times))
+
+
+# --- one run --------------------------------------------------------------------------------
+
+Disruption = Callable[[list[WorkerProcess]], Awaitable[list[float]]]
+
+
+def processed(workers: list[WorkerProcess], stage: str = "enrich") -> int:
+    return sum(len(w.events("processed")) for w in workers if w.stage == stage)
+
+
+async def flow_through(
+    settings: Settings, start_worker, disrupt: Disruption, prefix: str
+) -> tuple[list, list[float]]:
+    """2 clean + 2 enrich workers, PAGES pages, ``disrupt`` once a fifth reached the sink;
+    then every document at the sink exactly once or redelivered, no dead letters, no worker
+    lost. Returns the sink and the disruption times."""
+    workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
+    records = pages(PAGES, prefix)
+    keys = {encode_raw(r)[0] for r in records}
+    assert (await produce(settings, records)).sent == PAGES
+    await eventually(lambda: processed(workers) >= PAGES // 5, 600, "pages flowing")
+    times = await disrupt(workers)
+    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=900)
+    assert_documents(sink, keys)
+    await no_dead_letters(settings)
+    exited = [w for w in workers if w.process.poll() is not None]
+    assert not exited, f"workers exited: {exited}"
+    return sink, times
+
+
+async def kill_and_restart(
+    cluster: KafkaCluster, settings: Settings, victim: int, workers: list[WorkerProcess]
+) -> list[float]:
+    """SIGKILL ``victim`` mid-stream; once the flow has moved on, start it again and wait
+    until it is back in sync."""
+    before = processed(workers)
+    killed_at = time.time()
+    cluster.kill_node(victim)
+    await eventually(lambda: processed(workers) >= before + PAGES // 10, 600, "flow again")
+    cluster.start_node(victim)
+    await eventually_async(lambda: all_in_sync(settings), 180, "the restarted node in sync")
+    return [killed_at]
+
+
+def describe(name: str, sink: list, keys: int, times: list[float], extra: str = "") -> str:
+    first, longest = stalls(sink, times[0])
+    duplicates = copies_are_one_event(sink)
+    return (
+        f"{name}: {keys} documents, {len(sink)} sink records, {duplicates} duplicates "
+        f"(each one ce_id, one content hash); next sink record {first:.1f} s after the "
+        f"first disruption, longest stall at the sink {longest:.1f} s{extra}"
+    )
+
+
+# --- the scenarios --------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(1200)
+async def test_leader_killed_mid_stream(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """SIGKILL of the node leading the most partitions (not the group coordinator) while
+    pages are in flight; restarted once the flow has moved on."""
+    settings = cluster_pipeline
+    groups = {await coordinator(settings, g) for g in (settings.clean_group, settings.enrich_group)}
+    victim = 0
+
+    async def disrupt(workers: list[WorkerProcess]) -> list[float]:
+        nonlocal victim
+        victim = await busiest_leader(settings, avoid=groups)
+        return await kill_and_restart(cluster, settings, victim, workers)
+
+    sink, times = await flow_through(settings, start_worker, disrupt, "leader")
+    report.append(describe(f"leader (node {victim}) SIGKILLed", sink, PAGES, times))
+
+
+@pytest.mark.timeout(1200)
+async def test_coordinator_killed_mid_stream(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """SIGKILL of the enrich group's coordinator while pages are in flight."""
+    settings = cluster_pipeline
+    victim = 0
+
+    async def disrupt(workers: list[WorkerProcess]) -> list[float]:
+        nonlocal victim
+        victim = await coordinator(settings, settings.enrich_group)
+        return await kill_and_restart(cluster, settings, victim, workers)
+
+    sink, times = await flow_through(settings, start_worker, disrupt, "coordinator")
+    clean_coordinator = await coordinator(settings, settings.clean_group)
+    report.append(
+        describe(
+            f"group coordinator (node {victim}) SIGKILLed",
+            sink,
+            PAGES,
+            times,
+            f"; the clean group's coordinator is node {clean_coordinator} now",
+        )
+    )
+
+
+@pytest.mark.timeout(1200)
+async def test_rolling_restart_of_every_node(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """SIGTERM each node in turn, start it again, wait until it is back in sync, next."""
+    settings = cluster_pipeline
+
+    async def disrupt(workers: list[WorkerProcess]) -> list[float]:
+        times = []
+        for node in cluster.nodes:
+            times.append(time.time())
+            cluster.stop_node(node.node_id)
+            cluster.start_node(node.node_id)
+            await eventually_async(lambda: all_in_sync(settings), 180, "the node back in sync")
+        return times
+
+    sink, times = await flow_through(settings, start_worker, disrupt, "rolling")
+    report.append(describe("rolling restart (SIGTERM)", sink, PAGES, times))
+
+
+@pytest.mark.timeout(900)
+async def test_minority_flows_and_majority_loss_holds_inputs(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """One node down: the pipeline keeps flowing (2 of 3 replicas in sync). Two down: no
+    output can meet min.insync.replicas (and the controller quorum is gone with them), so the
+    workers hold: no input acked beyond an acknowledged output, no dead letter, /readyz
+    not ready, no worker exits; a node back and they resume by themselves."""
+    settings = cluster_pipeline
+    # The coordinator stays up, so committed offsets can be read during the outage.
+    keep = await coordinator(settings, settings.enrich_group)
+    assert keep == await coordinator(settings, settings.clean_group)
+    first, second = (n.node_id for n in cluster.nodes if n.node_id != keep)
+    workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
+    records = pages(MINORITY_PAGES, "minority")
+    keys = {encode_raw(r)[0] for r in records}
+    await produce(settings, records)
+    await eventually(lambda: processed(workers) >= 50, 600, "pages flowing")
+
+    cluster.kill_node(first)
+    one_down = processed(workers)
+    await eventually(lambda: processed(workers) >= one_down + 50, 300, "flow with one down")
+    flowed = processed(workers) - one_down
+
+    cluster.kill_node(second)
+    two_down_at = time.monotonic()
+    await eventually(lambda: in_flight(workers) > 0, 60, "outputs held")
+    try:
+        await eventually(
+            lambda: all(http_get(w.web_port, "/readyz")[0] == 503 for w in workers),
+            READY_MAX_ACK_WAIT_S + 30,
+            "every worker not ready",
+        )
+    except AssertionError as exc:
+        raise AssertionError([http_get(w.web_port, "/readyz") for w in workers]) from exc
+    not_ready_after = time.monotonic() - two_down_at
+    # Held: what is acknowledged stops moving, and no commit runs ahead of it.
+    held = processed(workers, "clean"), processed(workers, "enrich")
+    await asyncio.sleep(READY_MAX_ACK_WAIT_S + 5)
+    assert (processed(workers, "clean"), processed(workers, "enrich")) == held
+    assert all(http_get(w.web_port, "/readyz")[0] == 503 for w in workers)
+    reasons = {
+        problem.split(" of ")[0] if problem.startswith("no connection") else problem[:20]
+        for w in workers
+        for problem in orjson.loads(http_get(w.web_port, "/readyz")[1])["problems"]
+    }
+    for stage, group, topic in (
+        ("clean", settings.clean_group, settings.topic_raw),
+        ("enrich", settings.enrich_group, settings.topic_clean),
+    ):
+        done = set().union(*(processed_offsets(w) for w in workers if w.stage == stage))
+        committed = await group_offsets(settings, group)
+        for tp, meta in committed.items():
+            if tp.topic == topic and meta.offset > 0:
+                missing = [o for o in range(meta.offset) if (tp.partition, o) not in done]
+                assert not missing, f"{stage} committed {tp} past unacknowledged outputs"
+    assert all(w.process.poll() is None for w in workers), "a worker exited"
+    held_for = time.monotonic() - two_down_at
+
+    cluster.start_node(second)
+    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
+    assert_documents(sink, keys)
+    await no_dead_letters(settings)
+    await eventually(
+        lambda: all(http_get(w.web_port, "/readyz")[0] == 200 for w in workers),
+        120,
+        "every worker ready again",
+    )
+    assert all(w.process.poll() is None for w in workers), "a worker exited"
+    cluster.start_node(first)
+    await eventually_async(lambda: all_in_sync(settings), 180, "both nodes back in sync")
+    report.append(
+        f"minority: {flowed} pages through with one node down; two down for "
+        f"{held_for:.0f} s: every worker not ready after {not_ready_after:.0f} s "
+        f"({sorted(reasons)}), nothing acked or dead-lettered, "
+        f"{copies_are_one_event(sink)} duplicates after the resume"
+    )
+
+
+def in_flight(workers: list[WorkerProcess]) -> float:
+    """Outputs sent and not yet acknowledged, over the running workers (their /metrics)."""
+    return sum(
+        value(scrape(w), "newsflow_in_flight_messages", stage=w.stage)
+        for w in workers
+        if w.process.poll() is None
+    )

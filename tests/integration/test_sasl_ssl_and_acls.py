@@ -1,0 +1,250 @@
+"""Only who belongs gets in: the pipeline and the CLI on Apache Kafka with a SASL_SSL listener,
+SCRAM-SHA-512 users and the ACLs of deploy/kafka-acls.sh (tests/support/kafka_security.py).
+
+Each role works with its own principal; a wrong password, an unknown CA and a principal
+without the ACL it needs each give one error naming the setting to fix (a CLI exit status
+of 1, a worker's not-ready ``/readyz``), touch nothing, and no password shows up in anything
+the run produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.support.delivery import caught_up, pages, record_count
+from tests.support.kafka_security import SecureKafkaCluster
+from tests.support.paths import REPO
+from tests.support.tls import make_certificate_authority
+from tests.support.waiting import eventually, eventually_async
+from tests.support.worker_process import WorkerProcess, http_get
+from workers.kafka.lag import consumer_lag
+from workers.kafka.topics import create_topics
+from workers.local.broker import isolated_settings
+from workers.ops.health import WorkerHealth
+from workers.pipeline import consumer_groups
+from workers.settings import Settings
+
+pytestmark = pytest.mark.broker
+WRONG_PASSWORD = "not-the-" + uuid.uuid4().hex
+# A gate recheck every 30 s: this long in the gate may log one attempt only.
+WATCH_S = 8.0
+
+
+@pytest.fixture(scope="module")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafkaCluster]:
+    """One SASL_SSL Kafka for the module, its ACLs for ``acl_settings``' topics and groups."""
+    acl_settings = isolated_settings(
+        "unset", tag="sec", partitions=3, commit_interval_s=0.5, idempotent_producer=True
+    )
+    with SecureKafkaCluster(tmp_path_factory.mktemp("secure-kafka"), acl_settings) as kafka:
+        yield kafka
+
+
+def as_user(kafka: SecureKafkaCluster, user: str, redis_prefix: str = "") -> Settings:
+    settings = kafka.settings_for(user, kafka.acl_settings)
+    return settings.model_copy(update={"dedup_key_prefix": redis_prefix or "unused:"})
+
+
+def as_role(kafka: SecureKafkaCluster, role: str, redis_prefix: str = "") -> Settings:
+    return as_user(kafka, f"newsflow-{role}", redis_prefix)
+
+
+def newsflow(settings: Settings, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``newsflow ARGS`` in its own process, configured only by ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFLOW_")}
+    return subprocess.run(
+        [sys.executable, "-m", "workers", *args],
+        cwd=cwd,
+        env={**env, **settings.as_env(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def assert_no_password(kafka: SecureKafkaCluster, texts: list[str], files: list[Path]) -> None:
+    secrets = [*kafka.passwords.values(), WRONG_PASSWORD]
+    everything = texts + [path.read_text(errors="replace") for path in files]
+    for secret in secrets:
+        leaks = [text[:200] for text in everything if secret in text]
+        assert not leaks, f"a password shows up in: {leaks}"
+
+
+def write_pages(folder: Path, count: int, prefix: str, broken: bool = False) -> Path:
+    """A raw-html.v1 JSON-lines file of ``count`` pages (and one record no clean worker can
+    read, for a dead letter)."""
+    lines = [orjson.dumps(record) for record in pages(count, prefix)]
+    if broken:
+        lines.append(orjson.dumps({"url": "https://news.example/broken", "html": 42}))
+    path = folder / f"{prefix}.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+async def test_every_role_does_its_job_over_sasl_ssl(
+    secure_kafka: SecureKafkaCluster, redis_prefix: str, start_worker, tmp_path: Path
+) -> None:
+    kafka = secure_kafka
+    admin = as_user(kafka, "admin")
+    out: list[str] = []
+
+    def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+        done = newsflow(settings, *args, cwd=tmp_path)
+        out.extend([done.stdout, done.stderr])
+        assert done.returncode == 0, f"{settings.sasl_username}: newsflow {args}: {done.stderr}"
+        return done
+
+    created = run(admin, "topics", "create")
+    # (the command returns once every partition has a leader)
+    assert created.stdout.splitlines() == [f"{t}\tcreated" for t in admin.all_topics()]
+
+    clean = start_worker("clean", as_role(kafka, "clean", redis_prefix))
+    enrich = start_worker("enrich", as_role(kafka, "enrich", redis_prefix))
+    crawler = as_role(kafka, "crawler")
+    published = write_pages(tmp_path, 3, "sec", broken=True)
+    sent = run(crawler, "produce", "--no-progress", "--no-validate", str(published))
+    assert "sent 4, failed 0" in sent.stderr
+
+    tailed = run(as_role(kafka, "consumer"), "tail", "enriched", "--count", "3", "--idle", "120")
+    enriched = [orjson.loads(line) for line in tailed.stdout.splitlines()]
+    assert sorted(r["url"] for r in enriched) == [f"https://news.example/sec/{n}" for n in range(3)]
+
+    replayer = as_role(kafka, "replay")
+    await eventually_async(
+        lambda: _has_records(admin, admin.topic_dead_letter), 120, "the broken page's dead letter"
+    )
+    listed = run(replayer, "dlq", "list")
+    dead_letters = [orjson.loads(line) for line in listed.stdout.splitlines()]
+    assert [d["url"] for d in dead_letters] == ["https://news.example/broken"]
+    replayed = run(replayer, "dlq", "replay")
+    assert "selected 1, replayed 1, skipped 0" in replayed.stderr
+
+    await eventually_async(
+        lambda: caught_up(admin, consumer_groups(admin)), 120, "both groups caught up"
+    )
+    lag = run(as_role(kafka, "ops"), "lag", "--json")
+    rows = [orjson.loads(line) for line in lag.stdout.splitlines()]
+    assert {row["group"] for row in rows} == {admin.clean_group, admin.enrich_group}
+    assert all(row["lag"] == 0 for row in rows)
+
+    probes = [http_get(w.web_port, path) for w in (clean, enrich) for path in _PROBES]
+    assert [status for status, _ in probes[:2]] == [200, 200]  # the clean worker is ready
+    dead = run(replayer, "tail", "dead-letter", "--idle", "3")
+    texts = out + [body.decode() for _, body in probes] + [dead.stdout]
+    assert_no_password(kafka, texts, [clean.log_path, enrich.log_path])
+
+
+_PROBES = ("/readyz", "/healthz", "/metrics")
+
+
+async def _has_records(settings: Settings, topic: str) -> bool:
+    return await record_count(settings, topic) > 0
+
+
+def _denied(
+    kafka: SecureKafkaCluster, case: str, folder: Path, role: str, stranger: str
+) -> tuple[Settings, str]:
+    """Settings ``role`` cannot get in with (or those of ``stranger``, a principal without
+    ``role``'s rights), and the setting to fix."""
+    if case == "wrong password":
+        settings = as_role(kafka, role).model_copy(update={"sasl_password": WRONG_PASSWORD})
+        return settings, "NEWSFLOW_SASL_PASSWORD"
+    if case == "unknown CA":
+        other_ca, _ = make_certificate_authority(folder, "stranger-ca")
+        settings = as_role(kafka, role).model_copy(update={"ssl_cafile": str(other_ca)})
+        return settings, "NEWSFLOW_SSL_CAFILE"
+    return as_role(kafka, stranger), "NEWSFLOW_SASL_USERNAME"
+
+
+CASES = ["wrong password", "unknown CA", "missing ACL"]
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_cli_kept_out_says_which_setting_to_fix(
+    secure_kafka: SecureKafkaCluster, case: str, tmp_path: Path
+) -> None:
+    kafka = secure_kafka
+    admin = as_user(kafka, "admin")
+    await create_topics(admin)
+    before = await record_count(admin, admin.topic_raw)
+    # The consumer principal may not write the raw topic.
+    denied, setting = _denied(kafka, case, tmp_path, "crawler", stranger="consumer")
+    pages_file = write_pages(tmp_path, 2, "denied")
+    done = newsflow(denied, "produce", "--no-progress", str(pages_file), cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and setting in errors[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert await record_count(admin, admin.topic_raw) == before  # nothing got in
+    assert_no_password(kafka, [done.stdout, done.stderr], [])
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_worker_kept_out_is_not_ready_and_touches_nothing(
+    secure_kafka: SecureKafkaCluster, case: str, start_worker, tmp_path: Path
+) -> None:
+    kafka = secure_kafka
+    admin = as_user(kafka, "admin")
+    await create_topics(admin)
+    crawler = as_role(kafka, "crawler")
+    waiting = write_pages(tmp_path, 2, "waiting")
+    assert newsflow(crawler, "produce", "--no-progress", str(waiting), cwd=tmp_path).returncode == 0
+    dead_before = await record_count(admin, admin.topic_dead_letter)
+    # The enrich principal has no right on the raw topic.
+    denied, setting = _denied(kafka, case, tmp_path, "clean", stranger="enrich")
+    group = f"{admin.clean_group}-{uuid.uuid4().hex[:6]}"  # a group only this worker could use
+    worker = start_worker("clean", denied.model_copy(update={"clean_group": group}))
+
+    readyz: list[tuple[int, bytes]] = []
+
+    def says_why() -> bool:
+        readyz[:] = [http_get(worker.web_port, "/readyz")]
+        return readyz[0][0] == 503 and setting.encode() in readyz[0][1]
+
+    await eventually(says_why, 120, f"/readyz naming {setting}")
+    attempts = _gate_attempts(worker)
+    await asyncio.sleep(WATCH_S)  # watch it wait
+    assert worker.process.poll() is None, "the worker gave up instead of waiting"
+    assert _gate_attempts(worker) == attempts == 1, "it retried sooner than its 30 s recheck"
+    assert not worker.events("processed") and not worker.events("dead-lettered")
+    committed = await consumer_lag(admin, {group: admin.topic_raw})
+    assert all(row.committed is None for row in committed)  # nothing acked
+    assert await record_count(admin, admin.topic_dead_letter) == dead_before
+    health = http_get(worker.web_port, "/healthz")
+    assert health[0] == 200  # alive: a restart would not fix a setting
+    metrics = http_get(worker.web_port, "/metrics")[1]
+    texts = [readyz[0][1].decode(), health[1].decode(), metrics.decode()]
+    assert_no_password(kafka, texts, [worker.log_path])
+
+
+def _gate_attempts(worker: WorkerProcess) -> int:
+    return len(worker.events("no access to Kafka; not joining the group"))
+
+
+def test_broker_log_holds_no_password(secure_kafka: SecureKafkaCluster) -> None:
+    log = secure_kafka.nodes[0].log_path.read_text(errors="replace")
+    assert "SASL_SSL" in log
+    assert not [user for user, password in secure_kafka.passwords.items() if password in log]
+
+
+def test_ready_names_what_keeps_the_worker_out() -> None:
+    health = WorkerHealth("clean", stall_after_s=30)
+    health.access_problem = "Kafka refused the login: check NEWSFLOW_SASL_PASSWORD"
+    assert health.ready() == (
+        False,
+        ["Kafka refused the login: check NEWSFLOW_SASL_PASSWORD", "no partition assignment yet"],
+    )
+    health.access_problem = None
+    health.broker_connected = True
+    health.on_assigned([])
+    assert health.ready() == (True, [])
