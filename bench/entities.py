@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
 
+from bench.ner_scoring import TYPES, detokenise, f1, gold_entities, tally
 from workers.enrichment.enrichers.entities import EntitiesEnricher
 from workers.nlp import ner
 from workers.nlp.clusters import find_clusters
@@ -30,26 +30,9 @@ SHARED_DATA = Path(
     or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
 DATA = SHARED_DATA / "conll2003-dev" / "eng.testa"
-TYPES = ("PER", "ORG", "LOC")
 SPACY_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
 WHOLE_TEXT = 100_000  # a budget no story reaches
 GROUPS = {"persons": "PER", "organisations": "ORG", "places": "LOC"}
-_NO_SPACE_BEFORE = re.compile(r" ([,.;:!?%)\]}]|'s\b|'\B|n't\b)")
-_NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
-
-
-def detokenise(tokens: list[str]) -> str:
-    text, quote_open = [], False
-    for token in tokens:
-        if token == '"':
-            text.append(' "' if not quote_open else '"')
-            quote_open = not quote_open
-            continue
-        glue = text and text[-1] == ' "' and quote_open
-        text.append(token if glue or not text else " " + token)
-    joined = "".join(text).strip()
-    joined = re.sub(r' " ', ' "', joined)
-    return _NO_SPACE_AFTER.sub(r"\1", _NO_SPACE_BEFORE.sub(r"\1", joined))
 
 
 def stories() -> list[tuple[str, dict[str, list[set[str]]]]]:
@@ -93,47 +76,6 @@ def stories() -> list[tuple[str, dict[str, list[set[str]]]]]:
             chunk_type = kind
     close_story()
     return result
-
-
-def _words(name: str) -> tuple[str, ...]:
-    return tuple(name.lower().split())
-
-
-def gold_entities(mentions: list[tuple[str, str]]) -> dict[str, list[set[str]]]:
-    by_type: dict[str, list[set[str]]] = {t: [] for t in TYPES}
-    for kind in TYPES:
-        names = sorted({n for t, n in mentions if t == kind}, key=lambda n: -len(_words(n)))
-        for name in names:
-            w = _words(name)
-            home = next(
-                (
-                    e
-                    for e in by_type[kind]
-                    if any(
-                        len(_words(o)) > len(w)
-                        and (_words(o)[: len(w)] == w or _words(o)[-len(w) :] == w)
-                        for o in e
-                    )
-                ),
-                None,
-            )
-            if home is None:
-                by_type[kind].append({name})
-            else:
-                home.add(name)
-    return by_type
-
-
-def tally(found: dict[str, set[str]], gold: dict[str, list[set[str]]], counts: dict) -> None:
-    for kind in TYPES:
-        names = {n.lower() for n in found.get(kind, set())}
-        entities = [{m.lower() for m in e} for e in gold[kind]]
-        hit = sum(1 for e in entities if e & names)
-        correct = sum(1 for n in names if any(n in e for e in entities))
-        counts[kind]["gold"] += len(entities)
-        counts[kind]["found"] += len(names)
-        counts[kind]["recall_hits"] += hit
-        counts[kind]["precision_hits"] += correct
 
 
 def ours(enricher: EntitiesEnricher, text: str) -> dict[str, set[str]]:
@@ -209,8 +151,8 @@ def main() -> None:
             c = by_type[kind]
             for field in c:
                 total[field] += c[field]
-            cells.append(f"{_f1(c)[2]:.3f}")
-        p, r, f = _f1(total)
+            cells.append(f"{f1(c)[2]:.3f}")
+        p, r, f = f1(total)
         print(
             f"| {name} | {part} | {' | '.join(cells)} | {p:.3f} | {r:.3f} | **{f:.3f}** "
             f"| {statistics.mean(cpu[name]):.1f} |"
@@ -220,12 +162,6 @@ def main() -> None:
         f"\nlever, spaCy NER on the whole texts: one story at a time {alone:.1f} ms CPU/story, "
         f"nlp.pipe in batches of 16 {batched:.1f} ms ({batched / alone:.2f}x)"
     )
-
-
-def _f1(c: dict) -> tuple[float, float, float]:
-    p = c["precision_hits"] / c["found"] if c["found"] else 0.0
-    r = c["recall_hits"] / c["gold"] if c["gold"] else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
 if __name__ == "__main__":
