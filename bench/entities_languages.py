@@ -37,7 +37,7 @@ Systems (``--system``, comma-separated; default ``baseline,newsflow``):
 - ``baseline``: the naive baseline of issue #28, given the set's own tokens and sentence
   boundaries: each maximal run of tokens that start with an upper-case letter is an entity,
   the first token of a sentence that has a letter never being part of a run; LOC when the
-  gazetteer (``workers.enrichment.gazetteer``) knows the name as a place or a water, else
+  gazetteer (``workers.nlp.gazetteer``) knows the name as a place or a water, else
   PER.
 - ``newsflow``: the product's ``entities`` enricher as it is, built with ``Settings()`` (so
   the environment's ``NEWSFLOW_*`` settings apply), called as the enrich stage calls it: on
@@ -203,7 +203,7 @@ def from_mentions(text: str, mentions: list[tuple[str, int, int]]) -> Output:
 class Baseline(System):
     def __init__(self) -> None:
         super().__init__()
-        from workers.enrichment import gazetteer
+        from workers.nlp import gazetteer
 
         self.gazetteer = gazetteer
         gazetteer.candidates("")  # load it here, not on the first article
