@@ -5,6 +5,9 @@ would offer "Kim Jong" or "Putin North". So before scoring, every mention of an 
 cluster (:mod:`workers.nlp.clusters`) is replaced by its canonical name with hyphens for
 spaces ("Kim" → "Kim-Jong-Un"), which YAKE treats as one word; phrases are mapped back and
 merged afterwards. Lower scores are better (YAKE's convention).
+
+yake-rust ships stop words for each language it reads; the article's language chooses them
+(with English ones, German phrases start and end with "die", "vor allem", "des").
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import yake_rust
 
-from workers.enrichment.enrichers.base import ENGLISH, Enricher
+from workers.enrichment.enrichers.base import Enricher
 from workers.nlp import ner
 from workers.nlp.clusters import find_clusters
 from workers.settings import Settings
@@ -25,11 +28,16 @@ MAX_WORDS = 3
 # characters of a page near NEWSFLOW_MAX_HTML_BYTES). A news story is far shorter than this,
 # and YAKE favours early phrases anyway: longer texts are read up to here.
 MAX_CHARS = 100_000
+# The languages of yake-rust's stop-word lists among those newsflow serves (it has more).
+LANGUAGES = frozenset({"en", "de", "es", "fr", "it", "nl", "pt", "ru"})
 
 
-def protect_names(text: str, max_chars: int) -> tuple[str, dict[str, str]]:
+def protect_names(text: str, max_chars: int, language: str = "en") -> tuple[str, dict[str, str]]:
     """``text`` with every entity mention replaced by its joined canonical name, and the map
     from joined names back to names."""
+    if language != "en":
+        # other languages: names protected once find_clusters reads them
+        return text, {}
     replacements: list[tuple[int, int, str]] = []
     joined: dict[str, str] = {}
     for item in find_clusters(text, max_chars):
@@ -59,18 +67,26 @@ def restore_names(phrase: str, joined: dict[str, str]) -> str:
     return " ".join(joined.get(word.lower(), word) for word in phrase.split())
 
 
-class KeyphrasesEnricher(Enricher, name="keyphrases", version=VERSION, languages=ENGLISH):
+class KeyphrasesEnricher(Enricher, name="keyphrases", version=VERSION, languages=LANGUAGES):
     def __init__(self, settings: Settings):
         self.count = settings.keyphrases_count
         self.max_chars = settings.ner_max_chars
-        self.yake = yake_rust.Yake(language="en", ngrams=MAX_WORDS)
+        self.yakes = {code: yake_rust.Yake(language=code, ngrams=MAX_WORDS) for code in LANGUAGES}
         ner.model()
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        text, joined = protect_names(article["text"], self.max_chars)
-        return {"phrases": self.best(opening(text, MAX_CHARS), joined)}
+        language = article.get("language") or "en"
+        language = language if language in LANGUAGES else "en"
+        text, joined = protect_names(article["text"], self.max_chars, language)
+        return {"phrases": self.best(opening(text, MAX_CHARS), joined, language=language)}
 
-    def best(self, text: str, joined: dict[str, str], first_ask: int | None = None) -> list:
+    def best(
+        self,
+        text: str,
+        joined: dict[str, str],
+        first_ask: int | None = None,
+        language: str = "en",
+    ) -> list:
         """The ``count`` best phrases, ordered by the published (rounded) score, then the
         phrase: yake-rust sums in hash order, which differs between processes, so equal
         scores come in any order and differ in their last bits, and a redelivered page must
@@ -79,7 +95,7 @@ class KeyphrasesEnricher(Enricher, name="keyphrases", version=VERSION, languages
         a few more than needed, and for more only while a tie could straddle the cut."""
         ask = first_ask or 2 * self.count + 8
         while True:
-            candidates = self.yake.get_n_best(text, n=ask)
+            candidates = self.yakes[language].get_n_best(text, n=ask)
             ranked = sorted(
                 (round(float(score), 6), restore_names(phrase, joined))
                 for phrase, score in candidates
