@@ -17,7 +17,7 @@ import importlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from workers.nlp.dates import MONTHS, WEEKDAYS
 
@@ -89,8 +89,8 @@ GRAMMAR: dict[str, Grammar] = {
     "ru": Grammar(
         last_before=("прошлый", "прошлую", "прошлое", "прошлой", "прошедший", "прошедшую"),
         next_before=("следующий", "следующую", "следующее", "ближайший", "ближайшую"),
-        month_in=("в", "с", "до", "к"),
-        year_in=("в", "с", "до"),
+        month_in=("в", "с", "до", "к"),  # noqa: RUF001 (Cyrillic)
+        year_in=("в", "с", "до"),  # noqa: RUF001 (Cyrillic)
     ),
 }
 
@@ -139,7 +139,7 @@ class Locale:
 _YEAR = r"(?:1[89]|2[01])\d\d"
 
 
-@lru_cache(maxsize=None)
+@cache
 def locale(language: str) -> Locale:
     """The compiled expressions of ``language`` (one of :data:`LANGUAGES`)."""
     info = importlib.import_module(f"dateparser.data.date_translation_data.{language}").info
@@ -164,6 +164,7 @@ def locale(language: str) -> Locale:
         if value.isdigit() and re.fullmatch(r"[\w()|]+", key)
     )
     month = _alternatives(months)
+
     def optional(name: str, words: tuple[str, ...], before: bool) -> str:
         if not words:
             return ""
@@ -254,8 +255,10 @@ def _english(match: re.Match[str], loc: Locale, text: str) -> str | None:
         return g["year"]
     word = g["relative"]
     english = loc.relative[word.lower()]
-    if loc.grammar.adverbs_lower_case and word[0].isupper() and not _sentence_start(
-        text, match.start()
+    if (
+        loc.grammar.adverbs_lower_case
+        and word[0].isupper()
+        and not _sentence_start(text, match.start())
     ):
         return None  # "am Morgen": the noun, not the adverb
     before = text[: match.start()].split()[-1:]
@@ -266,4 +269,4 @@ def _english(match: re.Match[str], loc: Locale, text: str) -> str | None:
 
 def _sentence_start(text: str, position: int) -> bool:
     before = text[:position].rstrip()
-    return not before or before[-1] in ".!?:\"\u201c\u201e\n"
+    return not before or before[-1] in '.!?:"\u201c\u201e\n'

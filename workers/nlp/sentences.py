@@ -20,7 +20,7 @@ _BOUNDARY_ANY = re.compile(
 )
 _ABBREVIATION_ANY = re.compile(
     r"\b(?:Dr|Prof|Nr|St|Sr|Sra|Srta|Dña|Mme|Mlle|Me|M|Hr|Fr|Mio|Mrd|Abs|Art|Bd|Sig|Dott|Ing"
-    r"|Avv|Gen|No|Nº|ca|bzw|vgl|etc|usw|[A-ZÄÖÜА-Я]|г|гг|ул|им|т|д)\.$"
+    r"|Avv|Gen|No|Nº|ca|bzw|vgl|etc|usw|[A-ZÄÖÜА-Я]|г|гг|ул|им|т|д)\.$"  # noqa: RUF001
 )
 
 

@@ -16,6 +16,7 @@ syllables than there are, and cost about ten times more.
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 
@@ -42,10 +43,9 @@ def _splits(group: str, language: str) -> int:
     strong = _HIATUS_STRONG.get(language, "")
     stressed = _HIATUS_STRESSED.get(language, "")
     diaeresis = _DIAERESIS.get(language, "")
-    for before, after in zip(group, group[1:], strict=False):
-        if (before in strong and after in strong) or after in diaeresis:
-            extra += 1
-        elif stressed and (before in stressed or after in stressed):
+    for before, after in itertools.pairwise(group):
+        hiatus = before in strong and after in strong
+        if hiatus or after in diaeresis or (stressed and {before, after} & set(stressed)):
             extra += 1
     return extra
 
@@ -59,7 +59,6 @@ def syllables(word: str, language: str) -> int:
         return max(len(_GROUPS["ru"].findall(word)), 1)
     groups = _GROUPS[language].findall(word)
     count = len(groups) + sum(_splits(g, language) for g in groups)
-    if language == "fr" and count > 1 and re.search(r"[^aeiouyéèêàâîôû]e?s?$", word):
-        if word.endswith(("e", "es")) and not word.endswith(("ée", "ées")):
-            count -= 1  # the mute e: "mesure", "tables"
+    if language == "fr" and count > 1 and re.search(r"[^aeiouyéèêàâîôûë]es?$", word):
+        count -= 1  # the mute e after a consonant: "mesure", "tables"
     return max(count, 1)
