@@ -7,8 +7,8 @@ declares its name, version, languages and shared state on its class line; the ar
 reads is the articles-clean.v1 record. Register new ones in :data:`REGISTRY`.
 
 An enricher declares the languages it can read: for any other article the stage records
-``{"skipped": "language de not supported"}`` instead of calling it (entities, places,
-keyphrases, dates, tone and readability are English-only).
+``{"skipped": "language de not supported"}`` instead of calling it, so the record says for
+each enricher whether it ran (README, "Other languages", has the table).
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ An enricher states who it is on its class line::
 
 - ``name``: its member of ``enrichment`` and its key in ``enrichers``;
 - ``version``: written to ``enrichers`` beside every result;
-- ``languages``: the ISO 639-1 codes it can read, or :data:`ANY_LANGUAGE`. spaCy's small
-  English model, YAKE's English stop words and VADER's lexicon produce garbage on other
-  languages, so those enrichers declare :data:`ENGLISH`; the stage gives them
-  ``{"skipped": reason}`` for any other article instead of calling them;
+- ``languages``: the ISO 639-1 codes it can read, or :data:`ANY_LANGUAGE`: only those it
+  has a model, a stop-word list, a lexicon or a formula for (VADER's English lexicon on
+  German text is garbage, so tone declares :data:`ENGLISH`); the stage gives an enricher
+  ``{"skipped": reason}`` for any other article instead of calling it;
 - ``shared_state``: True when a call writes state other replicas see (the near-duplicate
   index): warm-up must not call it with its synthetic page.
 """
