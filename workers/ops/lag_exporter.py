@@ -37,6 +37,9 @@ from workers.settings import Settings
 
 log = logging.getLogger("newsflow.lag-exporter")
 _LABELS = ("group", "stage", "topic", "partition")
+# How long a refresh waits for the log ends (a fetch per partition), and for everything.
+_FETCH_TIMEOUT_S = 10.0
+_REFRESH_TIMEOUT_S = 30.0
 
 
 class LagExporter:
@@ -88,10 +91,11 @@ class LagExporter:
     async def refresh(self) -> None:
         started = time.monotonic()
         try:
-            # A refresh may not outlast its interval: the next one would start late.
+            # Bounded, so a broker that accepts connections and answers nothing cannot hold
+            # the exporter; the next refresh starts an interval after this one ended.
             rows = await asyncio.wait_for(
-                consumer_lag(self.settings, self.groups, timeout_s=self.interval_s / 2),
-                self.interval_s,
+                consumer_lag(self.settings, self.groups, timeout_s=_FETCH_TIMEOUT_S),
+                _REFRESH_TIMEOUT_S,
             )
         except Exception as exc:  # an unreachable broker, a missing topic: report, go on
             self.publish([])
