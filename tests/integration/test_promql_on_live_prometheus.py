@@ -220,12 +220,11 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
     # A worker that stops answering is what NewsflowWorkerDown watches, with its stage.
     enrich.stop()
 
-    def worker_down() -> list[dict]:
-        alerts = server.api("alerts")["alerts"]
-        return [a for a in alerts if a["labels"]["alertname"] == "NewsflowWorkerDown"]
+    def alerts_named(name: str) -> list[dict]:
+        return [a for a in server.api("alerts")["alerts"] if a["labels"]["alertname"] == name]
 
-    await eventually(worker_down, 30, "NewsflowWorkerDown pending")
-    (down,) = worker_down()
+    await eventually(lambda: alerts_named("NewsflowWorkerDown"), 30, "NewsflowWorkerDown pending")
+    (down,) = alerts_named("NewsflowWorkerDown")
     assert (down["state"], down["labels"]["stage"]) == ("pending", "enrich")
     assert down["labels"]["instance"] == f"127.0.0.1:{enrich.web_port}"
 
@@ -233,11 +232,7 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
     # exporter's lag and the absence of any healthy enrich worker.
     assert (await produce(pipeline, [raw_for_sample(GOOD[0])])).sent == 1
 
-    def stage_down() -> list[dict]:
-        alerts = server.api("alerts")["alerts"]
-        return [a for a in alerts if a["labels"]["alertname"] == "NewsflowStageDown"]
-
-    await eventually(stage_down, 60, "NewsflowStageDown pending")
-    (gone,) = stage_down()
+    await eventually(lambda: alerts_named("NewsflowStageDown"), 60, "NewsflowStageDown pending")
+    (gone,) = alerts_named("NewsflowStageDown")
     assert (gone["state"], gone["labels"]["stage"]) == ("pending", "enrich")
     assert exporter.stop() == 0
