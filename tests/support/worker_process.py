@@ -86,6 +86,10 @@ class LagExporterProcess:
                 log,
             )
 
+    @property
+    def web_port(self) -> int:  # as a worker's, for the scrape helpers
+        return self.port
+
     def stop(self, timeout_s: float = 15.0) -> int:
         return stop_process(self.process, timeout_s)
 
