@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -306,6 +306,12 @@ class Settings(BaseSettings):
     health_interval_s: float = Field(
         1.0, gt=0, description="How often lag gauges and broker/Redis probes refresh."
     )
+    startup_wait_s: float = Field(
+        60.0,
+        ge=0,
+        description="How long a starting worker waits for Kafka to answer before it exits "
+        "with one line naming NEWSFLOW_BOOTSTRAP_SERVERS.",
+    )
 
     # --- Logging -----------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -386,6 +392,20 @@ class Settings(BaseSettings):
 
             kwargs["ssl_context"] = create_ssl_context(cafile=self.ssl_cafile)
         return kwargs
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """A settings error as one line naming each NEWSFLOW_* variable to change."""
+    parts = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if item["loc"]:
+            name = f"NEWSFLOW_{str(item['loc'][0]).upper()}"
+            got = f" (got {item['input']!r})" if isinstance(item.get("input"), str) else ""
+            parts.append(f"{name}: {message}{got}")
+        else:  # a rule between settings: its message names them
+            parts.append(message)
+    return "invalid setting: " + "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

@@ -103,7 +103,7 @@ def test_promtool_unit_tests_catch_a_missing_guard(tmp_path: Path) -> None:
     """Without the waiting-messages guard, an idle partition whose age grows would page:
     the lag group's unit tests must notice."""
     rules = ALERTS.read_text()
-    unguarded = re.sub(r"(newsflow_consumer_lag_seconds > 900)\s+and\s+[^\n]+\n", r"\1\n", rules)
+    unguarded = re.sub(r"(newsflow_group_lag_seconds > 900)\s+and\s+[^\n]+\n", r"\1\n", rules)
     assert unguarded != rules
     (tmp_path / "deploy" / "prometheus").mkdir(parents=True)
     (tmp_path / "deploy" / "prometheus" / "alerts.yml").write_text(unguarded)

@@ -34,6 +34,8 @@ OVERLAYS = {"base": K8S / "base", "example": K8S / "overlays" / "example"}
 CRD_VALIDATOR = Path(__file__).with_name("crd-validate")
 KUBERNETES_VERSION = "1.33.0"  # the oldest Kubernetes minor release still supported upstream
 JOBS = {"clean": "newsflow-clean", "enrich": "newsflow-enrich"}
+# The lag exporter (`newsflow lag --serve`): its scrape job, its port in compose and k8s.
+LAG_JOB, LAG_PORT = "newsflow-lag", 9308
 # NEWSFLOW_SASL_MECHANISM → the KEDA kafka scaler's `sasl` value.
 KEDA_SASL = {"PLAIN": "plaintext", "SCRAM-SHA-256": "scram_sha256", "SCRAM-SHA-512": "scram_sha512"}
 SAMPLE = REPO / "workers" / "samples" / "07-rechenzentren-frankfurt-strom.html"
@@ -90,7 +92,7 @@ def newsflow_services() -> dict[str, dict[str, Any]]:
 
 def test_compose_environment_is_made_of_real_settings() -> None:
     services = newsflow_services()
-    assert set(services) == {"topics", "clean", "enrich", "produce", "tail"}
+    assert set(services) == {"topics", "clean", "enrich", "lag-exporter", "produce", "tail"}
     envs = [service["environment"] for service in services.values()]
     assert all(env == envs[0] for env in envs), "all newsflow services share one environment"
     settings = settings_from(envs[0])
@@ -169,8 +171,13 @@ def test_compose_prometheus_scrapes_both_worker_kinds_with_the_alert_rules() -> 
     assert files[rule_file] == REPO / "deploy" / "prometheus" / "alerts.yml"
     settings = settings_from(COMPOSE["services"]["clean"]["environment"])
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == set(JOBS.values())
+    assert set(jobs) == {*JOBS.values(), LAG_JOB}
     assert alert_job_names() <= set(jobs), "alerts.yml names a job Prometheus does not scrape"
+    (discovery,) = jobs[LAG_JOB]["dns_sd_configs"]
+    exporter = COMPOSE["services"]["lag-exporter"]
+    assert discovery["names"] == ["lag-exporter"] and discovery["port"] == LAG_PORT
+    assert exporter["command"][:3] == ["lag", "--serve", str(LAG_PORT)]
+    assert exporter["expose"] == [str(LAG_PORT)]
     for stage, job_name in JOBS.items():
         job = jobs[job_name]
         assert job.get("metrics_path", "/metrics") == "/metrics"
@@ -281,6 +288,8 @@ def test_kustomize_renders_base_and_overlay() -> None:
             ("ConfigMap", "newsflow-config"),
             ("Deployment", "newsflow-clean"),
             ("Deployment", "newsflow-enrich"),
+            ("Deployment", "newsflow-lag-exporter"),
+            ("Service", "newsflow-lag-exporter-metrics"),
             ("PodDisruptionBudget", "newsflow-clean"),
             ("PodDisruptionBudget", "newsflow-enrich"),
             ("ScaledObject", "newsflow-clean"),
@@ -496,12 +505,27 @@ def test_manifests_agree_with_the_settings(rendered: tuple) -> None:
         assert service["spec"]["ports"][0]["targetPort"] == "metrics"
         assert service["metadata"]["labels"]["newsflow.dev/job"] == JOBS[stage]
 
+    # The lag exporter: its Service carries its job label, its container serves the port.
+    exporter = deployments["newsflow-lag-exporter"]
+    (container,) = exporter["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:3] == ["lag", "--serve", str(LAG_PORT)]
+    assert container["envFrom"][0] == {"configMapRef": {"name": config["metadata"]["name"]}}
+    (port,) = container["ports"]
+    assert (port["name"], port["containerPort"]) == ("metrics", LAG_PORT)
+    service = services["newsflow-lag-exporter-metrics"]
+    assert service["spec"]["selector"] == exporter["spec"]["selector"]["matchLabels"]
+    assert service["metadata"]["labels"]["newsflow.dev/job"] == LAG_JOB
+    if settings.ssl_cafile:
+        mounted = {m["mountPath"] for m in container["volumeMounts"]}
+        assert any(settings.ssl_cafile.startswith(path + "/") for path in mounted)
+
     (monitor,) = by_kind(resources, "ServiceMonitor").values()
     job_label = monitor["spec"]["jobLabel"]
     (expression,) = monitor["spec"]["selector"]["matchExpressions"]
-    assert expression == {"key": job_label, "operator": "In", "values": sorted(JOBS.values())}
+    jobs = sorted({*JOBS.values(), LAG_JOB})
+    assert expression == {"key": job_label, "operator": "In", "values": jobs}
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
-    assert alert_job_names() <= set(JOBS.values())
+    assert alert_job_names() <= set(jobs)
 
 
 def test_compose_and_kubernetes_run_the_same_contract() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -15,7 +16,7 @@ from tests.support.metrics import alert_rules, lag_rows, scrape, value
 from tests.support.paths import REPO
 from tests.support.samples import raw_for_sample
 from tests.support.waiting import eventually
-from tests.support.worker_process import http_get
+from tests.support.worker_process import LagExporterProcess, http_get
 from workers.kafka.produce import encode_raw, produce
 from workers.kafka.tail import tail
 from workers.ops.health import WorkerHealth
@@ -153,9 +154,14 @@ def test_not_ready_while_leaders_are_unreachable_or_outputs_wait_too_long() -> N
 
 
 @pytest.mark.broker
-async def test_metrics_probes_and_lag_after_real_traffic(pipeline: Settings, start_worker) -> None:
+async def test_metrics_probes_and_lag_after_real_traffic(
+    pipeline: Settings, start_worker, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     clean = start_worker("clean", pipeline)
     enrich = start_worker("enrich", pipeline)
+    # The lag exporter: the lag series of the dashboard and the alert rules are its own.
+    exporter = LagExporterProcess(pipeline, tmp_path / "lag-exporter.log", interval_s=1.0)
+    request.addfinalizer(exporter.stop)
     good = ["03-ecb-first-rate-cut.html", "05-almenara-ascenso-primera-federacion.html",
             "12-rotterdam-marathon-course-record.html"]  # fmt: skip
     summary = await produce(pipeline, [raw_for_sample(name) for name in good])
@@ -234,7 +240,11 @@ async def test_metrics_probes_and_lag_after_real_traffic(pipeline: Settings, sta
     assert all(e["level"] == "warning" for e in failed)
 
     # Every series the dashboard and the alert rules read exists in a real scrape.
-    exposed = {name for name, _ in {**scrape(clean), **scrape(enrich)}} | SYNTHETIC
+    await eventually(
+        lambda: value(scrape(exporter), "newsflow_lag_exporter_up") == 1, 30, "the lag exporter"
+    )
+    scraped = {**scrape(clean), **scrape(enrich), **scrape(exporter)}
+    exposed = {name for name, _ in scraped} | SYNTHETIC
     families = {re.sub(r"_(bucket|count|sum|total|info)$", "", n) for n in exposed}
     wanted = set()
     for expr in dashboard_exprs() + [rule["expr"] for rule in alert_rules()]:

@@ -1,6 +1,7 @@
-"""A real Prometheus scrapes a real clean and enrich worker while pages and dead letters flow
-through the pipeline; then every PromQL expression of the Grafana dashboard and of the alert
-rules is evaluated through Prometheus's HTTP API and checked against what was sent."""
+"""A real Prometheus scrapes a real clean and enrich worker and the lag exporter while pages
+and dead letters flow through the pipeline; then every PromQL expression of the Grafana
+dashboard and of the alert rules is evaluated through Prometheus's HTTP API and checked against
+what was sent."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.support.paths import REPO
 from tests.support.prometheus_server import PrometheusServer
 from tests.support.samples import raw_for_sample
 from tests.support.waiting import eventually
-from tests.support.worker_process import http_get
+from tests.support.worker_process import LagExporterProcess, http_get
 from workers.errors import Reason
 from workers.kafka.produce import AIOKafkaProducer, produce
 from workers.settings import Settings
@@ -28,6 +29,8 @@ from workers.settings import Settings
 DASHBOARD = REPO / "deploy" / "grafana" / "newsflow.json"
 SCRAPE_S = 1  # 15 s in deploy/prometheus/prometheus.yml
 RATE_WINDOW_S = 60  # the throughput panel's rate(...[1m])
+# Dead letters that are not JSON: with the 404 page, the 20 NewsflowDeadLetterRateHigh needs.
+BROKEN = 19
 GOOD = [
     "03-ecb-first-rate-cut.html",
     "05-almenara-ascenso-primera-federacion.html",
@@ -64,29 +67,33 @@ def prometheus(tmp_path: Path):
 
 
 async def send_pages_and_dead_letters(pipeline: Settings) -> None:
-    """Four good pages, a 404 page and a message that is not JSON (two dead letters)."""
+    """Four good pages, a 404 page and BROKEN messages that are not JSON (dead letters)."""
     summary = await produce(pipeline, [raw_for_sample(name) for name in GOOD])
     not_found = {**raw_for_sample("06-port-harlow-bike-lanes.html"), "status": 404}
     bad = await produce(pipeline, [not_found], validate=False)
     assert summary.sent == len(GOOD) and bad.sent == 1
     producer = AIOKafkaProducer(**pipeline.kafka_client_kwargs())
     await producer.start()
-    await producer.send_and_wait(pipeline.topic_raw, b"{not json", key=b"broken")
+    for n in range(BROKEN):
+        await producer.send_and_wait(pipeline.topic_raw, b"{not json", key=b"broken%d" % n)
     await producer.stop()
 
 
 @pytest.mark.broker
 @pytest.mark.timeout(480)  # two waits of a rate window (1 m) for Prometheus's data
 async def test_dashboard_and_alert_queries_on_a_real_prometheus(
-    pipeline: Settings, start_worker, prometheus
+    pipeline: Settings, start_worker, prometheus, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     clean = start_worker("clean", pipeline)
     enrich = start_worker("enrich", pipeline)
+    exporter = LagExporterProcess(pipeline, tmp_path / "lag-exporter.log", interval_s=1.0)
+    request.addfinalizer(exporter.stop)
     # Started while the workers load their models: scrapes fail until their ports open.
     server = prometheus(
         {
             "newsflow-clean": [f"127.0.0.1:{clean.web_port}"],
             "newsflow-enrich": [f"127.0.0.1:{enrich.web_port}"],
+            "newsflow-lag": [f"127.0.0.1:{exporter.port}"],
         }
     )
     for worker in (clean, enrich):
@@ -95,9 +102,12 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
     with urllib.request.urlopen(f"http://127.0.0.1:{clean.web_port}/metrics") as answer:
         assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     await eventually(
-        lambda: server.values("up", "job") == {("newsflow-clean",): 1, ("newsflow-enrich",): 1},
+        lambda: (
+            server.values("up", "job")
+            == {("newsflow-clean",): 1, ("newsflow-enrich",): 1, ("newsflow-lag",): 1}
+        ),
         60,
-        "both workers scraped",
+        "both workers and the lag exporter scraped",
     )
     # rate() sees an increase only from a sample before it, and extrapolates a window's
     # increase by up to a scrape interval at each end: with less than a window of samples
@@ -109,9 +119,9 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
 
     await send_pages_and_dead_letters(pipeline)
     sent = {
-        ("clean", "in"): len(GOOD) + 2,
+        ("clean", "in"): len(GOOD) + 1 + BROKEN,
         ("clean", "out"): len(GOOD),
-        ("clean", "failed"): 2,
+        ("clean", "failed"): 1 + BROKEN,
         ("enrich", "in"): len(GOOD),
         ("enrich", "out"): len(GOOD),
         ("enrich", "failed"): 0,
@@ -165,8 +175,8 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
     assert produced == {("clean", "http_error"), ("clean", "invalid_json")}
     assert {reason for _, reason in rates} == set(get_args(Reason))  # the others at 0
 
-    # Alerts: every rule evaluates on this Prometheus; on this traffic (2 of 6 clean inputs
-    # dead) only the dead-letter rate holds, and waits out its for: as pending.
+    # Alerts: every rule evaluates on this Prometheus; on this traffic (20 of 24 clean inputs
+    # dead, the minimum volume) only the dead-letter rate holds, and waits out its for:.
     rules = [rule for group in server.api("rules")["groups"] for rule in group["rules"]]
     assert {r["name"] for r in rules} == {r["alert"] for r in alert_rules()}
     assert all(r["health"] == "ok" for r in rules), [r.get("lastError") for r in rules]
@@ -177,7 +187,7 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
     assert alert["state"] == "pending"
     assert alert["labels"]["alertname"] == "NewsflowDeadLetterRateHigh"
     assert alert["labels"]["stage"] == "clean"
-    assert float(alert["value"]) == pytest.approx(2 / 6)
+    assert float(alert["value"]) == pytest.approx((1 + BROKEN) / (len(GOOD) + 1 + BROKEN))
 
     # Throughput: the panel's per-second rates, summed over time, give back the messages
     # sent, within the scrape resolution: a window may see a step of counts one scrape
@@ -210,11 +220,19 @@ async def test_dashboard_and_alert_queries_on_a_real_prometheus(
     # A worker that stops answering is what NewsflowWorkerDown watches, with its stage.
     enrich.stop()
 
-    def worker_down() -> list[dict]:
-        alerts = server.api("alerts")["alerts"]
-        return [a for a in alerts if a["labels"]["alertname"] == "NewsflowWorkerDown"]
+    def alerts_named(name: str) -> list[dict]:
+        return [a for a in server.api("alerts")["alerts"] if a["labels"]["alertname"] == name]
 
-    await eventually(worker_down, 30, "NewsflowWorkerDown pending")
-    (down,) = worker_down()
+    await eventually(lambda: alerts_named("NewsflowWorkerDown"), 30, "NewsflowWorkerDown pending")
+    (down,) = alerts_named("NewsflowWorkerDown")
     assert (down["state"], down["labels"]["stage"]) == ("pending", "enrich")
     assert down["labels"]["instance"] == f"127.0.0.1:{enrich.web_port}"
+
+    # The whole enrich stage gone while a page waits for it: NewsflowStageDown, from the
+    # exporter's lag and the absence of any healthy enrich worker.
+    assert (await produce(pipeline, [raw_for_sample(GOOD[0])])).sent == 1
+
+    await eventually(lambda: alerts_named("NewsflowStageDown"), 60, "NewsflowStageDown pending")
+    (gone,) = alerts_named("NewsflowStageDown")
+    assert (gone["state"], gone["labels"]["stage"]) == ("pending", "enrich")
+    assert exporter.stop() == 0

@@ -4,6 +4,8 @@ its assignment, its memory, and HTTP GETs to its web port."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -69,3 +71,36 @@ def http_get(port: int, path: str) -> tuple[int, bytes]:
         return error.code, error.read()
     except OSError:
         return 0, b""
+
+
+class LagExporterProcess:
+    """``newsflow lag --serve PORT`` as a real process, on a free port, logging to a file."""
+
+    def __init__(self, settings: Settings, log_path: Path, interval_s: float = 2.0):
+        self.port = free_port()
+        self.log_path = log_path
+        with log_path.open("ab") as log:
+            self.process = spawn_command(
+                ["lag", "--serve", str(self.port), "--interval", str(interval_s)],
+                {**os.environ, **settings.as_env(), "NEWSFLOW_LOG_FORMAT": "json"},
+                log,
+            )
+
+    @property
+    def web_port(self) -> int:  # as a worker's, for the scrape helpers
+        return self.port
+
+    def stop(self, timeout_s: float = 15.0) -> int:
+        return stop_process(self.process, timeout_s)
+
+
+def spawn_command(args: list[str], env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
+    """``python -m workers ARGS...`` (the `newsflow` command) from the repository."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers", *args],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )

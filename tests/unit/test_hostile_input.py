@@ -5,7 +5,11 @@ nor the filesystem."""
 from __future__ import annotations
 
 import base64
+import gzip
+import importlib.util
 import socket
+import zlib
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -117,6 +121,50 @@ def test_each_hostile_input_is_one_dead_letter_with_a_useful_reason(name: str) -
     assert record["reason"] in reasons, (name, record["error"])
     assert len(record["error"]["message"]) > 10
     assert base64.b64decode(record["original"]["value_base64"]) == value[: 1024 * 1024]
+
+
+def _png(raw: bytes, width: int = 256) -> bytes:
+    """A real PNG file (signature, IHDR, zlib-compressed IDAT, IEND) of ``raw`` as grey pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    rows = [raw[i : i + width].ljust(width, b"\0") for i in range(0, len(raw), width)]
+    header = width.to_bytes(4, "big") + len(rows).to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    pixels = zlib.compress(b"".join(b"\0" + row for row in rows))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def _binaries() -> dict[str, bytes]:
+    """Real binary content from this system: an executable, a Python extension module, a
+    gzip stream and a PNG image (of a news page), 256 KiB at most each."""
+    article = Path(__file__).parents[2] / "workers" / "samples" / "03-ecb-first-rate-cut.html"
+    extension = importlib.util.find_spec("_json") or importlib.util.find_spec("_ssl")
+    found = {
+        "ELF executable /bin/ls": Path("/bin/ls").read_bytes(),
+        "gzip of a news page": gzip.compress(article.read_bytes()),
+        "PNG image": _png(gzip.compress(article.read_bytes() * 4)),
+    }
+    if extension is not None and extension.origin and extension.origin.endswith(".so"):
+        found["Python extension module"] = Path(extension.origin).read_bytes()
+    return {name: data[: 256 * 1024] for name, data in found.items()}
+
+
+@pytest.mark.parametrize("name", list(_binaries()))
+def test_binary_content_inside_html_markup_is_a_dead_letter(name: str) -> None:
+    """Markup around a binary blob passed as an article before (its bytes spell "words");
+    now it is not_html, whether sent as bytes or as text."""
+    blob = _binaries()[name]
+    wrapped = b"<!doctype html><html><head><title>News</title></head><body><p>" + blob
+    wrapped += b"</p></body></html>"
+    as_bytes = dead_letter_of(bytes_page(wrapped))
+    as_text = dead_letter_of(html_page(wrapped.decode("latin-1")))
+    for record in (as_bytes, as_text):
+        assert record["reason"] == "not_html", (name, record["error"])
+        assert "binary" in record["error"]["message"]
 
 
 @pytest.fixture

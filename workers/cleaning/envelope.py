@@ -21,6 +21,11 @@ from workers.settings import Settings
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml")
 _LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|title)\b", re.I)
+# Characters no text holds: C0/C1 controls other than whitespace, undecodable bytes (U+FFFD),
+# lone surrogates, private use. Binary data (images, archives, executables) decodes to a
+# fifth to two thirds of them whatever the charset; news pages hold at most a few per mille.
+_NON_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff\ue000-\uf8ff]")
+_MAX_NON_TEXT_SHARE = 0.10
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,20 @@ def open_envelope(message: InputMessage, settings: Settings) -> Envelope:
     decoded = _page_text(raw, content_type, settings.max_html_bytes)
     if not _LOOKS_LIKE_HTML.search(decoded.text[:65536]):
         raise StageError("not_html", "body has no HTML markup in its first 64 KiB")
+    _refuse_binary(decoded.text)
     return Envelope(raw, decoded)
+
+
+def _refuse_binary(text: str) -> None:
+    """A page whose markup wraps mostly binary data (a misrouted download, a compressed body
+    stored as is) is not an article, however many words its bytes happen to spell."""
+    non_text = len(text) - len(_NON_TEXT.sub("", text))
+    if text and non_text / len(text) > _MAX_NON_TEXT_SHARE:
+        raise StageError(
+            "not_html",
+            f"body is binary: {non_text / len(text):.0%} of its characters are control "
+            "characters or undecodable bytes",
+        )
 
 
 def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) -> Decoded:

@@ -9,9 +9,10 @@ the bootstrap servers for one command.
 from __future__ import annotations
 
 import click
+from pydantic import ValidationError
 
 from workers.cli import dlq, kafka, local, stages
-from workers.settings import get_settings
+from workers.settings import describe_invalid, get_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,7 +26,10 @@ from workers.settings import get_settings
 @click.pass_context
 def main(ctx: click.Context, bootstrap_servers: str | None) -> None:
     """newsflow: streaming ingestion workers for news (raw HTML → clean → enriched)."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise click.ClickException(describe_invalid(exc)) from None
     if bootstrap_servers:
         settings = settings.model_copy(update={"bootstrap_servers": bootstrap_servers})
     ctx.obj = settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -102,12 +103,43 @@ def tail(
 @click.command()
 @click.option("-g", "--group", "groups", multiple=True, help="GROUP=TOPIC (default: both stages).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per partition.")
+@click.option(
+    "--serve",
+    "port",
+    type=click.IntRange(1, 65535),
+    help="Run as a Prometheus exporter on this port (/metrics) instead of printing once.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=1.0),
+    default=15.0,
+    show_default=True,
+    help="With --serve: seconds between two reads of the groups' offsets.",
+)
 @pass_settings
-def lag(settings: Settings, groups: tuple[str, ...], as_json: bool) -> None:
-    """Show consumer lag per group and partition: committed, end, lag, lag in seconds."""
+def lag(
+    settings: Settings, groups: tuple[str, ...], as_json: bool, port: int | None, interval: float
+) -> None:
+    """Show consumer lag per group and partition: committed, end, lag, lag in seconds.
+
+    With --serve PORT, publish the same as Prometheus series, read from the brokers every
+    --interval seconds: the lag stays visible when no worker of a stage runs."""
     from workers.kafka.lag import consumer_lag, format_table
 
     wanted = dict(g.split("=", 1) for g in groups) if groups else consumer_groups(settings)
+    if port is not None:
+        from workers.ops import logs
+        from workers.ops.lag_exporter import serve
+
+        logs.configure(settings.log_level, settings.log_format)
+        try:
+            asyncio.run(serve(settings, wanted, port, interval))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot serve on {settings.web_host}:{port}: {exc.strerror} "
+                "(choose another --serve PORT, or NEWSFLOW_WEB_HOST)"
+            ) from exc
+        return
     rows = run(consumer_lag(settings, wanted), settings)
     if as_json:
         for row in rows:

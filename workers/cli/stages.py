@@ -26,8 +26,12 @@ if TYPE_CHECKING:
 def worker(settings: Settings, stage: str) -> None:
     """Run a STAGE worker (one consumer-group member) until SIGTERM."""
     from workers.runtime.app import run_worker
+    from workers.runtime.startup import StartupError
 
-    run_worker(stage, settings)  # type: ignore[arg-type]
+    try:
+        run_worker(stage, settings)  # type: ignore[arg-type]
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # --- one stage on local files, no broker -----------------------------------------------

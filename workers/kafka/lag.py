@@ -38,8 +38,9 @@ class PartitionLag:
 async def log_ends(settings: Settings, topic: str, timeout_s: float = 10.0) -> dict[int, int]:
     """{partition: log-end offset} of ``topic``; raises TimeoutError when a partition's
     fetch brings no answer in time."""
+    async with clients.admin(settings) as admin:
+        partitions = await topic_partitions(admin, topic)
     async with clients.consumer(settings) as consumer:
-        partitions = await topic_partitions(consumer, topic)
         ends, _ = await _probe(consumer, {("", tp): None for tp in partitions}, timeout_s)
     if len(ends) < len(partitions):
         raise TimeoutError(f"{topic}: no log end for some partitions within {timeout_s} s")
@@ -52,7 +53,7 @@ async def consumer_lag(
     async with clients.consumer(settings) as consumer, clients.admin(settings) as admin:
         committed: dict[tuple[str, TopicPartition], int | None] = {}
         for group, topic in groups.items():
-            partitions = await topic_partitions(consumer, topic)
+            partitions = await topic_partitions(admin, topic)
             offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
             for tp in partitions:
                 meta = offsets.get(tp)

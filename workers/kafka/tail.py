@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.cluster import ClusterMetadata
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import TopicAuthorizationFailedError
 from aiokafka.structs import ConsumerRecord
 
@@ -61,6 +61,8 @@ async def tail(
     Stops after ``max_messages`` records, or once no record arrived for ``idle_timeout_s``
     seconds (None: follow forever).
     """
+    async with clients.admin(settings) as admin:
+        partitions = await topic_partitions(admin, topic)
     async with clients.consumer(
         settings,
         # If the broker ever answers "offset out of range" (an empty partition being
@@ -68,7 +70,6 @@ async def tail(
         auto_offset_reset="earliest" if from_beginning else "latest",
         fetch_max_bytes=max(52428800, settings.max_message_bytes * 2),
     ) as consumer:
-        partitions = await topic_partitions(consumer, topic)
         consumer.assign(partitions)
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)
@@ -88,21 +89,16 @@ async def tail(
                         return
 
 
-async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    """The partitions of ``topic``, from metadata of all topics fetched now.
-
-    Not ``partitions_for_topic`` alone: a consumer that subscribed to nothing keeps the
-    metadata of its bootstrap request, which names no topic, and Apache Kafka answers that
-    with no topic at all (the local broker with every topic).
-    """
-    cluster = await consumer._client.fetch_all_metadata()
-    partitions = cluster.partitions_for_topic(topic)
-    if not partitions:
+async def topic_partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicPartition]:
+    """The partitions of ``topic``, from the metadata of all topics (asking for every topic
+    never makes a broker with auto-creation on create the one asked for)."""
+    described = {t["topic"]: t for t in await admin.describe_topics()}
+    if topic not in described:
         # Kafka leaves the topics a principal may not Describe out of an all-topics answer;
         # asked by name, it says so.
-        named = ClusterMetadata()
-        await consumer._client._metadata_update(named, [topic])
-        if topic in named.unauthorized_topics:
+        (named,) = await admin.describe_topics([topic])
+        if named["error_code"] == TopicAuthorizationFailedError.errno:
             raise TopicAuthorizationFailedError(topic)
         raise LookupError(f"topic {topic!r} does not exist")
-    return [TopicPartition(topic, p) for p in sorted(partitions)]
+    numbers = sorted(p["partition"] for p in described[topic]["partitions"])
+    return [TopicPartition(topic, number) for number in numbers]

@@ -45,6 +45,8 @@ class WorkerHealth:
         self.broker_connected = False
         # Why the broker will not let this worker in (login, TLS, ACL), naming the setting.
         self.access_problem: str | None = None
+        # Why the shared state this stage needs is unavailable, naming the setting.
+        self.redis_problem: str | None = None
         self.loop_tick = time.monotonic()
 
     # --- events ----------------------------------------------------------------------
@@ -135,6 +137,8 @@ class WorkerHealth:
             problems.append("not connected to the broker")
         if not self.assigned_once:
             problems.append("no partition assignment yet")
+        if self.redis_problem:
+            problems.append(self.redis_problem)
         if self.unreachable_leaders:
             problems.append("no connection to the leader of " + ", ".join(self.unreachable_leaders))
         if self.outputs_waiting:

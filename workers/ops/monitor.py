@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 import faust
 from aiokafka import TopicPartition
@@ -24,6 +25,7 @@ from aiokafka.errors import KafkaConnectionError
 from workers.kafka.access import explain, login_problem
 from workers.ops import metrics
 from workers.ops.health import WorkerHealth
+from workers.pipeline import STAGES
 from workers.settings import Settings
 from workers.state.connection import RedisProbe
 
@@ -49,6 +51,8 @@ class Monitor:
         self.settings = settings
         self._client: AIOKafkaClient | None = None
         self._redis = RedisProbe(settings.redis_url, _PROBE_TIMEOUT_S)
+        # Only a stage whose shared state lives in Redis waits for it (not ready meanwhile).
+        self._needs_redis = STAGES[health.stage].state_backend(settings) == "redis"
         self._last_probe = 0.0
 
     async def refresh(self) -> None:
@@ -60,9 +64,27 @@ class Monitor:
         if time.monotonic() - self._last_probe >= _PROBE_EVERY_S:
             self._last_probe = time.monotonic()
             self.health.broker_connected = await self._broker_answers()
-            metrics.REDIS_UP.set(1 if await self._redis.answers() else 0)
+            redis_up = await self._redis.answers()
+            metrics.REDIS_UP.set(1 if redis_up else 0)
+            self._note_redis(redis_up)
         self.health.healthy()
         self.health.ready()
+
+    def _note_redis(self, answers: bool) -> None:
+        problem = None
+        if self._needs_redis and not answers:
+            where = urlsplit(self.settings.redis_url)
+            problem = (
+                f"Redis at {where.hostname}:{where.port or 6379} does not answer: check "
+                "NEWSFLOW_REDIS_URL (messages that need it wait until it does)"
+            )
+        if problem != self.health.redis_problem:
+            # One line when it goes away and one when it is back, not one per probe.
+            if problem:
+                log.warning(problem, extra={"stage": self.health.stage})
+            else:
+                log.info("Redis answers again", extra={"stage": self.health.stage})
+        self.health.redis_problem = problem
 
     def _highwater(self, tp: TopicPartition) -> int | None:
         try:

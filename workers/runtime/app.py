@@ -34,6 +34,7 @@ from workers.ops.web import add_routes
 from workers.pipeline import STAGES
 from workers.records.message import InputMessage
 from workers.records.outgoing import Outgoing
+from workers.runtime import startup
 from workers.runtime.faust_overrides import App, committed_offsets
 from workers.runtime.runner import create_runner
 from workers.settings import Settings
@@ -327,7 +328,13 @@ class StageWorker:
 def run_worker(stage: str, settings: Settings) -> None:
     """Run one worker of ``stage`` until SIGTERM/SIGINT (blocking)."""
     logs.configure(settings.log_level, settings.log_format)
-    worker = StageWorker(stage, settings)
+    # What a user can get wrong fails here, in one line, before the models load.
+    startup.check_web_port(stage, settings)
+    startup.check_kafka(stage, settings)
+    try:
+        worker = StageWorker(stage, settings)
+    except ValueError as exc:  # settings that contradict each other (stage processes)
+        raise startup.StartupError(str(exc)) from None
     wait_for_access(stage, settings, worker.health)
     worker.runner.warm_up()
     log.info(
