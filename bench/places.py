@@ -11,6 +11,13 @@ annotated, so places found there are not scored): one-to-one, exact surface (cas
 "the", dots and a possessive ignored) and overlap-only. Resolution: accuracy@161 km, mean
 and median error, AUC (lower is better), on the matched toponyms with gold coordinates; the
 anchor resolves the same toponyms.
+
+``python bench/places.py --languages de,es,nl,ru`` measures the gazetteer alone beyond
+English, on the named-entity sets of ``../shared/data/multilingual-ner-dev`` (read as
+``bench/entities_languages.py`` reads them, same halves: A developed on, B held out): the
+share of the distinct gold LOC names, as written, that the gazetteer resolves at all in the
+article's language (``gazetteer.candidates(name, language)`` or a water). Those sets give no
+coordinates, so whether the place found is the right one is not measured here.
 """
 
 from __future__ import annotations
@@ -72,10 +79,33 @@ def score(article: gp.Article, cleaned: str, found: list, tally: dict) -> None:
             tally["anchor_all"].append(gp.error_km(g, anchor(g.phrase)))
 
 
+def coverage(languages: list[str]) -> None:
+    """The share of each set's distinct gold LOC names the gazetteer knows, per half."""
+    from bench.entities_languages import HALVES, read_articles
+
+    print(f"gazetteer coverage · {time.strftime('%Y-%m-%d')} · {platform.python_version()}\n")
+    print("| language | half | distinct gold LOC names | resolved | share |")
+    print("|---|---|---:|---:|---:|")
+    for language in languages:
+        names: dict[str, set[str]] = {half: set() for half in HALVES}
+        for index, article in enumerate(read_articles(language)):
+            names[HALVES[index % 2]] |= {article.text[a:b] for a, b in article.places}
+        for half in HALVES:
+            known = sum(
+                bool(gazetteer.candidates(n, language) or gazetteer.waters(n)) for n in names[half]
+            )
+            total = len(names[half])
+            print(f"| {language} | {half} | {total} | {known} | **{known / total:.3f}** |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=0, help="articles per set (0: all)")
+    parser.add_argument("--languages", default="", help="gazetteer coverage only: de,es,nl,ru")
     args = parser.parse_args()
+    if args.languages:
+        coverage(args.languages.split(","))
+        return
     settings = Settings()
     budgets = {"default": settings, "whole text": Settings(ner_max_chars=WHOLE_TEXT)}
     systems = {
