@@ -103,6 +103,7 @@ _COMPASS_REGION = re.compile(
     r"(?:North|South|East|West|Central|Northern|Southern|Eastern|Western|Upper|Lower)"
     r"(?:[- ](?:East|West))?\s+(\w[\w -]+?)(?: (?:Province|Region|State|Governorate))?$"
 )
+_REGION_WORDS = {"Province", "Region", "State", "Governorate"}
 _SAME_POINT = 0.05  # degrees: a region "at" a town's point
 _COUNTY = re.compile(r" (?:County|Parish|Borough)$")
 # The Associated Press's abbreviations of US states and Canadian provinces, as written after
@@ -335,7 +336,13 @@ def _region_groups(index: dict[str, list[Place]]) -> None:
     for places in index.values():
         for place in places:
             match = _COMPASS_REGION.match(place.name)
-            if place.kind == "region" and place.population == _REGION_POPULATION and match:
+            # Not the kind word itself ("Northern Region", "Western Region": no "Region").
+            if (
+                place.kind == "region"
+                and place.population == _REGION_POPULATION
+                and match
+                and match[1] not in _REGION_WORDS
+            ):
                 groups.setdefault((place.country_code, match[1]), []).append(place)
     for (code, stem), members in groups.items():
         members = list(dict.fromkeys(members))
@@ -755,3 +762,21 @@ def country(code: str) -> Place | None:
 def demonym_country(word: str) -> str | None:
     """The country code of a demonym ("Russian" → "RU", "Palestinian" → "PS"), or None."""
     return _country_data()[1].get(key(word))
+
+
+# Adjectives of a group of countries, as a demonym names one ("the Nordic Institute ... in
+# Bergen"): the Nordic Council's members, Scandinavia, the Baltic states, Iberia, Benelux.
+GROUP_ADJECTIVES = {
+    "nordic": ("DK", "FI", "IS", "NO", "SE"),
+    "scandinavian": ("DK", "NO", "SE"),
+    "baltic": ("EE", "LT", "LV"),
+    "iberian": ("ES", "PT"),
+    "benelux": ("BE", "LU", "NL"),
+}
+
+
+def adjective_countries(word: str) -> tuple[str, ...]:
+    """The countries an adjective names: a demonym's one ("Norwegian" → NO), a group's
+    members ("Nordic"); none for another word."""
+    code = demonym_country(word)
+    return (code,) if code else GROUP_ADJECTIVES.get(key(word), ())
