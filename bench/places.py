@@ -10,7 +10,9 @@ Recognition (in the article's text; the headline the cleaning stage puts first i
 annotated, so places found there are not scored): one-to-one, exact surface (case, a leading
 "the", dots and a possessive ignored) and overlap-only. Resolution: accuracy@161 km, mean
 and median error, AUC (lower is better), on the matched toponyms with gold coordinates; the
-anchor resolves the same toponyms.
+anchor resolves the same toponyms. "Same area" (information only): the share of those
+resolved to the gold's area, a country or region holding the gold point included
+(``geoparsing.same_area``).
 
 ``python bench/places.py --languages de,es,nl,ru`` measures the gazetteer alone beyond
 English, on the named-entity sets of ``../shared/data/multilingual-ner-dev`` (read as
@@ -41,14 +43,16 @@ from workers.settings import Settings
 WHOLE_TEXT = 100_000  # NEWSFLOW_NER_MAX_CHARS no article reaches
 
 
-def predicted(entities: dict, places: dict) -> list[tuple[int, int, str, tuple | None]]:
-    """(start, end, text, coordinates) of every place mention the enrichers return."""
-    where = {p["name"]: (p["latitude"], p["longitude"]) for p in places.get("places", [])}
-    return [
-        (m["start"], m["end"], m["text"], where.get(place["name"]))
-        for place in entities.get("places", [])
-        for m in place["mentions"]
-    ]
+def predicted(entities: dict, places: dict) -> list[tuple[int, int, str, tuple | None, dict]]:
+    """(start, end, text, coordinates, resolved place) of every place mention the enrichers
+    return."""
+    where = {p["name"]: p for p in places.get("places", [])}
+    found = []
+    for place in entities.get("places", []):
+        resolved = where.get(place["name"])
+        point = (resolved["latitude"], resolved["longitude"]) if resolved else None
+        found += [(m["start"], m["end"], m["text"], point, resolved) for m in place["mentions"]]
+    return found
 
 
 def anchor(phrase: str) -> tuple[float, float] | None:
@@ -65,7 +69,7 @@ def score(article: gp.Article, cleaned: str, found: list, tally: dict) -> None:
     tally["gold"] += len(article.toponyms)
     tally["unmapped"] += len(article.toponyms) - len(gold)
     tally["predicted"] += len(found)
-    spans = [(s, e, t) for s, e, t, _ in found]
+    spans = [(s, e, t) for s, e, t, *_ in found]
     tally["inexact"] += len(gp.match(gold, spans, exact=False))
     pairs = gp.match(gold, spans, exact=True)
     tally["exact"] += len(pairs)
@@ -73,6 +77,7 @@ def score(article: gp.Article, cleaned: str, found: list, tally: dict) -> None:
         if gold[i].lat is None:
             continue
         tally["ours"].append(gp.error_km(gold[i], found[j][3]))
+        tally["same_area"] += gp.same_area(gold[i], found[j][4])
         tally["anchor"].append(gp.error_km(gold[i], anchor(gold[i].phrase)))
     for g in gold:
         if g.lat is not None:
@@ -134,9 +139,9 @@ def main() -> None:
     print(
         "| set | part | NER budget | docs (rejected) | gold | recognition P / R / F1 | inexact F1 "
         "| resolved | acc@161 ours | anchor | mean km ours / anchor | median km ours / anchor "
-        "| AUC ours / anchor | anchor acc@161, all gold | ms CPU/doc |"
+        "| AUC ours / anchor | anchor acc@161, all gold | same area ours | ms CPU/doc |"
     )
-    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|")
+    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|")
     for part in sorted(tallies):
         t = tallies[part]
         p, r, f = gp.f1(t["exact"], t["predicted"], t["gold"])
@@ -151,6 +156,7 @@ def main() -> None:
             f"| {ours['median']:.0f} / {base['median']:.0f} "
             f"| {ours['auc']:.3f} / {base['auc']:.3f} "
             f"| {gp.resolution(t['anchor_all'])['acc161']:.3f} "
+            f"| {t['same_area'] / max(ours['n'], 1):.3f} "
             f"| {statistics.median(cpu[part]):.1f} |"
         )
     unmapped = sum(t["unmapped"] for t in tallies.values())
