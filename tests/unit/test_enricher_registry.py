@@ -16,7 +16,7 @@ from workers.records.message import InputMessage
 from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
 
-ENGLISH_ONLY = ["entities", "places", "keyphrases", "dates", "tone", "readability"]
+ENGLISH_ONLY = ["entities", "keyphrases", "dates", "tone", "readability"]
 
 
 def enrich(settings: Settings, clean_value: bytes) -> dict[str, Any]:
@@ -63,6 +63,16 @@ def test_english_only_enrichers_skip_other_languages_and_say_why() -> None:
         assert record["enrichment"][name] == {"skipped": "language de not supported"}
     assert record["enrichment"]["stats"]["word_count"] > 0
     assert contracts.schema_errors(record, "articles-enriched.v1") == []
+
+
+def test_places_read_the_gazetteers_languages_and_skip_others() -> None:
+    settings = Settings(enrichers=["places"])
+    for language in ("de", "ru"):
+        article = {**sample_article(PUTIN_IN_PYONGYANG), "language": language}
+        assert "places" in enrich(settings, orjson.dumps(article))["enrichment"]["places"]
+    japanese = {**sample_article(PUTIN_IN_PYONGYANG), "language": "ja"}
+    places = enrich(settings, orjson.dumps(japanese))["enrichment"]["places"]
+    assert places == {"skipped": "language ja not supported"}
 
 
 def _undocumented(node: Any, path: str) -> list[str]:
