@@ -115,6 +115,11 @@ def test_declined_names_are_looked_up_in_their_dictionary_form(
     assert gazetteer.base_forms(declined, "es") == []
 
 
+def test_a_long_run_of_words_is_not_declined() -> None:
+    assert gazetteer.base_forms("белорусском национальном драматическом театре", "ru") == []
+    assert "нижний новгород" in gazetteer.base_forms("нижнем новгороде", "ru")
+
+
 def test_the_articles_other_places_decide_in_its_language() -> None:
     text = "Der Bürgermeister von London traf Vertreter der Provinz Ontario in Kanada."
     chosen = resolve(clusters_of(text, ["London", "Kanada"]), text, None, "de")

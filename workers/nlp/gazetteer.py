@@ -529,11 +529,14 @@ _RUSSIAN_ENDINGS = (
     ("ией", ("ия",)), ("ии", ("ия",)), ("ию", ("ия",)),
     ("ого", ("ый", "ий", "ой")), ("ому", ("ый", "ий")), ("ыми", ("ые",)), ("ими", ("ие",)),  # noqa: RUF001
     ("ой", ("ая", "а", "ый", "ой")), ("ей", ("я", "ь", "яя")), ("ом", ("", "ый", "ий")),  # noqa: RUF001
-    ("ем", ("ь", "")), ("ах", ("ы", "и")), ("ях", ("и",)), ("ую", ("ая",)), ("ых", ("ые",)),  # noqa: RUF001
+    ("ем", ("ь", "", "ий")), ("ах", ("ы", "и")), ("ях", ("и",)), ("ую", ("ая",)), ("ых", ("ые",)),  # noqa: RUF001
     ("их", ("ие",)), ("е", ("а", "я", "", "й")), ("ы", ("а",)), ("и", ("а", "я", "ь", "и")),  # noqa: RUF001
     ("у", ("а", "")), ("ю", ("я", "ь", "й")), ("а", ("",)), ("я", ("ь", "й")),  # noqa: RUF001
 )  # fmt: skip
 _MIN_STEM = 3
+# A place's name declines in at most a noun and two adjectives ("Нижнем Новгороде"); a
+# longer run is an organisation's, and its forms multiply (six words: thousands).
+_MAX_DECLINED_WORDS = 3
 
 
 def base_forms(name_key: str, language: str) -> list[str]:
@@ -541,7 +544,7 @@ def base_forms(name_key: str, language: str) -> list[str]:
     endings undone word by word, a German genitive "s" dropped ("Deutschlands")."""
     if language == "de" and name_key.endswith("s") and len(name_key) > _MIN_STEM + 1:
         return [name_key[:-1]]
-    if language != "ru":
+    if language != "ru" or len(name_key.split()) > _MAX_DECLINED_WORDS:
         return []
     per_word = []
     for word in name_key.split():
