@@ -3,7 +3,8 @@
 Each article becomes an HTML page (headline as ``<h1>``, paragraphs as ``<p>``) that goes
 through the cleaning stage; gold toponyms are mapped into the text the stage returns. Scoring
 follows the sets' README: one-to-one recognition (exact and overlap-only), great-circle error
-of the matched toponyms that have gold coordinates, accuracy@161 km, mean/median and AUC.
+of the matched toponyms that have gold coordinates, accuracy@161 km, mean/median and AUC,
+and beside them, as information, the share resolved to the gold's area (:func:`same_area`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import statistics
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import pairwise
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -184,6 +186,54 @@ def resolution(errors: list[float]) -> dict[str, float]:
         "auc": auc,
         "n": len(errors),
     }
+
+
+def _inside(ring: list, lat: float, lon: float) -> bool:
+    """Whether (lat, lon) is inside a GeoJSON ring (ray casting)."""
+    found = False
+    for (x0, y0), (x1, y1) in pairwise(ring):
+        if (y0 > lat) != (y1 > lat) and lon < x0 + (lat - y0) * (x1 - x0) / (y1 - y0):
+            found = not found
+    return found
+
+
+@cache
+def _country_polygons(code: str) -> list:
+    from countryinfo import all_countries
+
+    for country in all_countries():
+        info = country.info()
+        if info.get("ISO", {}).get("alpha2") == code:
+            geometry = ((info.get("geoJSON") or {}).get("features") or [{}])[0].get("geometry")
+            polygons = (geometry or {}).get("coordinates") or []
+            return [polygons] if (geometry or {}).get("type") == "Polygon" else polygons
+    return []
+
+
+def in_country(code: str, lat: float, lon: float) -> bool:
+    return any(polygon and _inside(polygon[0], lat, lon) for polygon in _country_polygons(code))
+
+
+def same_area(gold: Toponym, place: dict | None) -> bool:
+    """Information beside accuracy@161 km: the resolved place is the gold's area though its
+    point is farther off (TR-News places countries and provinces at other points): within
+    161 km, or a country whose borders hold the gold point, or a region of that country
+    whose point is the nearest region point to the gold's (the gazetteer's crude map)."""
+    if place is None or gold.lat is None:
+        return False
+    if haversine((gold.lat, gold.lon), (place["latitude"], place["longitude"])) < 161:
+        return True
+    code = place["country_code"]
+    if place["kind"] not in ("country", "region") or not in_country(code, gold.lat, gold.lon):
+        return False
+    if place["kind"] == "country":
+        return True
+    from workers.nlp import gazetteer
+
+    def region(lat: float, lon: float) -> str:
+        return gazetteer.region_of(gazetteer.Place("", "city", code, lat, lon, 0))
+
+    return region(gold.lat, gold.lon) == region(place["latitude"], place["longitude"])
 
 
 def f1(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:

@@ -10,7 +10,16 @@ Recognition (in the article's text; the headline the cleaning stage puts first i
 annotated, so places found there are not scored): one-to-one, exact surface (case, a leading
 "the", dots and a possessive ignored) and overlap-only. Resolution: accuracy@161 km, mean
 and median error, AUC (lower is better), on the matched toponyms with gold coordinates; the
-anchor resolves the same toponyms.
+anchor resolves the same toponyms. "Same area" (information only): the share of those
+resolved to the gold's area, a country or region holding the gold point included
+(``geoparsing.same_area``).
+
+``python bench/places.py --languages de,es,nl,ru`` measures the gazetteer alone beyond
+English, on the named-entity sets of ``../shared/data/multilingual-ner-dev`` (read as
+``bench/entities_languages.py`` reads them, same halves: A developed on, B held out): the
+share of the distinct gold LOC names, as written, that the gazetteer resolves at all in the
+article's language (``gazetteer.candidates(name, language)`` or a water). Those sets give no
+coordinates, so whether the place found is the right one is not measured here.
 """
 
 from __future__ import annotations
@@ -34,14 +43,16 @@ from workers.settings import Settings
 WHOLE_TEXT = 100_000  # NEWSFLOW_NER_MAX_CHARS no article reaches
 
 
-def predicted(entities: dict, places: dict) -> list[tuple[int, int, str, tuple | None]]:
-    """(start, end, text, coordinates) of every place mention the enrichers return."""
-    where = {p["name"]: (p["latitude"], p["longitude"]) for p in places.get("places", [])}
-    return [
-        (m["start"], m["end"], m["text"], where.get(place["name"]))
-        for place in entities.get("places", [])
-        for m in place["mentions"]
-    ]
+def predicted(entities: dict, places: dict) -> list[tuple[int, int, str, tuple | None, dict]]:
+    """(start, end, text, coordinates, resolved place) of every place mention the enrichers
+    return."""
+    where = {p["name"]: p for p in places.get("places", [])}
+    found = []
+    for place in entities.get("places", []):
+        resolved = where.get(place["name"])
+        point = (resolved["latitude"], resolved["longitude"]) if resolved else None
+        found += [(m["start"], m["end"], m["text"], point, resolved) for m in place["mentions"]]
+    return found
 
 
 def anchor(phrase: str) -> tuple[float, float] | None:
@@ -58,7 +69,7 @@ def score(article: gp.Article, cleaned: str, found: list, tally: dict) -> None:
     tally["gold"] += len(article.toponyms)
     tally["unmapped"] += len(article.toponyms) - len(gold)
     tally["predicted"] += len(found)
-    spans = [(s, e, t) for s, e, t, _ in found]
+    spans = [(s, e, t) for s, e, t, *_ in found]
     tally["inexact"] += len(gp.match(gold, spans, exact=False))
     pairs = gp.match(gold, spans, exact=True)
     tally["exact"] += len(pairs)
@@ -66,16 +77,40 @@ def score(article: gp.Article, cleaned: str, found: list, tally: dict) -> None:
         if gold[i].lat is None:
             continue
         tally["ours"].append(gp.error_km(gold[i], found[j][3]))
+        tally["same_area"] += gp.same_area(gold[i], found[j][4])
         tally["anchor"].append(gp.error_km(gold[i], anchor(gold[i].phrase)))
     for g in gold:
         if g.lat is not None:
             tally["anchor_all"].append(gp.error_km(g, anchor(g.phrase)))
 
 
+def coverage(languages: list[str]) -> None:
+    """The share of each set's distinct gold LOC names the gazetteer knows, per half."""
+    from bench.entities_languages import HALVES, read_articles
+
+    print(f"gazetteer coverage · {time.strftime('%Y-%m-%d')} · {platform.python_version()}\n")
+    print("| language | half | distinct gold LOC names | resolved | share |")
+    print("|---|---|---:|---:|---:|")
+    for language in languages:
+        names: dict[str, set[str]] = {half: set() for half in HALVES}
+        for index, article in enumerate(read_articles(language)):
+            names[HALVES[index % 2]] |= {article.text[a:b] for a, b in article.places}
+        for half in HALVES:
+            known = sum(
+                bool(gazetteer.candidates(n, language) or gazetteer.waters(n)) for n in names[half]
+            )
+            total = len(names[half])
+            print(f"| {language} | {half} | {total} | {known} | **{known / total:.3f}** |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=0, help="articles per set (0: all)")
+    parser.add_argument("--languages", default="", help="gazetteer coverage only: de,es,nl,ru")
     args = parser.parse_args()
+    if args.languages:
+        coverage(args.languages.split(","))
+        return
     settings = Settings()
     budgets = {"default": settings, "whole text": Settings(ner_max_chars=WHOLE_TEXT)}
     systems = {
@@ -104,9 +139,9 @@ def main() -> None:
     print(
         "| set | part | NER budget | docs (rejected) | gold | recognition P / R / F1 | inexact F1 "
         "| resolved | acc@161 ours | anchor | mean km ours / anchor | median km ours / anchor "
-        "| AUC ours / anchor | anchor acc@161, all gold | ms CPU/doc |"
+        "| AUC ours / anchor | anchor acc@161, all gold | same area ours | ms CPU/doc |"
     )
-    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|")
+    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|")
     for part in sorted(tallies):
         t = tallies[part]
         p, r, f = gp.f1(t["exact"], t["predicted"], t["gold"])
@@ -121,6 +156,7 @@ def main() -> None:
             f"| {ours['median']:.0f} / {base['median']:.0f} "
             f"| {ours['auc']:.3f} / {base['auc']:.3f} "
             f"| {gp.resolution(t['anchor_all'])['acc161']:.3f} "
+            f"| {t['same_area'] / max(ours['n'], 1):.3f} "
             f"| {statistics.median(cpu[part]):.1f} |"
         )
     unmapped = sum(t["unmapped"] for t in tallies.values())

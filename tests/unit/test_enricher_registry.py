@@ -66,6 +66,16 @@ def test_enrichers_skip_languages_they_do_not_read_and_say_why() -> None:
     assert contracts.schema_errors(record, "articles-enriched.v1") == []
 
 
+def test_places_read_the_gazetteers_languages_and_skip_others() -> None:
+    settings = Settings(enrichers=["places"])
+    for language in ("de", "ru"):
+        article = {**sample_article(PUTIN_IN_PYONGYANG), "language": language}
+        assert "places" in enrich(settings, orjson.dumps(article))["enrichment"]["places"]
+    japanese = {**sample_article(PUTIN_IN_PYONGYANG), "language": "ja"}
+    places = enrich(settings, orjson.dumps(japanese))["enrichment"]["places"]
+    assert places == {"skipped": "language ja not supported"}
+
+
 def _undocumented(node: Any, path: str) -> list[str]:
     missing = []
     if isinstance(node, dict):

