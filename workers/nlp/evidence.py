@@ -50,7 +50,7 @@ _PERSON_WORDS = 3
 
 # Particles inside names ("Banco de España", "Ludwig van Beethoven").
 _PARTICLES = {
-    "de": {"von", "van", "der", "zu", "de"},
+    "de": {"von", "van", "zu", "de"},  # not "der": an article there ("Vorstand der Bank")
     "es": {"de", "del", "la", "las", "los", "y"},
     "fr": {"de", "du", "des", "la", "le", "d'"},
     "it": {"di", "del", "della", "dei", "degli", "de", "da"},
@@ -144,9 +144,9 @@ _PLACE_PREPOSITIONS = {
     "pt": {"em", "no", "na", "de", "para"},
 }
 _ADJECTIVE_ENDINGS = ("e", "er", "en", "es", "em")  # German inflected adjectives
-# Columns of gender-guesser's data file: the frequency of the name per country, from col. 30.
+# gender-guesser's data file: the name in columns 4-29, a sorting mark in column 30.
 _NAMES_FILE = "data/nam_dict.txt"
-_FREQUENCIES_AT = 30
+_SORT_MARK = 29
 
 
 @cache
@@ -158,7 +158,7 @@ def given_names() -> frozenset[str]:
     for line in text.splitlines():
         if not line or line[0] in "#=":
             continue
-        name = line[3:_FREQUENCIES_AT].strip()
+        name = line[3:_SORT_MARK].strip()  # column 30 marks how umlauts were sorted
         if name and " " not in name:
             found.add(name.replace("+", "-").lower())
     return frozenset(found)
@@ -226,10 +226,27 @@ def _is_org(words: list[str], language: str) -> bool:
     heads = _HEADS.get(language, set())
     lowered = [_strip(w) for w in words]
     if any(w in heads for w in lowered):
-        return len(words) > 1 or language in _COMPOUNDING
+        return len(words) > 1  # "Regierung" alone is a common noun
     return language in _COMPOUNDING and any(
         w.endswith(h) and len(w) > len(h) + 2 for w in lowered for h in heads
     )
+
+
+def german_name(words: list[str], lower_words: set[str]) -> int:
+    """How many leading words of a German run are common nouns before the name ("Konzern" in
+    "Konzern Siemens AG"): the name is its last word, with the capitalised adjectives before
+    it ("Deutsche Bank AG", "Bayerische Motoren Werke AG") and its legal form after."""
+    end = len(words) - 1 if words[-1] in _LEGAL_FORMS["de"] and len(words) > 1 else len(words)
+    first = end - 1
+    while first > 0 and _adjective(words[first - 1], lower_words):
+        first -= 1
+    return max(first, 0)
+
+
+def _adjective(word: str, lower_words: set[str]) -> bool:
+    """A German capitalised adjective: an adjective's ending, not written in lower case."""
+    lower = word.lower()
+    return lower.endswith(_ADJECTIVE_ENDINGS) and lower not in lower_words and word.isalpha()
 
 
 def label(words: list[str], language: str, before: str, lower_words: set[str]) -> str | None:
@@ -259,6 +276,12 @@ def label(words: list[str], language: str, before: str, lower_words: set[str]) -
     return "PERSON" if 1 < len(capitalised) <= _PERSON_WORDS else None
 
 
+def _starts_person(words: list[str], lower_words: set[str]) -> bool:
+    """Whether a run is a title or a given name and a family name ("Angela Merkel")."""
+    head = words[0].lower().rstrip(".")
+    return head in _TITLES["de"] or (head in given_names() and head not in lower_words)
+
+
 _PREVIOUS_WORD = re.compile(r"([\w.']+)\s+$")
 
 
@@ -276,6 +299,15 @@ def find(text: str, language: str, start: int = 0, mentions: list[Mention] | Non
         words = text[first:last].split(" ")
         previous = _PREVIOUS_WORD.search(text, max(0, first - 30), first)
         before = previous[1].lower() if previous else ""
+        if language == "de" and len(words) > 1 and not _starts_person(words, lower_words):
+            skip = german_name(words, lower_words)
+            first += sum(len(w) + 1 for w in words[:skip])
+            words = words[skip:]
+        titles = _TITLES.get(language, set())
+        while len(words) > 1 and _strip(words[0]) in titles:  # "Kanzlerin Angela Merkel"
+            before = _strip(words[0])
+            first += len(words.pop(0)) + 1
+            initial = False
         kind = label(words, language, before, lower_words)
         if kind == "PERSON" and initial and len(words) == 1:
             continue

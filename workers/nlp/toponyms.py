@@ -4,9 +4,9 @@ NER reads a budget of characters (:mod:`workers.nlp.ner`) and, where it reads, o
 place inside a longer name as an organisation. This pass adds what the sentence's shape
 says is a place:
 
-- the place an organisation is named after, at its start ("U.S. Food and Drug
-  Administration", "Queensland Police") or after its "of" ("University of Michigan"), and an
-  organisation that is only a place's name ("Danbury", a metonymy: "Beijing said");
+- an organisation that is only a place's name ("Danbury", a metonymy: "Beijing said"); a
+  place inside a longer organisation's name ("the Bank of England", "U.S. Food and Drug
+  Administration") is not a place the article mentions, and is not added;
 - the region or country written after a place ("Alvin, Texas", "Gatineau, Que.");
 - a dateline's town ("DETROIT —", "ATLANTA (AP) —");
 - a name the sentence calls a place, whatever NER read ("the island of Java"; "Darfur and
@@ -35,7 +35,6 @@ _MAX_WORDS = 4
 _NAME_WORD = re.compile(r"[A-Z][\w'\u2019&.-]*")
 # Runs of capitalised words ("New South Wales", "U.S.") with their spans.
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w\u2019'.&-]*(?:[ \t]+[A-Z][\w\u2019'.&-]*)*")
-_OF_PLACE = re.compile(r"\bof\s+(?:the\s+)?((?:[A-Z][\w.'-]*\s?){1,3})$")
 _QUALIFIER = re.compile(r",\s*((?:[A-Z][\w.]*\.?)(?:\s+[A-Z][\w.]*)?)")
 _DATELINE = re.compile(
     r"(?:^|\n)\s*([A-Z][A-Z.'-]{2,}(?:[ ][A-Z][A-Z.'-]+)*)"  # the town, in capitals
@@ -141,7 +140,7 @@ def _standalone(
 
 def _prefix_place(text: str, start: int, end: int) -> tuple[int, int] | None:
     """The longest place name an organisation's name starts with ("U.S." in "U.S. Food and
-    Drug Administration"), as a span; or the whole name when it is a place."""
+    Drug Administration"), as a span: the whole name when it is a place's (a metonymy)."""
     words = list(_NAME_WORD.finditer(text, start, end))
     if words and words[0][0] in ("The", "the"):
         words = words[1:]
@@ -157,17 +156,6 @@ def _prefix_place(text: str, start: int, end: int) -> tuple[int, int] | None:
         name = re.sub(r"['\u2019]s$", "", name)
         if is_place(name, named_after=True):
             return first.start(), first.start() + len(name)
-    return None
-
-
-def _of_place(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The place after an organisation's "of" ("University of Michigan")."""
-    match = _OF_PLACE.search(text, start, end)
-    if not match:
-        return None
-    name = match[1].strip()
-    if is_place(name, named_after=True) and not name.startswith("the "):
-        return match.start(1), match.start(1) + len(name)
     return None
 
 
@@ -232,9 +220,10 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
             kept[index] = Mention("GPE", mention.start, prefix[1], text[mention.start : prefix[1]])
             places.append((mention.start, prefix[1]))
             continue
-        for span in (prefix, _of_place(text, mention.start, mention.end)):
-            if span:
-                add(*span)
+        # A place inside an organisation's name ("England" in "the Bank of England", "U.S."
+        # in "U.S. Food and Drug Administration") names the organisation, not a place the
+        # article mentions: it is no mention. Where the article names the place itself, that
+        # mention is found on its own.
     # A region or country after a place ("Alvin, Texas"), even where NER took it for a
     # person ("Gatineau, Que."): the qualifier's mention replaces NER's reading.
     for mention in [m for m in kept if m.label in PLACE_LABELS]:
