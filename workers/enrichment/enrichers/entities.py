@@ -7,9 +7,9 @@ setting leaves out) with the names pass (:mod:`workers.nlp.evidence`); the recor
 read it in ``pipeline`` when that is not the English model the version names. NER reads
 ``NEWSFLOW_NER_MAX_CHARS`` characters of the NFKC-normalised text (the opening, then a few
 words around each name first met later: :mod:`workers.nlp.ner`), names past it are labelled
-without the model (:mod:`workers.nlp.names`); mentions are clustered ("Kim Jong Un", "Kim Jong-un" and "Kim" are
-one person; "Russian" names Russia) and every further occurrence of a cluster's spellings is
-added from the whole text. Offsets index ``text`` of the record as published.
+without the model (:mod:`workers.nlp.names`); mentions are clustered ("Kim Jong Un", "Kim
+Jong-un" and "Kim" are one person; "Russian" names Russia) and every further occurrence of a
+cluster's spellings is added from the whole text. Offsets index ``text`` of the record as published.
 """
 
 from __future__ import annotations
