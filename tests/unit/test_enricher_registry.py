@@ -16,7 +16,8 @@ from workers.records.message import InputMessage
 from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
 
-ENGLISH_ONLY = ["entities", "places", "keyphrases", "dates", "tone", "readability"]
+# entities reads German and more (tests/unit/test_nlp_entities_languages.py)
+ENGLISH_ONLY = ["places", "keyphrases", "dates", "tone", "readability"]
 
 
 def enrich(settings: Settings, clean_value: bytes) -> dict[str, Any]:
