@@ -243,7 +243,7 @@ def _mentions(text: str, max_chars: int, language: str) -> list[Mention]:
             return names.find(text, 0, [])
         return evidence.find(text, language)
     mentions, window = entities(text, max_chars, language)
-    found = list(mentions)
+    found = [m for m in mentions if language == "en" or evidence.is_name(m.text)]
     if language == "ru":
         found += [m for m in evidence.russian_forms(text) if not _covered(m, found)]
     if language == "en":

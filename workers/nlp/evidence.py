@@ -143,7 +143,16 @@ _PLACE_PREPOSITIONS = {
     "nl": {"in", "naar", "uit", "bij", "te"},
     "pt": {"em", "no", "na", "de", "para"},
 }
-_ADJECTIVE_ENDINGS = ("e", "er", "en", "es", "em")  # German inflected adjectives
+# German adjectives by their derivational suffix and inflection ("Europäische",
+# "Hessischen", "Bundesdeutsches"); a plural noun ends in -en or -e too ("Milliarden"), so
+# the inflection alone is no evidence.
+_ADJECTIVE_ENDINGS = tuple(
+    stem + ending
+    for stem in ("isch", "lich", "ig", "bar", "sam", "haft", "al", "ell", "iv", "är", "deutsch")
+    for ending in ("e", "en", "er", "es", "em")
+)
+# Words written with a dot that does not end a sentence.
+_ABBREVIATIONS = frozenset({"prof", "dipl", "ing", "mag", "sra", "mme", "dott", "mevr", "gen"})
 # gender-guesser's data file: the name in columns 4-29, a sorting mark in column 30.
 _NAMES_FILE = "data/nam_dict.txt"
 _SORT_MARK = 29
@@ -200,6 +209,12 @@ def candidates(text: str, language: str, lower_words: set[str]) -> list[tuple[in
                 first += len(word) + 1
         if not name:
             continue
+        # A word ending in a dot ends the sentence ("Narbonne. Le"), unless an initial or an
+        # abbreviation ("S.A.", "Dr.").
+        end = re.search(r"(?<=[^\W\d_]{3})\. ", name)
+        before_dot = name[: end.start()].split(" ")[-1] if end else ""
+        if end and "." not in before_dot and before_dot.lower() not in _ABBREVIATIONS:
+            name = name[: end.start()]
         words = name.split(" ")
         if words[-1] not in forms and not _INITIAL.fullmatch(words[-1]):
             name = re.sub(r"(?:['\u2019]s?|[.,;:])$", "", name)
@@ -210,6 +225,11 @@ def candidates(text: str, language: str, lower_words: set[str]) -> list[tuple[in
 @lru_cache(maxsize=1 << 16)
 def _is_place(name: str) -> bool:
     return toponyms.is_place(name, named_after=True) or bool(gazetteer.waters(name))
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_country(name: str) -> bool:
+    return any(p.kind == "country" for p in gazetteer.candidates(name))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -236,6 +256,9 @@ def german_name(words: list[str], lower_words: set[str]) -> int:
     """How many leading words of a German run are common nouns before the name ("Konzern" in
     "Konzern Siemens AG"): the name is its last word, with the capitalised adjectives before
     it ("Deutsche Bank AG", "Bayerische Motoren Werke AG") and its legal form after."""
+    for at in range(1, len(words) - 1):  # a person after nouns: "Energieexperte Prof. Dr. X"
+        if _starts_person(words[at:], lower_words):
+            return at
     end = len(words) - 1 if words[-1] in _LEGAL_FORMS["de"] and len(words) > 1 else len(words)
     first = end - 1
     while first > 0 and _adjective(words[first - 1], lower_words):
@@ -263,7 +286,9 @@ def label(words: list[str], language: str, before: str, lower_words: set[str]) -
     capitalised = [w for w in words if w[:1].isupper()]
     if not all(_title_case(w) for w in capitalised):
         return None
-    given = words[0].lower() in given_names() and words[0].lower() not in lower_words
+    first = words[0].lower()
+    # A given name that is a country's is no evidence of a person ("France Télévisions").
+    given = first in given_names() and first not in lower_words and not _is_country(words[0])
     if 1 < len(words) <= _PERSON_WORDS + 1 and given:
         return "PERSON"
     if before.rstrip(".") in _TITLES.get(language, ()):
@@ -279,7 +304,9 @@ def label(words: list[str], language: str, before: str, lower_words: set[str]) -
 def _starts_person(words: list[str], lower_words: set[str]) -> bool:
     """Whether a run is a title or a given name and a family name ("Angela Merkel")."""
     head = words[0].lower().rstrip(".")
-    return head in _TITLES["de"] or (head in given_names() and head not in lower_words)
+    if head in _TITLES["de"] or head in _ABBREVIATIONS:
+        return True
+    return head in given_names() and head not in lower_words and _title_case(words[-1])
 
 
 _PREVIOUS_WORD = re.compile(r"([\w.']+)\s+$")
@@ -306,7 +333,7 @@ def find(
             first += sum(len(w) + 1 for w in words[:skip])
             words = words[skip:]
         titles = _TITLES.get(language, set())
-        while len(words) > 1 and _strip(words[0]) in titles:  # "Kanzlerin Angela Merkel"
+        while len(words) > 1 and (_strip(words[0]) in titles or _strip(words[0]) in _ABBREVIATIONS):
             before = _strip(words[0])
             first += len(words.pop(0)) + 1
             initial = False
@@ -316,6 +343,14 @@ def find(
         if kind:
             found.append(Mention(kind, first, last, text[first:last]))
     return found
+
+
+def is_name(text: str) -> bool:
+    """Whether a mention a pipeline found can be a name in a language that capitalises names:
+    it holds a capital letter and is more than an elided word ("L'", "qu'" written with the
+    typographic apostrophe, which the small models were not trained on)."""
+    core = text.rstrip("'\u2019")
+    return len(core) > 1 and core != text.lower() and not text.endswith(("'", "\u2019"))
 
 
 def russian_forms(text: str) -> list[Mention]:
