@@ -141,7 +141,8 @@ def entities(text: str, max_chars: int, language: str = "en") -> tuple[tuple[Men
     :func:`pieces` chooses, offsets into ``text``), and where the opening window ended. Past
     the window only names are kept (dates there are found by their shape,
     :mod:`workers.nlp.dates`)."""
-    stretches = pieces(text, max_chars)
+    pipeline = pipelines.for_language(language) if language != "en" else None
+    stretches = pieces(text, len(text) if pipeline and pipeline.whole_text else max_chars)
     # Only the stretches read are normalised (character by character: not the whole text),
     # then joined a blank line apart: one NER call, not one per stretch.
     parts = [(a, normalise(text[a:b])) for a, b in stretches]

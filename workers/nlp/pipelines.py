@@ -47,6 +47,7 @@ class Pipeline:
     package: str
     name: str
     read: Callable[[str], list[tuple[str, int, int]]]
+    whole_text: bool = False  # reads the whole text, not NEWSFLOW_NER_MAX_CHARS of it
 
 
 def parse(spec: str) -> dict[str, str]:
@@ -129,7 +130,11 @@ def natasha_pipeline() -> Pipeline:
         return [(_LABELS.get(s.type, s.type), s.start, s.stop) for s in ner(text).spans]
 
     versions = f"slovnet-{metadata.version('slovnet')}+navec-{metadata.version('navec')}"
-    return Pipeline(NATASHA, f"natasha-{metadata.version(NATASHA)}/{versions}", read)
+    # slovnet costs a third of what spaCy's small English NER costs per character
+    # (bench/entities_languages.py --cost), and Russian inflects names ("Москва", "Москве"), so
+    # re-matching found names past a window misses most mentions: it reads the whole text.
+    name = f"natasha-{metadata.version(NATASHA)}/{versions}"
+    return Pipeline(NATASHA, name, read, whole_text=True)
 
 
 def load(spec: str) -> dict[str, Pipeline]:
