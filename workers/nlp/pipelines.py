@@ -130,9 +130,9 @@ def natasha_pipeline() -> Pipeline:
         return [(_LABELS.get(s.type, s.type), s.start, s.stop) for s in ner(text).spans]
 
     versions = f"slovnet-{metadata.version('slovnet')}+navec-{metadata.version('navec')}"
-    # slovnet costs a third of what spaCy's small English NER costs per character
-    # (bench/entities_languages.py --cost), and Russian inflects names ("Москва", "Москве"), so
-    # re-matching found names past a window misses most mentions: it reads the whole text.
+    # Russian inflects names ("Москва", "Москве"), so matching a found name again past a
+    # window misses most mentions: slovnet reads the whole text, and still costs less per
+    # article than English NER on its budget (bench/entities_languages.py --cost).
     name = f"natasha-{metadata.version(NATASHA)}/{versions}"
     return Pipeline(NATASHA, name, read, whole_text=True)
 
