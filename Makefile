@@ -28,7 +28,7 @@ LOCK_FLAGS := --generate-hashes --python-version 3.11 --python-platform x86_64-m
 	--no-header --quiet
 lock: install
 	$(BIN)/python -m pip install --quiet $(UV)
-	$(BIN)/uv pip compile pyproject.toml build-requirements.in --extra local --extra test \
+	$(BIN)/uv pip compile pyproject.toml build-requirements.in --extra local --extra test --extra russian \
 	  $(LOCK_FLAGS) -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml build-requirements.in \
 	  -c requirements.lock $(LOCK_FLAGS) -o requirements-runtime.lock

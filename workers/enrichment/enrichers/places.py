@@ -86,11 +86,11 @@ def site_country(url: str | None) -> str | None:
     return code if len(tld) == 2 and gazetteer.country(code) else None
 
 
-def qualifiers(item: Cluster, text: str) -> list[gazetteer.Place]:
+def qualifiers(item: Cluster, text: str, language: str | None = None) -> list[gazetteer.Place]:
     """Regions and countries written right after a mention ("Dublin, Ohio")."""
     found = []
     for mention in item.mentions:
-        qualified = toponyms.qualifier(text, mention.end)
+        qualified = toponyms.qualifier(text, mention.end, language)
         found += qualified[2] if qualified else []
     return found
 
@@ -204,7 +204,7 @@ def resolve(
         if name in options
     }
     qualified = {
-        name: qualifiers(c, text)
+        name: qualifiers(c, text, language)
         for c, name in zip(clusters, names, strict=True)
         if name in options
     }
@@ -257,8 +257,9 @@ class PlacesEnricher(Enricher, name="places", version=VERSION, languages=LANGUAG
         gazetteer.build()  # at start-up, not on the first article
 
     def __call__(self, article: dict[str, Any]) -> dict[str, Any]:
-        names = [c for c in find_clusters(article["text"], self.max_chars) if c.type == "place"]
         language = article.get("language")
+        clusters = find_clusters(article["text"], self.max_chars, language)
+        names = [c for c in clusters if c.type == "place"]
         chosen = resolve(names, article["text"], article.get("url"), language)
         places, unresolved = [], []
         for item in names:
