@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,10 @@ def test_demo_enriches_every_sample_and_exits_zero() -> None:
     for entry in manifest:
         assert entry["title"] in result.stdout
     assert "(None)" not in result.stdout  # a place in no country (a sea) shows its name alone
+    # Beyond English too: each German, French and Spanish sample names somebody and a place.
+    blocks = re.split(r"\n  (?=\S)", result.stdout)  # one block an article
+    for entry in (e for e in manifest if e["language"] != "en"):
+        block = next(b for b in blocks if entry["title"] in b)
+        names, _, places = block.partition("names: ")[2].partition(" · places: ")
+        assert names.strip() not in ("", "-"), f"no entities for {entry['file']}:\n{block}"
+        assert places.split("\n")[0].strip() not in ("", "-"), f"no places: {entry['file']}"

@@ -61,15 +61,15 @@ def describe(record: dict[str, Any], latency_s: float | None) -> str:
         detail.append(f"{latency_s:.2f} s produce→sink")
     lines = [f"  {head}", f"    {' · '.join(facts)}", f"    {' · '.join(detail)}"]
     entities = record["enrichment"].get("entities", {})
-    if "persons" in entities:
+    if "persons" in entities:  # not skipped for the article's language
         places = record["enrichment"].get("places", {}).get("places", [])
-        named = [p["name"] for p in entities["persons"][:3]]
+        named = [p["name"] for p in entities["persons"][:2] + entities["organisations"][:1]]
         # A sea or an ocean is in no country: its name alone.
-        named += [
+        located = [
             f"{p['name']} ({p['country_code']})" if p.get("country_code") else p["name"]
             for p in places[:3]
         ]
-        lines.append(f"    {', '.join(named) or 'no names'}")
+        lines.append(f"    names: {', '.join(named) or '-'} · places: {', '.join(located) or '-'}")
     return "\n".join(lines)
 
 
