@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from importlib import metadata
 from itertools import pairwise
 from typing import Any
@@ -41,16 +42,24 @@ from workers.nlp import gazetteer, ner, toponyms
 from workers.nlp.clusters import Cluster, find_clusters
 from workers.settings import Settings
 
-# Weights of the evidence, in decades of population (a qualifier outweighs everything).
-KIND_BONUS = {"continent": 1.0, "country": 1.0, "region": 0.0, "city": 0.0, "water": 0.0}
-CAPITAL_BONUS = 0.8
-SAME_COUNTRY = 2.5
-SAME_STATE = 1.5
-SITE_COUNTRY = 2.0
-NEIGHBOUR = 0.5
-QUALIFIED = 6.0
-ROLE = 3.0
-ADJECTIVE = 3.0
+
+@dataclass(frozen=True)
+class Weights:
+    """What each piece of evidence adds to a place's score, in decades of population (a
+    qualifier outweighs everything)."""
+
+    continent_or_country: float = 1.0  # a larger unit is more often meant by its bare name
+    capital: float = 0.8
+    same_country: float = 2.5  # as another place of the article
+    same_state: float = 1.5
+    site_country: float = 2.0
+    neighbour: float = 0.5
+    qualified: float = 6.0  # "Dublin, Ohio"
+    role: float = 3.0  # what the sentence calls it ("the city of")
+    adjective: float = 3.0  # a demonym or group adjective of its country nearby
+
+
+WEIGHTS = Weights()
 # The clause before a mention in which a demonym names its country, in words.
 ADJECTIVE_WORDS = 8
 _CLAUSE_END = re.compile(r"[.;:!?,()\n\u2013\u2014]")
@@ -156,26 +165,28 @@ def score(
     named: set[str] | frozenset[str] = frozenset(),
 ) -> float:
     """How likely ``place`` is the one meant, given the evidence (higher is likelier)."""
-    value = math.log10(place.population + 10) + KIND_BONUS[place.kind]
+    value = math.log10(place.population + 10)
+    if place.kind in ("continent", "country"):
+        value += WEIGHTS.continent_or_country
     role = role or Counter()
     if role[place.kind] or (role["qualifier"] and place.kind in ("region", "country")):
-        value += ROLE
-    value += CAPITAL_BONUS if _is_capital(place) else 0.0
+        value += WEIGHTS.role
+    value += WEIGHTS.capital if _is_capital(place) else 0.0
     if any(
         q.country_code == place.country_code and q.region in ("", place.region) for q in qualified
     ):
-        value += QUALIFIED
+        value += WEIGHTS.qualified
     if place.country_code in named:
-        value += ADJECTIVE
+        value += WEIGHTS.adjective
     if countries[place.country_code] > 0:
-        value += SAME_COUNTRY
+        value += WEIGHTS.same_country
     region = gazetteer.region_of(place)
     if region and states[(place.country_code, region)] > 0:
-        value += SAME_STATE
+        value += WEIGHTS.same_state
     if any(countries[n] > 0 for n in place.neighbours):
-        value += NEIGHBOUR
+        value += WEIGHTS.neighbour
     if site and place.country_code == site:
-        value += SITE_COUNTRY
+        value += WEIGHTS.site_country
     return value
 
 
