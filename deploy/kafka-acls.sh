@@ -43,11 +43,14 @@ acls --allow-principal User:newsflow-consumer --operation Read --topic "$ENRICHE
 acls --allow-principal User:newsflow-consumer --operation Read --group "$SINK_GROUP_PREFIX" \
     --resource-pattern-type prefixed
 
-# newsflow-ops: newsflow lag describes the worker groups and reads the first waiting record
-# of their input partitions (for the lag in seconds: a fetch needs Read, not Describe).
-acls --allow-principal User:newsflow-ops --operation Describe --group "$CLEAN_GROUP" \
-    --group "$ENRICH_GROUP"
-acls --allow-principal User:newsflow-ops --operation Read --topic "$RAW" --topic "$CLEAN"
+# newsflow-ops and newsflow-lag-exporter: newsflow lag (an operator) and newsflow lag --serve
+# (the exporter, a service with credentials of its own) describe the worker groups for their
+# committed offsets and read the first waiting record of their input partitions (for the lag
+# in seconds: a fetch needs Read, not Describe).
+acls --allow-principal User:newsflow-ops --allow-principal User:newsflow-lag-exporter \
+    --operation Describe --group "$CLEAN_GROUP" --group "$ENRICH_GROUP"
+acls --allow-principal User:newsflow-ops --allow-principal User:newsflow-lag-exporter \
+    --operation Read --topic "$RAW" --topic "$CLEAN"
 
 # newsflow-replay: newsflow dlq replay reads dead letters and writes them back to their inputs.
 acls --allow-principal User:newsflow-replay --operation Read --topic "$DEAD"

@@ -80,6 +80,15 @@ class Settings(BaseSettings):
         "whose partition has no leader; when it gives up, the worker stops without acking "
         "the input and its replacement re-reads it (faust's producer request timeout).",
     )
+    shutdown_timeout_s: float = Field(
+        8.0,
+        gt=0,
+        description="Longest a worker takes to stop on SIGTERM, brokers up or down: the "
+        "first half waits for outputs in flight to be acknowledged, the rest commits and "
+        "stops the producer; inputs whose outputs were not acknowledged by then are not "
+        "committed, and the next worker re-reads them. Keep it below the orchestrator's "
+        "grace period.",
+    )
     idempotent_producer: bool = Field(
         True,
         description="Producers (workers, produce, dlq replay) send with Kafka's idempotence "

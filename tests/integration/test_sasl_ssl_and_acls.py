@@ -22,10 +22,11 @@ import pytest
 
 from tests.support.delivery import caught_up, pages, record_count
 from tests.support.kafka_security import SecureKafkaCluster
+from tests.support.metrics import scrape, value
 from tests.support.paths import REPO
 from tests.support.tls import make_certificate_authority
 from tests.support.waiting import eventually, eventually_async
-from tests.support.worker_process import WorkerProcess, http_get
+from tests.support.worker_process import LagExporterProcess, WorkerProcess, http_get
 from workers.kafka.lag import consumer_lag
 from workers.kafka.topics import create_topics
 from workers.local.broker import isolated_settings
@@ -136,12 +137,31 @@ async def test_every_role_does_its_job_over_sasl_ssl(
     rows = [orjson.loads(line) for line in lag.stdout.splitlines()]
     assert {row["group"] for row in rows} == {admin.clean_group, admin.enrich_group}
     assert all(row["lag"] == 0 for row in rows)
+    # The lag exporter under its own principal: the groups' series, from the brokers.
+    exporter = LagExporterProcess(as_role(kafka, "lag-exporter"), tmp_path / "lag-exporter.log")
+    try:
+        await eventually(
+            lambda: (
+                http_get(exporter.port, "/metrics")[0] == 200
+                and value(scrape(exporter), "newsflow_lag_exporter_up") == 1
+            ),
+            60,
+            "lag exported",
+        )
+        exported = scrape(exporter)
+    finally:
+        exporter.stop()
+    assert {
+        dict(labels).get("group")
+        for name, labels in exported
+        if name == "newsflow_group_lag_messages"
+    } == {admin.clean_group, admin.enrich_group}
 
     probes = [http_get(w.web_port, path) for w in (clean, enrich) for path in _PROBES]
     assert [status for status, _ in probes[:2]] == [200, 200]  # the clean worker is ready
     dead = run(replayer, "tail", "dead-letter", "--idle", "3")
     texts = out + [body.decode() for _, body in probes] + [dead.stdout]
-    assert_no_password(kafka, texts, [clean.log_path, enrich.log_path])
+    assert_no_password(kafka, texts, [clean.log_path, enrich.log_path, exporter.log_path])
 
 
 _PROBES = ("/readyz", "/healthz", "/metrics")

@@ -39,7 +39,7 @@ from workers.settings import Settings
 
 ACL_SCRIPT = REPO / "deploy" / "kafka-acls.sh"
 # One principal per role, as deploy/kafka-acls.sh names them.
-ROLES = ("crawler", "clean", "enrich", "consumer", "ops", "replay")
+ROLES = ("crawler", "clean", "enrich", "consumer", "ops", "lag-exporter", "replay")
 MECHANISM = "SCRAM-SHA-512"
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 

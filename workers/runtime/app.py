@@ -40,9 +40,6 @@ from workers.runtime.runner import create_runner
 from workers.settings import Settings
 
 log = logging.getLogger("newsflow.worker")
-# On a graceful stop, how long to wait for outputs already sent (producer retries are bounded
-# by the request timeout; what is not acknowledged by then is simply re-read later).
-_DRAIN_S = 10.0
 # A moment for the event loop to run the producer between two messages (its sender needs a
 # few loop turns to write a request); far below a stage call's tens of milliseconds.
 _FLUSH_S = 0.001
@@ -147,6 +144,7 @@ class StageWorker:
             web_bind=settings.web_host,
             web_port=settings.web_port,
             web_in_thread=False,
+            shutdown_timeout_s=settings.shutdown_timeout_s,
         )
         app.fetch_max_wait_ms = settings.fetch_max_wait_ms
         app.idempotent_producer = settings.idempotent_producer
@@ -196,9 +194,12 @@ class StageWorker:
         finally:
             if not any(helper.done() for helper in helpers):
                 # A graceful stop: let the outputs under way be acknowledged and their
-                # inputs acked, so the final commit covers them (else they are re-read).
-                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(_drained(started, sent), _DRAIN_S)
+                # inputs acked, so the final commit covers them, within what is left of the
+                # stop's drain (faust's own drain comes first). Inputs whose outputs were not
+                # acknowledged by then stay unacked, uncommitted, and are re-read.
+                with contextlib.suppress(asyncio.CancelledError):
+                    clock = self.app.shutdown
+                    await clock.step("agent drain", _drained(started, sent), clock.drain_left())
             for helper in helpers:
                 helper.cancel()
 

@@ -11,6 +11,8 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from workers.runtime.shutdown import ShutdownClock
+
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> object:
@@ -22,11 +24,27 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
         return consumer
 
+    async def stop(self) -> None:
+        # mode waits up to 60 s for this thread to shut down, and with every broker down
+        # aiokafka's consumer never finishes stopping (a fetch retry it cancels raises out of
+        # its close).
+        clock = self.app.shutdown
+        await clock.step("consumer stop", super().stop(), clock.left())
+
 
 class _Consumer(faust_aiokafka.Consumer):
     # faust builds its consumer thread here; the hook to use ours.
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def commit(self, *args: object, **kwargs: object) -> bool:
+        # aiokafka retries a commit until it finds the group coordinator; while stopping,
+        # the commit gets what is left of the stop's budget. A commit never covers more than
+        # the acked inputs, whether it ends or is cut short.
+        clock = self.app.shutdown
+        if not clock.stopping:
+            return await super().commit(*args, **kwargs)
+        return bool(await clock.step("commit", super().commit(*args, **kwargs), clock.left()))
 
 
 class _Producer(faust_aiokafka.Producer):
@@ -37,6 +55,12 @@ class _Producer(faust_aiokafka.Producer):
             return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
         return dict(super()._settings_extra())
 
+    async def on_stop(self) -> None:
+        # aiokafka's stop waits until every batch is delivered, which with every broker down
+        # is never. Outputs not acknowledged by then are simply not acked.
+        clock = self.app.shutdown
+        await clock.step("producer stop", super().on_stop(), clock.left())
+
 
 class _Transport(faust_aiokafka.Transport):
     Consumer = _Consumer
@@ -44,11 +68,33 @@ class _Transport(faust_aiokafka.Transport):
 
 
 class App(faust.App):
-    """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``) and
-    idempotent producers (``idempotent_producer``)."""
+    """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``),
+    idempotent producers (``idempotent_producer``) and a stop bounded by ``shutdown``."""
 
     fetch_max_wait_ms = 500
     idempotent_producer = True
+
+    def __init__(self, *args: object, shutdown_timeout_s: float, **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.shutdown = ShutdownClock(shutdown_timeout_s)
+
+    async def on_stop(self) -> None:
+        self.shutdown.begin()
+        await super().on_stop()
+
+    async def _consumer_wait_empty(self, consumer: object, logger: object) -> None:
+        # faust's drain: it waits, committing as they come, until every input handed to the
+        # agent is acked, each after its output is acknowledged; with no broker, for ever.
+        clock = self.shutdown
+        await clock.step(
+            "drain", super()._consumer_wait_empty(consumer, logger), clock.drain_left()
+        )
+
+    async def _producer_flush(self, logger: object) -> None:
+        # Waits for every buffered output to be delivered; with no broker, for ever. Part of
+        # waiting for outputs, so within the drain's share: the final commit keeps the rest.
+        clock = self.shutdown
+        await clock.step("producer flush", super()._producer_flush(logger), clock.drain_left())
 
     # faust builds its transport here; the hook to use ours.
     def _new_transport(self) -> _Transport:
