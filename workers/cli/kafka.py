@@ -47,7 +47,7 @@ def produce(
         summary = run(
             produce_records(
                 settings,
-                iter_records(paths, url_prefix, progress=bar.update),
+                iter_records(paths, url_prefix, bar.update, max_body_bytes=settings.max_html_bytes),
                 topic=topic,
                 validate=not no_validate,
             ),

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 
 from workers.errors import StageError
 from workers.kafka import clients
-from workers.kafka.warc import Skipped, is_warc, iter_warc
+from workers.kafka.warc import DEFAULT_MAX_BODY_BYTES, Skipped, is_warc, iter_warc
 from workers.records import contracts
 from workers.records.clock import now_rfc3339
 from workers.records.cloudevents import event_id, make_headers
@@ -101,13 +101,15 @@ def iter_records(
     paths: Iterable[Path],
     url_prefix: str | None = None,
     progress: Callable[[int], None] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Iterator[Item]:
-    """Raw records from files and folders, in path order. A bad JSON line or a damaged WARC
-    yields a ValueError, a WARC response that is not a page a Skipped marker. ``progress``, if
-    given, is called with the number of input bytes consumed as reading goes on."""
+    """Raw records from files and folders, in path order. A bad JSON line, a damaged WARC or
+    a WARC body beyond ``max_body_bytes`` yields a ValueError, a WARC response that is not a
+    page a Skipped marker. ``progress``, if given, is called with the number of input bytes
+    consumed as reading goes on."""
     for path in input_files(paths):
         if is_warc(path):
-            yield from iter_warc(path, progress)
+            yield from iter_warc(path, progress, max_body_bytes)
         elif path.suffix.lower() in JSONL_SUFFIXES:
             with path.open("rb") as lines:
                 for number, line in enumerate(lines, 1):
