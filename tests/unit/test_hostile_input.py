@@ -1,13 +1,15 @@
 """Hostile input: every bad message becomes exactly one dead letter with a useful reason;
 no worker crashes, memory stays bounded, and HTML processing touches neither the network
-nor the filesystem."""
+nor the filesystem: a real HTTP server and a real file on disk watch for it."""
 
 from __future__ import annotations
 
 import base64
 import gzip
+import http.server
 import importlib.util
-import socket
+import threading
+import tracemalloc
 import zlib
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.bombs import MIB, gzip_zeros
 from workers.errors import Reason
 from workers.records import contracts
 from workers.records.message import InputMessage
@@ -167,40 +170,144 @@ def test_binary_content_inside_html_markup_is_a_dead_letter(name: str) -> None:
         assert "binary" in record["error"]["message"]
 
 
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with a secret and remembers that it was asked."""
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.path)  # type: ignore[attr-defined]
+        body = HTTP_SECRET.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+HTTP_SECRET = "served-by-the-test-http-server"
+FILE_SECRET = "read-from-the-test-secret-file"
+
+
 @pytest.fixture
-def no_network_no_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record (and refuse) every socket connection and file open while the stage runs."""
-    attempts: list[str] = []
-
-    def refuse_connect(self: socket.socket, address: Any) -> None:
-        attempts.append(f"connect {address}")
-        raise OSError("network access from HTML processing")
-
-    real_open = open
-
-    def refuse_open(file: Any, *args: Any, **kwargs: Any) -> Any:
-        attempts.append(f"open {file}")
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", refuse_connect)
-    monkeypatch.setattr("builtins.open", refuse_open)
-    return attempts
+def http_server() -> Any:
+    """A real HTTP server on loopback; its ``requests`` list is every path anyone fetched
+    (libxml2 reads in C: only a server, not a patched Python function, sees its requests)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.requests = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
-def test_html_processing_touches_neither_network_nor_files(no_network_no_files: list[str]) -> None:
-    page = (
-        '<!DOCTYPE html><html><head><link rel="stylesheet" href="http://127.0.0.1:9/x.css">'
-        '<script src="http://127.0.0.1:9/x.js"></script></head><body><article>'
-        '<img src="http://127.0.0.1:9/p.png"><iframe src="file:///etc/passwd"></iframe>'
-        "<p>" + "A paragraph of a perfectly ordinary article about the harbour. " * 5 + "</p>"
-        '<p><a href="http://127.0.0.1:9/">link</a></p></article></body></html>'
+ARTICLE = "<p>" + "A paragraph of a perfectly ordinary article about the harbour. " * 5 + "</p>"
+# Words around the references: where an expanded entity's text would land in the output.
+QUOTED, REPORT = "The harbour master said:", "The port report adds:"
+# An XML prolog with an internal subset leaves the HTML parser no document: a dead letter.
+NO_DOCUMENT = {"xhtml entities", "xml entities"}
+
+
+def entity_pages(base: str, secret: Path) -> dict[str, tuple[str, str]]:
+    """(content-type, page) for each way a page can ask the parser to fetch something: external
+    general and parameter entities, an external DTD, XInclude, and plain HTML resources."""
+    external = (
+        f'<!DOCTYPE html [<!ENTITY web SYSTEM "{base}/entity">'
+        f'<!ENTITY disk SYSTEM "{secret.as_uri()}">'
+        f'<!ENTITY % remote SYSTEM "{base}/parameter"> %remote;]>'
     )
-    outgoing = PROCESSOR.process(InputMessage(html_page(page)))
-    assert outgoing.outcome == "ok"
-    assert "root:" not in orjson.loads(outgoing.value)["text"]
-    for name in ("external entity", "entity bomb"):
-        dead_letter_of(HOSTILE[name][0])
-    assert no_network_no_files == []
+    body = f"<body><article><h1>Harbour</h1>{ARTICLE}<p>{QUOTED} &web; {REPORT} &disk; "
+    body += f"{ARTICLE[3:-4]}</p>{ARTICLE}</article></body></html>"
+    xml = '<?xml version="1.0" encoding="utf-8"?>'
+    xhtml = '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:xi="http://www.w3.org/2001/XInclude">'
+    resources = (
+        f'<head><link rel="stylesheet" href="{base}/x.css"><script src="{base}/x.js"></script>'
+        f'</head><body><article><img src="{base}/p.png"><iframe src="{secret.as_uri()}"></iframe>'
+        f'{ARTICLE}<p><a href="{base}/">link</a></p>{ARTICLE}</article></body></html>'
+    )
+    return {
+        "html entities": ("text/html", external + "<html>" + body),
+        "xhtml entities": ("application/xhtml+xml", xml + external + xhtml + body),
+        "xml entities": ("text/xml", xml + external + "<html>" + body),
+        "external dtd": (
+            "application/xhtml+xml",
+            f'{xml}<!DOCTYPE html SYSTEM "{base}/dtd">{xhtml}{body.replace("&web;", "&nbsp;")}',
+        ),
+        "xinclude": (
+            "application/xhtml+xml",
+            xml
+            + xhtml
+            + body.replace("&web;", f'<xi:include href="{base}/xi" parse="text"/>').replace(
+                "&disk;", f'<xi:include href="{secret.as_uri()}" parse="text"/>'
+            ),
+        ),
+        "resources": ("text/html", "<!DOCTYPE html><html>" + resources),
+    }
+
+
+def test_html_processing_fetches_nothing_and_reads_no_file(
+    http_server: Any, tmp_path: Path
+) -> None:
+    """Pages that name a server and a file the test controls, sent as bytes and as text
+    through the real clean stage: the server is never asked, the file's text never shows,
+    and the article around the references is still extracted."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text(FILE_SECRET)
+    base = f"http://127.0.0.1:{http_server.server_address[1]}"
+    for name, (content_type, page) in entity_pages(base, secret).items():
+        for value in (bytes_page(page.encode(), content_type), html_page(page)):
+            outgoing = PROCESSOR.process(InputMessage(value))
+            output = orjson.loads(outgoing.value)
+            if name in NO_DOCUMENT:
+                assert outgoing.outcome == "not_html", (name, outgoing.outcome)
+            else:
+                assert outgoing.outcome == "ok", (name, output.get("error"))
+                assert "perfectly ordinary article about the harbour" in output["text"], name
+                if name != "resources":
+                    assert QUOTED in output["text"] and REPORT in output["text"], name
+            assert FILE_SECRET not in outgoing.value.decode(), name
+            assert HTTP_SECRET not in outgoing.value.decode(), name
+    assert http_server.requests == []
+
+
+def test_an_entity_bomb_is_not_expanded() -> None:
+    """A billion laughs (3 GB once expanded) around a real article: the output stays the size
+    of the page, as text and as bytes, whatever the content type."""
+    page = (
+        f'<?xml version="1.0"?><!DOCTYPE html [{LAUGHS}]><html><body><article><h1>Laughs</h1>'
+        f"{ARTICLE}<p>&lol9;</p>{ARTICLE}</article></body></html>"
+    )
+    for content_type in ("text/html", "application/xhtml+xml", "text/xml"):
+        for value in (bytes_page(page.encode(), content_type), html_page(page)):
+            outgoing = PROCESSOR.process(InputMessage(value))
+            assert outgoing.outcome == "ok", orjson.loads(outgoing.value).get("error")
+            assert len(outgoing.value) < 8 * len(value), content_type
+            assert "lollollol" not in outgoing.value.decode()
+
+
+def test_a_compressed_bomb_body_is_a_dead_letter_and_never_inflated() -> None:
+    """html_base64 holding a gzip bomb (256 KiB inflating to 256 MiB) under a gzip
+    Content-Encoding: one not_html dead letter saying so, and no allocation near the
+    inflated size (tracemalloc sees every bytes object, whoever inflates it)."""
+    bomb = gzip_zeros(256, b"<!doctype html><html><body><p>")
+    value = orjson.dumps(
+        {
+            **GOOD_FIELDS,
+            "headers": {"content-type": "text/html", "content-encoding": "gzip"},
+            "html_base64": base64.b64encode(bomb).decode(),
+        }
+    )
+    tracemalloc.start()
+    try:
+        record = dead_letter_of(value)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert record["reason"] == "not_html"
+    assert "gzip-compressed (content-encoding: gzip)" in record["error"]["message"]
+    assert peak < 32 * MIB, f"{peak / MIB:.0f} MiB allocated for a {len(bomb) / MIB:.2f} MiB body"
 
 
 # Envelope fuzzing: any JSON value, any bytes, any raw-like object with wrong field types.

@@ -26,6 +26,11 @@ _LOOKS_LIKE_HTML = re.compile(r"<\s*(!doctype|html|head|body|div|p|article|meta|
 # fifth to two thirds of them whatever the charset; news pages hold at most a few per mille.
 _NON_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff\ue000-\uf8ff]")
 _MAX_NON_TEXT_SHARE = 0.10
+# A compressed body (a crawler that forwarded Content-Encoding undone) is refused by its magic
+# number, never inflated: the raw contract carries the decoded page, so the cleaner has no
+# decompression to bound. The header alone decides nothing: HTTP clients keep it after they
+# decode the body.
+_COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ def open_envelope(message: InputMessage, settings: Settings) -> Envelope:
     if media_type and media_type not in _HTML_TYPES:
         raise StageError("not_html", f"content-type is {media_type!r}, not HTML")
 
-    decoded = _page_text(raw, content_type, settings.max_html_bytes)
+    decoded = _page_text(raw, content_type, settings.max_html_bytes, headers)
     if not _LOOKS_LIKE_HTML.search(decoded.text[:65536]):
         raise StageError("not_html", "body has no HTML markup in its first 64 KiB")
     _refuse_binary(decoded.text)
@@ -82,7 +87,9 @@ def _refuse_binary(text: str) -> None:
         )
 
 
-def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) -> Decoded:
+def _page_text(
+    raw: dict[str, Any], content_type: str | None, max_bytes: int, headers: dict[str, str]
+) -> Decoded:
     if "html" in raw:
         text = raw["html"]
         # Only encode when the character count alone cannot settle it (UTF-8: ≤ 4 bytes each).
@@ -103,4 +110,16 @@ def _page_text(raw: dict[str, Any], content_type: str | None, max_bytes: int) ->
         )
     if not body.strip():
         raise StageError("empty_content", "page body is empty")
+    _refuse_compressed(body, headers.get("content-encoding"))
     return decode_html(body, content_type)
+
+
+def _refuse_compressed(body: bytes, encoding: str | None) -> None:
+    for magic, kind in _COMPRESSED_MAGIC.items():
+        if body.startswith(magic):
+            declared = f" (content-encoding: {encoding})" if encoding else ""
+            raise StageError(
+                "not_html",
+                f"body is {kind}-compressed{declared}; html_base64 must carry the decoded "
+                "page, and the cleaner inflates nothing",
+            )
