@@ -17,6 +17,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from tests.support.bombs import gzip_zeros
 from tests.support.delivery import caught_up, read_topic
 from tests.support.paths import REPO, SAMPLES
 from tests.support.waiting import eventually_async
@@ -290,6 +291,27 @@ async def test_produce_warc_file(pipeline: Settings, tmp_path: Path) -> None:
     assert article["encoding"] == {"name": "cp1252", "source": "http-header"}
     assert "Die Betreiber großer Rechenzentren in Frankfurt müssen" in article["text"]
     assert "12 € je Megawattstunde" in article["text"]
+
+
+@pytest.mark.broker
+async def test_produce_stops_a_gzip_bomb_with_one_line(pipeline: Settings, tmp_path: Path) -> None:
+    """A crawl whose third member inflates past the bound (256 MiB of zeros): the pages
+    before it are sent, the bomb is one error line naming the file and the record, exit 1."""
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path)
+    bomb = gzip_zeros(256, b"WARC/1.0\r\nWARC-Type: response\r\nX-Pad: ")
+    offset = path.stat().st_size
+    with path.open("ab") as stream:
+        stream.write(bomb)
+
+    done = newsflow_produce(pipeline, path)
+
+    assert done.returncode == 1, done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith(f"error: {path}: record at byte {offset}: gzip inflates beyond")
+    assert error.endswith("rest of the file not read")
+    assert summary_line(done.stderr).startswith("sent 2, failed 1, skipped 1 ")
+    assert set(await raw_records(pipeline)) == {document_id(CP1252_URL), document_id(UTF8_URL)}
 
 
 @pytest.mark.broker
