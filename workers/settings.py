@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     enrich_group: str = Field(
         "newsflow-enrich", description="faust app id and consumer group of enrich workers."
     )
+    instance_id: str | None = Field(
+        None,
+        max_length=249,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="This worker's group.instance.id (static membership; Kubernetes: the pod "
+        "name): restarted within the session timeout, it gets its partitions back with no "
+        "rebalance, and it does not leave the group when it stops. Unique per worker of a "
+        "kind; unset or empty: dynamic membership.",
+    )
     session_timeout_s: float = Field(30.0, gt=0, description="Consumer group session timeout.")
     heartbeat_interval_s: float = Field(3.0, gt=0, description="Consumer heartbeat interval.")
     rebalance_timeout_s: float = Field(

@@ -116,6 +116,11 @@ def test_compose_services_are_wired_together() -> None:
     for stage in STAGES:
         service = services[stage]
         assert service["command"] == ["worker", stage]
+        # Static membership: the container's hostname is its group.instance.id ($$ is a
+        # literal $ to compose); the command goes through to `newsflow` unchanged.
+        shell, flag, script, name = service["entrypoint"]
+        assert (shell, flag, name) == ("sh", "-c", "newsflow")
+        assert script == 'NEWSFLOW_INSTANCE_ID="$$HOSTNAME" exec newsflow "$$@"'
         assert service["depends_on"]["topics"] == {"condition": "service_completed_successfully"}
         replicas = service["deploy"]["replicas"]
         assert 2 <= replicas <= settings.partitions, "several replicas, at most one a partition"
@@ -460,6 +465,11 @@ def test_manifests_agree_with_the_settings(rendered: tuple) -> None:
         assert "replicas" not in deployment["spec"], "KEDA owns the replica count"
         (container,) = pod["spec"]["containers"]
         assert container["args"] == ["worker", stage]
+        # Static membership: each pod's name is its group.instance.id.
+        assert {
+            "name": "NEWSFLOW_INSTANCE_ID",
+            "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+        } in container["env"]
         sources = container["envFrom"]
         assert sources[0] == {"configMapRef": {"name": config["metadata"]["name"]}}
         for source in sources[1:]:

@@ -131,6 +131,9 @@ class StageWorker:
             topic_allow_declare=False,
             topic_disable_leader=True,
             consumer_auto_offset_reset="earliest",
+            # Static membership: a restart within the session timeout keeps the partitions
+            # and rebalances nobody; aiokafka then skips LeaveGroup on stop.
+            consumer_group_instance_id=settings.instance_id or None,
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=settings.heartbeat_interval_s,
             broker_rebalance_timeout=settings.rebalance_timeout_s,
@@ -146,6 +149,12 @@ class StageWorker:
             web_in_thread=False,
             shutdown_timeout_s=settings.shutdown_timeout_s,
         )
+        if settings.instance_id:
+            # The broker hands a returning static member its stored assignment, and faust's
+            # assignor asserts the URL inside it is its own (canonical_url: host and web port
+            # by default). Named after the instance id, a restart on another port or host
+            # still finds it equal instead of stopping the group coordinator for good.
+            app.conf.canonical_url = f"http://{settings.instance_id}"
         app.fetch_max_wait_ms = settings.fetch_max_wait_ms
         app.idempotent_producer = settings.idempotent_producer
         return app
@@ -343,6 +352,7 @@ def run_worker(stage: str, settings: Settings) -> None:
         extra={
             "stage": stage,
             "group": worker.app.conf.id,
+            "instance_id": settings.instance_id or None,
             "bootstrap": settings.bootstrap_servers,
             "web_port": settings.web_port,
         },
