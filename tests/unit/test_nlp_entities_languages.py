@@ -178,3 +178,89 @@ def test_russian_reads_with_natasha() -> None:
     assert "Владимир Путин" in {p["name"] for p in result["persons"]}
     assert "Москве" in {p["name"] for p in result["places"]}
     validate_enriched_member("entities", result)
+
+
+def places_found(text: str, language: str = "de") -> set[str]:
+    return {name for kind, name in names_pass(text, language) if kind == "GPE"}
+
+
+def test_german_declension_of_place_names_reaches_the_gazetteer() -> None:
+    from workers.nlp import gazetteer
+
+    def first(name: str) -> str:
+        return gazetteer.candidates(name, "de")[0].name
+
+    # the genitive "-es" as well as "-s"; an adjective's weak "-en" after an article
+    assert first("Griechenlandes") == first("Griechenlands") == "Greece"
+    assert first("Vereinigten Staaten") == "United States"
+    # the everyday name CLDR gives only in its official form
+    assert first("Großbritanniens") == "United Kingdom"
+    assert places_found("Er lebte lange in den Vereinigten Staaten.") == {"Vereinigten Staaten"}
+
+
+def test_german_names_of_waters_only_in_german() -> None:
+    from workers.nlp import gazetteer
+
+    assert gazetteer.waters("Ostsee", "de")[0].name == "Baltic Sea"
+    assert gazetteer.waters("Schwarzen Meer", "de")[0].name == "Black Sea"
+    assert gazetteer.waters("Ostsee") == []  # no German name in English text
+    assert places_found("Die Fähre fuhr über die Ostsee nach Schweden.") >= {"Ostsee"}
+
+
+def test_a_german_place_glued_to_the_nouns_after_it() -> None:
+    # German capitalises nouns: the run "Lyon Zweiter" is a place and a noun
+    assert places_found("Der Läufer, in Lyon Zweiter, fehlt.") == {"Lyon"}
+    # a genitive before its noun
+    found = names_pass("Das sagte Leipzigs Trainer Jürgen Klopp am Montag.", "de")
+    assert {("GPE", "Leipzigs"), ("PERSON", "Jürgen Klopp")} <= found
+    # "von" is a preposition there, not a particle of a person's name
+    found = names_pass("Das passt nicht zum Plan von Leipzigs Trainer Jürgen Klopp.", "de")
+    assert ("GPE", "Leipzigs") in found
+    assert ("PERSON", "Ursula von der Leyen") not in found  # nothing invented
+
+
+def test_a_german_noun_of_a_kind_of_place_before_its_name() -> None:
+    assert places_found("Er zog in die Kreisstadt Meißen um.") == {"Meißen"}
+    # the apposition is the evidence, even for a name the gazetteer does not know
+    assert places_found("Die Gemeinde Oberwieselbach liegt am Hang.") == {"Oberwieselbach"}
+    assert places_found("Die Kreisstadt liegt am Hang.") == set()
+
+
+def test_german_common_nouns_that_are_towns_elsewhere_are_no_places() -> None:
+    text = (
+        "Sie kam mit einem Mann, der Mitte Mai von Norden nach Süden wanderte. "
+        "Er wohnt unter den Bergen. Mehrere Male regnete es."
+    )
+    assert places_found(text) == set()
+    clusters = find_clusters("Mann und Frau kamen. Er sah einen Mann.", 1500, "de")
+    assert not [c for c in clusters if c.type == "place"]
+    # a country keeps its article ("in der Schweiz")
+    assert places_found("Sie lebt in der Schweiz.") == {"Schweiz"}
+
+
+def test_a_german_organisation_named_after_its_place_is_no_place_mention() -> None:
+    found = names_pass(
+        "Am Samstag verlor der VfB Stuttgart, die Universität Leipzig lud ein.", "de"
+    )
+    assert {("ORG", "VfB Stuttgart"), ("ORG", "Universität Leipzig")} <= found
+    assert places_found("Der VfB Stuttgart verlor.") == set()
+
+
+def test_german_compounds_of_a_direction_and_a_country() -> None:
+    assert places_found("In Süddeutschland und Westafrikas Küsten regnete es.") >= {
+        "Süddeutschland",
+        "Westafrikas",
+    }
+    assert places_found("Der Ostblock zerfiel.") == set()  # "block" is no place
+
+
+def test_datelines_lists_and_names_with_their_article_or_river() -> None:
+    # towns of fewer than 100,000 that the names pass does not claim on their own
+    assert places_found("Wetzlar ist schön, sagte sie. Lörrach auch.") == set()
+    found = places_found("Wetzlar (dpa) Die Stadt feierte.\nLörrach - Der Rat tagte.")
+    assert found == {"Wetzlar", "Lörrach"}
+    text = "Die Tournee führt nach Wien, Wetzlar, Lörrach und Krakau."
+    assert places_found(text) == {"Wien", "Wetzlar", "Lörrach", "Krakau"}
+    assert places_found("Er wohnt in Frankfurt am Main.") == {"Frankfurt am Main"}
+    assert places_found("Sie studierte in Den Haag.") == {"Den Haag"}
+    assert ("GPE", "La Coruña") in names_pass("Llegó ayer a La Coruña con su familia.", "es")

@@ -15,7 +15,19 @@ only on evidence:
   language before a capitalised name ("Herr Müller", "el presidente Aznar");
 - a place: a name the gazetteer knows as a country, a region or a city of 100,000
   (:func:`workers.nlp.toponyms.is_place`), or a town of 5,000 after a preposition of place
-  ("in Tübingen", "en Cuenca"); a water the gazetteer knows ("Nordsee").
+  ("in Tübingen", "en Cuenca"), opening a dateline ("Wetzlar (dpa)") or listed beside a
+  place ("nach Wien, Wetzlar und Krakau"); a water the gazetteer knows ("Ostsee"); with the
+  capitalised article the pass cut off where the gazetteer knows the name so ("Den Haag").
+
+German places have rules of their own: a known place in front of a run is cut from the nouns
+German capitalises after it ("in Peking Vierter", "Bremens Stürmer"; "von" before a town is
+a preposition, not a particle); a noun of a kind of place names the place after it ("die
+Kreisstadt Torgau", even unknown to the gazetteer); a direction with a country or a region
+in one word is a place ("Ostdeutschland"); a town takes no article, no place an indefinite
+one ("einem Mann", "den Bergen"), and words of direction are nouns ("Mitte Mai"); a run of an
+organisation's head or an abbreviation before a place is the organisation ("Universität
+Leipzig", "VfB Stuttgart"); "am Main" after a town is part of its name when the gazetteer
+knows the longer one.
 
 What has no evidence is left out, with one exception: where the language capitalises only
 names (every language here but German), a run of two or three capitalised words in the middle
@@ -224,8 +236,35 @@ def candidates(text: str, language: str, lower_words: set[str]) -> list[tuple[in
 
 @lru_cache(maxsize=1 << 16)
 def _is_place(name: str, language: str) -> bool:
-    return toponyms.is_place(name, named_after=True, language=language) or bool(
-        gazetteer.waters(name)
+    return (
+        toponyms.is_place(name, named_after=True, language=language)
+        or bool(gazetteer.waters(name, language))
+        or (language == "de" and _compass_compound(name))
+        or any(  # a town by its own name declined ("Leipzigs Trainer")
+            toponyms.is_place(form, named_after=True, language=language)
+            for form in gazetteer.base_forms(gazetteer.key(name), language)
+            if language == "de"
+        )
+    )
+
+
+# German writes a part of a country or a continent as one word with the direction
+# ("Ostdeutschland", "Nordafrika", "Oberitalien"), longest prefix first.
+_COMPASS_PREFIXES = (
+    *(a + b for a in ("Nord", "Süd") for b in ("ost", "west")),
+    *("Nord", "Süd", "Ost", "West", "Mittel", "Zentral", "Ober", "Nieder", "Inner"),
+)
+
+
+def _compass_compound(name: str) -> bool:
+    """A German word of a direction and a country's, a region's or a continent's name."""
+    prefix = next((p for p in _COMPASS_PREFIXES if name.startswith(p)), "")
+    rest = name[len(prefix) :]
+    if not prefix or " " in name or len(rest) < 4:
+        return False
+    return any(
+        p.kind in ("country", "region", "continent")
+        for p in gazetteer.candidates(rest[0].upper() + rest[1:], "de")
     )
 
 
@@ -283,10 +322,14 @@ def label(words: list[str], language: str, before: str, lower_words: set[str]) -
         return "ORG"
     if len(words) == 1 and _ACRONYM.fullmatch(name):
         return "GPE" if _is_place(name, language) else "ORG"
+    if language == "de" and not _german_place_possible(name, before):
+        return None
     if _is_place(name, language) or (
         before in _PLACE_PREPOSITIONS.get(language, ()) and _is_town(name, language)
     ):
         return "GPE"
+    if language == "de" and _place_noun(before) and len(words) <= 2 and not _is_org(words, "de"):
+        return "GPE"  # "die Stadt Halle", "der Gemeinde Pflückuff", "der Fluss Havel"
     capitalised = [w for w in words if w[:1].isupper()]
     if not all(_title_case(w) for w in capitalised):
         return None
@@ -307,6 +350,50 @@ def label(words: list[str], language: str, before: str, lower_words: set[str]) -
     return "PERSON" if 1 < len(capitalised) <= _PERSON_WORDS else None
 
 
+# German nouns that name a kind of place before its name, in apposition ("die Kreisstadt
+# Torgau"); compounds of the first two ("Kreisstadt", "Marktgemeinde") are such nouns too.
+_PLACE_NOUNS = frozenset(
+    {"stadt", "gemeinde", "dorf", "ortschaft", "ortsteil", "stadtteil", "stadtbezirk"}
+    | {"landkreis", "bezirk", "kanton", "provinz", "bundesland", "bundesstaat", "insel"}
+    | {"fluss", "berg", "gebirge", "tal", "halbinsel", "region", "landschaft"}
+)
+# Words of direction and position: German common nouns ("von Norden nach Süden", "Mitte
+# Mai"), never a place by themselves, whatever town bears the name.
+_DIRECTIONS = frozenset(
+    {"nord", "süd", "ost", "west", "norden", "süden", "osten", "westen", "mitte", "zentrum"}
+)
+# Articles and quantifiers: a town's name takes none in German ("in Berlin"; "einem Mann",
+# "den Bergen", "mehrere Male" are nouns), and no place takes an indefinite one or a number.
+_DEFINITE = frozenset({"der", "die", "das", "den", "dem", "des", "diese", "dieser", "diesem"})
+_INDEFINITE = frozenset(
+    {"ein", "eine", "einen", "einem", "einer", "eines", "kein", "keine", "keinen", "keinem"}
+    | {"mehrere", "einige", "viele", "wenige", "alle", "zwei", "drei", "vier", "beiden"}
+)
+
+
+_AFTER_INDEFINITE = re.compile(
+    rf"(?<!\w)(?:{'|'.join(sorted(_INDEFINITE))})\s+({_UPPER}\w+)", re.IGNORECASE
+)
+
+
+def _place_noun(word: str) -> bool:
+    return word in _PLACE_NOUNS or (
+        word.endswith(("stadt", "gemeinde")) and not gazetteer.candidates(word, "de")
+    )
+
+
+def _german_place_possible(name: str, before: str) -> bool:
+    """Whether German grammar lets ``name`` after ``before`` be a place: not a word of
+    direction, not after an indefinite article or a number, and a town (no country, region
+    or water of that name) not after a definite article."""
+    if name.lower() in _DIRECTIONS or before in _INDEFINITE:
+        return False
+    if before in _DEFINITE:
+        found = gazetteer.candidates(name, "de")
+        return bool(gazetteer.waters(name, "de")) or any(p.kind != "city" for p in found)
+    return True
+
+
 def _starts_person(words: list[str], lower_words: set[str]) -> bool:
     """Whether a run is a title or a given name and a family name ("Angela Merkel")."""
     head = words[0].lower().rstrip(".")
@@ -325,30 +412,206 @@ def find(
     mention in ``mentions`` covers or spells (those are re-matched with their cluster)."""
     mentions = mentions or []
     lower_words = set(_LOWER_WORD.findall(text))
+    if language == "de":  # nouns: the words the text writes after an indefinite article
+        lower_words |= {w.lower() for w in _AFTER_INDEFINITE.findall(text)}
     taken = toponyms.Taken([(m.start, m.end) for m in mentions if m.end > start])
     known = {m.text for m in mentions}
-    found = []
-    for first, last, initial in candidates(text, language, lower_words):
+    found: list[Mention] = []
+    unread: list[tuple[int, int]] = []  # candidates with no label, for the coordination rule
+    runs = candidates(text, language, lower_words)
+    if language == "de":
+        runs = _split_at_particles(text, runs, lower_words)
+    for first, last, initial in runs:
         if first < start or taken.overlaps(first, last) or text[first:last] in known:
             continue
         words = text[first:last].split(" ")
         previous = _PREVIOUS_WORD.search(text, max(0, first - 30), first)
         before = previous[1].lower() if previous else ""
-        if language == "de" and len(words) > 1 and not _starts_person(words, lower_words):
-            skip = german_name(words, lower_words)
-            first += sum(len(w) + 1 for w in words[:skip])
-            words = words[skip:]
+        first, named = _with_article(text, first, words, language)
+        if named:
+            found.append(Mention("GPE", first, last, text[first:last]))
+            continue
+        if language == "de" and len(words) > 1:
+            at = first
+            first, words, before = _german_run(text, first, words, before, lower_words, found)
+            initial = initial and first == at
+            if not words:
+                continue
         titles = _TITLES.get(language, set())
         while len(words) > 1 and (_strip(words[0]) in titles or _strip(words[0]) in _ABBREVIATIONS):
             before = _strip(words[0])
             first += len(words.pop(0)) + 1
             initial = False
         kind = label(words, language, before, lower_words)
+        if kind is None and _dateline(text, first, last) and _is_town(" ".join(words), language):
+            kind = "GPE"
         if kind == "PERSON" and initial and len(words) == 1:
             continue
+        if kind == "GPE":
+            first, last = _whole_place(text, first, last, language)
         if kind:
             found.append(Mention(kind, first, last, text[first:last]))
-    return found
+        elif len(words) == 1:
+            unread.append((first, last))
+    return found + _coordinated(text, language, found, unread)
+
+
+# What follows a dateline's town: the agency in brackets or a dash ("Nürnberg (dpa)",
+# "Madrid (EFE)", "Berlin - ").
+_AFTER_DATELINE = re.compile(r" ?\([A-Za-z][\w./ -]{0,19}\)| [-\u2013\u2014] ")
+
+
+def _dateline(text: str, first: int, last: int) -> bool:
+    """Whether a name opens a line as a dateline's town."""
+    return (first == 0 or text[first - 1] == "\n") and bool(_AFTER_DATELINE.match(text, last))
+
+
+def _split_at_particles(
+    text: str, runs: list[tuple[int, int, bool]], lower_words: set[str]
+) -> list[tuple[int, int, bool]]:
+    """German runs cut at "von" or "zu" before a town where no person's name starts the run:
+    the particles join a person's names ("Ursula von der Leyen", "Graf von Berlichingen");
+    elsewhere they are prepositions ("Plan von Erfurts Trainer")."""
+    split = []
+    for first, last, initial in runs:
+        words = text[first:last].split(" ")
+        at = next((i for i, w in enumerate(words[:-1]) if w in ("von", "zu")), 0)
+        if (
+            not at
+            or _starts_person(words[:at], lower_words)
+            or not _is_town(words[at + 1], "de")
+            or _starts_person(words[at + 1 :], lower_words)  # "Filme von Oliver Stone"
+        ):
+            split.append((first, last, initial))
+            continue
+        head = first + len(" ".join(words[:at]))
+        split.append((first, head, initial))
+        split.extend(
+            _split_at_particles(text, [(head + len(words[at]) + 2, last, False)], lower_words)
+        )
+    return split
+
+
+def _german_run(
+    text: str, first: int, words: list[str], before: str, lower_words: set[str], found: list
+) -> tuple[int, list[str], str]:
+    """A German run of several capitalised words read down to its name: a place in front
+    that the nouns after it were glued to (added to ``found``), then the common nouns before
+    the name cut ("Kreisstadt Torgau": the noun becomes the word ``before`` it), or the
+    whole run an organisation named after its place (added; no words left). Returns the
+    name's start, its words and the word before it."""
+    lead = 0 if _starts_person(words, lower_words) else _leading_place(words, before)
+    if lead:
+        end = first + len(" ".join(words[:lead]))
+        found.append(Mention("GPE", first, end, text[first:end]))
+        first, words, before = end + 1, words[lead:], ""
+    if len(words) < 2 or _starts_person(words, lower_words) or _is_place(" ".join(words), "de"):
+        return first, words, before  # "Vereinigten Staaten": a place as a whole
+    skip = german_name(words, lower_words)
+    if skip and _named_after_place(words, skip, lower_words):
+        end = first + len(" ".join(words))
+        found.append(Mention("ORG", first, end, text[first:end]))
+        return first, [], before
+    if skip:
+        before = _strip(words[skip - 1])
+    return first + sum(len(w) + 1 for w in words[:skip]), words[skip:], before
+
+
+def _leading_place(words: list[str], before: str) -> int:
+    """How many leading words of a German run are a place the run only glues to the nouns
+    after it (German capitalises them): "in Peking Vierter", "bei Genf Atomkerne", "Bremens
+    Stürmer" (a genitive before its noun). A known place, or a town after a preposition of
+    place; not the start of a longer name the gazetteer knows."""
+    if _is_place(" ".join(words), "de"):
+        return 0
+    for count in range(len(words) - 1, 0, -1):
+        name = " ".join(words[:count])
+        if any(c.isdigit() for c in name) or _is_org(words[:count], "de"):
+            continue
+        if not _german_place_possible(name, before):
+            continue
+        if _is_place(name, "de") or (before in _PLACE_PREPOSITIONS["de"] and _is_town(name, "de")):
+            return count
+    return 0
+
+
+def _named_after_place(words: list[str], skip: int, lower_words: set[str]) -> bool:
+    """Whether a German run is an organisation named after its place: a head noun or an
+    abbreviation before the place ("Medizinische Hochschule Hannover", "VfL Osnabrück",
+    "TH Zürich"), as a place after an organisation's "of" is in English."""
+    name = " ".join(words[skip:])
+    if not _is_place(name, "de"):
+        return False
+    head = words[:skip]
+    abbreviation = any(sum(c.isupper() for c in w) >= 2 and not _is_place(w, "de") for w in head)
+    heads = _HEADS["de"]
+    return abbreviation or any(_strip(w).endswith(tuple(heads)) for w in head)
+
+
+# A German town's name and the river or region that tells it from its namesakes
+# ("Frankfurt am Main", "Freiburg im Breisgau", "Brandenburg an der Havel").
+_DISTINGUISHED = re.compile(rf" (?:am|im|an der|in der|ob der) {_WORD}(?: {_WORD})?")
+
+
+def _with_article(text: str, first: int, words: list[str], language: str) -> tuple[int, bool]:
+    """Where a candidate starts with the capitalised article in front that the names pass cut
+    off as a function word, when the gazetteer knows a town of the name with it ("Den Haag",
+    "La Coruña"), and whether it did."""
+    article = re.search(r"(?:^|(?<=\s))([A-Z][a-z]{1,2}) $", text[max(0, first - 5) : first])
+    if article and _is_town(f"{article[1]} {' '.join(words)}", language):
+        return first - len(article[1]) - 1, True
+    return first, False
+
+
+def _whole_place(text: str, first: int, last: int, language: str) -> tuple[int, int]:
+    """The span of a German town with the river or region after it that is part of its
+    name where the gazetteer knows the longer name ("Frankfurt am Main")."""
+    after = _DISTINGUISHED.match(text, last) if language == "de" else None
+    if after:
+        for end in (after.end(), text.rfind(" ", after.start(), after.end())):
+            if end > last and gazetteer.candidates(text[first:end].rstrip(".,;:"), language):
+                return first, first + len(text[first:end].rstrip(".,;:"))
+    return first, last
+
+
+# Conjunctions of a list, per language: a town listed beside a place is a place ("Avignon,
+# Darmstadt, Berlin, Warschau und Venedig").
+_CONJUNCTIONS = {
+    "de": ("und", "oder", "sowie"),
+    "es": ("y", "e", "o"),
+    "fr": ("et", "ou"),
+    "it": ("e", "ed", "o"),
+    "nl": ("en", "of"),
+    "pt": ("e", "ou"),
+}
+
+
+def _coordinated(
+    text: str, language: str, found: list[Mention], unread: list[tuple[int, int]]
+) -> list[Mention]:
+    """Single words with no label that the gazetteer knows as towns and that the text lists
+    beside a place it found, read along the list until nothing more joins."""
+    conjunctions = "|".join(_CONJUNCTIONS.get(language, ()))
+    between = re.compile(rf"\s*,\s*|,?\s+(?:{conjunctions})\s+" if conjunctions else r"\s*,\s*")
+    places = [(m.start, m.end) for m in found if m.label == "GPE"]
+    added: list[Mention] = []
+    pending = [(a, b) for a, b in unread if _is_town(text[a:b], language)]
+    while pending:
+        joined = [
+            (a, b)
+            for a, b in pending
+            if any(
+                between.fullmatch(text[end:a]) or between.fullmatch(text[b:start])
+                for start, end in places
+            )
+        ]
+        if not joined:
+            break
+        for a, b in joined:
+            added.append(Mention("GPE", a, b, text[a:b]))
+            places.append((a, b))
+            pending.remove((a, b))
+    return added
 
 
 def is_name(text: str) -> bool:

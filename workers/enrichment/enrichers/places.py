@@ -206,7 +206,8 @@ def resolve(
     site = site_country(url)
     names = [c.name for c in clusters]  # a computed property: once
     options = {
-        name: gazetteer.candidates(name, language) + gazetteer.waters(name) for name in names
+        name: gazetteer.candidates(name, language) + gazetteer.waters(name, language)
+        for name in names
     }
     options = {name: places for name, places in options.items() if places}
     named = {
