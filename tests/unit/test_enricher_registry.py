@@ -37,7 +37,7 @@ def test_every_enricher_has_its_own_version_in_the_record(redis_prefix: str) -> 
     assert list(record["enrichment"]) == settings.enrichers
     assert list(record["enrichers"]) == settings.enrichers
     assert all(record["enrichers"].values())
-    assert record["enrichers"]["entities"].startswith("1.3+spacy-3.8")
+    assert record["enrichers"]["entities"].startswith("1.4+spacy-3.8")
     assert contracts.schema_errors(record, "articles-enriched.v1") == []
 
 

@@ -24,7 +24,7 @@ from workers.nlp.clusters import Cluster, find_clusters, pipeline_name
 from workers.settings import Settings
 
 # The English model; what read another language is named in the record (``pipeline``).
-VERSION = f"1.3+{ner.model_version()}"  # 1.3: the names pass
+VERSION = f"1.4+{ner.model_version()}"  # 1.4: other languages (NEWSFLOW_NER_PIPELINES, names pass)
 # English always reads: with its pipeline, or the English names pass without one.
 NAMES_PASS_LANGUAGES = evidence.LANGUAGES | {"en"}
 ENGLISH_MODEL = f"{ner.MODEL_PACKAGE}-{metadata.version(ner.MODEL_PACKAGE)}"
