@@ -70,11 +70,12 @@ async def test_sigkill_at_random_moments_loses_nothing(
         update={"stage_processes": stage_processes, "commit_interval_s": 5.0}
     )
     rng = random.Random(20261123)
-    # Enough work to outlast the six kills (each lands once the new worker is at work).
-    records = pages(1000, "sigkill")
+    # Pages come in one wave a round, so each stage has work left at each of its kills
+    # however fast the other stage's replacements start (each kill lands once the new
+    # worker is at work).
+    records = pages(1200, "sigkill")
     keys = {encode_raw(r)[0] for r in records}
-    summary = await produce(pipeline, records)
-    assert summary.sent == 1000
+    waves = [records[i::3] for i in range(3)]
 
     inputs = {"clean": pipeline.topic_raw, "enrich": pipeline.topic_clean}
     history: dict[str, list[WorkerProcess]] = {stage: [] for stage in inputs}
@@ -93,7 +94,9 @@ async def test_sigkill_at_random_moments_loses_nothing(
     # Per stage, the inputs each kill caught processed (output acknowledged) but not yet
     # committed: at-least-once means they are processed again after the kill.
     interrupted: dict[str, list[set[tuple[int, int]]]] = {stage: [] for stage in inputs}
-    for _ in range(3):  # rounds
+    for wave in waves:  # rounds
+        summary = await produce(pipeline, wave)
+        assert summary.sent == len(wave)
         for stage in inputs:
             worker = workers[stage]
             # A kill counts once the worker is at work: assigned, with outputs acknowledged.
