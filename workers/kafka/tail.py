@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import TopicAuthorizationFailedError
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 from aiokafka.structs import ConsumerRecord
 
 from workers.kafka import clients
@@ -92,13 +94,29 @@ async def tail(
 async def topic_partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicPartition]:
     """The partitions of ``topic``, from the metadata of all topics (asking for every topic
     never makes a broker with auto-creation on create the one asked for)."""
-    described = {t["topic"]: t for t in await admin.describe_topics()}
+    described = {t["topic"]: t for t in await _describe(admin)}
     if topic not in described:
         # Kafka leaves the topics a principal may not Describe out of an all-topics answer;
         # asked by name, it says so.
-        (named,) = await admin.describe_topics([topic])
+        (named,) = await _describe(admin, [topic])
         if named["error_code"] == TopicAuthorizationFailedError.errno:
             raise TopicAuthorizationFailedError(topic)
         raise LookupError(f"topic {topic!r} does not exist")
     numbers = sorted(p["partition"] for p in described[topic]["partitions"])
     return [TopicPartition(topic, number) for number in numbers]
+
+
+# The admin client asks a random broker of its metadata, which may be one that is down (a
+# node restarting, one of three lost): another is asked on the next try, for this long.
+_DESCRIBE_RETRY_S = 30.0
+
+
+async def _describe(admin: AIOKafkaAdminClient, topics: list[str] | None = None) -> list:
+    deadline = time.monotonic() + _DESCRIBE_RETRY_S
+    while True:
+        try:
+            return await admin.describe_topics(topics)
+        except KafkaError as exc:
+            if not exc.retriable or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
