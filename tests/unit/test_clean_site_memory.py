@@ -36,6 +36,21 @@ def lines_of(n: int) -> list[str]:
     return [f"Story {n} says something only this page says.", PROMO, LONG]
 
 
+def site_pages(count: int) -> list[dict]:
+    """Raw records of ``count`` stories of one site, each ending with the site's promo."""
+    return [
+        raw_record(
+            page(
+                body=f"<article><h1>Harbour story {n}</h1>"
+                + "".join(f"<p>{p} (Part {n}.)</p>" for p in ARTICLE)
+                + f"<p>{PROMO}</p></article>"
+            ).encode(),
+            f"https://www.tide.example/news/story-{n}",
+        )
+        for n in range(count)
+    ]
+
+
 def redis_memory(prefix: str, **overrides: object) -> RedisSiteMemory:
     settings = Settings(boilerplate_backend="redis", boilerplate_key_prefix=prefix, **overrides)
     memory = create_memory(settings)
@@ -202,17 +217,7 @@ def test_clean_gives_each_page_the_same_text_however_often_it_comes() -> None:
     times, through the clean stage with the in-process memory."""
     settings = Settings(boilerplate_backend="memory", boilerplate_min_pages=1)
     cleaner = StageProcessor("clean", settings)
-    raws = [
-        raw_record(
-            page(
-                body=f"<article><h1>Harbour story {n}</h1>"
-                + "".join(f"<p>{p} (Part {n}.)</p>" for p in ARTICLE)
-                + f"<p>{PROMO}</p></article>"
-            ).encode(),
-            f"https://www.tide.example/news/story-{n}",
-        )
-        for n in range(3)
-    ]
+    raws = site_pages(3)
     outputs: dict[str, set[bytes]] = {}
     for _ in range(3):
         for raw in raws:
@@ -238,17 +243,7 @@ def test_a_page_cleaned_again_after_an_aborted_transaction_keeps_its_text(
         StageProcessor("clean", settings),
         StageProcessor("clean", settings),
     )
-    raws = [
-        raw_record(
-            page(
-                body=f"<article><h1>Harbour story {n}</h1>"
-                + "".join(f"<p>{p} (Part {n}.)</p>" for p in ARTICLE)
-                + f"<p>{PROMO}</p></article>"
-            ).encode(),
-            f"https://www.tide.example/news/story-{n}",
-        )
-        for n in range(4)
-    ]
+    raws = site_pages(4)
 
     def cleaned(processor: StageProcessor, n: int) -> tuple[dict, str]:
         out = processor.process(InputMessage(value=orjson.dumps(raws[n]), offset=n))
