@@ -61,7 +61,9 @@ async def test_a_page_sent_again_keeps_its_ce_id_and_new_bytes_get_a_new_one(
     start_worker("enrich", pipeline)
 
     doc = document_id(url)
-    await eventually_async(lambda: all_committed(pipeline), 120, "every input committed")
+    # A bound for a loaded machine: the enrich worker loads its models first (it took over
+    # 120 s to start on a shared 2-core host), then five inputs take seconds.
+    await eventually_async(lambda: all_committed(pipeline), 300, "every input committed")
     sink = await read_topic(pipeline, pipeline.topic_enriched)
     assert len(sink) == 3 and {m.key for m in sink} == {doc.encode()}
     by_hash: dict[str, set[str]] = {}
