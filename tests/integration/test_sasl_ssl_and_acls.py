@@ -207,7 +207,8 @@ def _reasons(settings: Settings) -> dict[str, str]:
             f"Kafka refused the {settings.sasl_mechanism} login of user "
             f"{settings.sasl_username!r}: check NEWSFLOW_SASL_USERNAME and NEWSFLOW_SASL_PASSWORD"
         ),
-        "unknown CA": r"the broker's TLS certificate is not trusted \([^)]+\): set NEWSFLOW_SSL_CAFILE to the CA that signed it \(now "
+        "unknown CA": r"the broker's TLS certificate is not trusted \([^)]+\): set "
+        r"NEWSFLOW_SSL_CAFILE to the CA that signed it \(now "
         + re.escape(f"{settings.ssl_cafile})"),
         "hostname mismatch": r"the broker's TLS certificate does not name the host connected to "
         r"\(Hostname mismatch, certificate is not valid for [^)]+\): set "
