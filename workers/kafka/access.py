@@ -1,8 +1,9 @@
 """Broker errors that no retry can fix, each told as one sentence naming the setting to fix.
 
 A login the broker refuses (``NEWSFLOW_SASL_*``), a broker certificate the client does not
-trust (``NEWSFLOW_SSL_CAFILE``) and a principal without the ACL it needs (the principal in
-``NEWSFLOW_SASL_USERNAME``, the ACLs of deploy/kafka-acls.sh). aiokafka reports the first two
+trust (``NEWSFLOW_SSL_CAFILE``), one that does not name the host the client connected to
+(``NEWSFLOW_BOOTSTRAP_SERVERS``) and a principal without the ACL it needs (the principal in
+``NEWSFLOW_SASL_USERNAME``, the ACLs of deploy/kafka-acls.sh). aiokafka reports the first three
 only as "Unable to bootstrap", so :func:`login_problem` makes one connection of its own to
 learn why. No message ever names a password.
 """
@@ -29,6 +30,8 @@ from workers.settings import Settings
 
 _TOPIC_AUTHORIZATION_FAILED = TopicAuthorizationFailedError.errno
 _TIMEOUT_S = 10.0
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH = (62, 64)
 ACL_HINT = (
     "grant it as deploy/kafka-acls.sh does, or set NEWSFLOW_SASL_USERNAME to the role's principal"
 )
@@ -63,6 +66,13 @@ def explain(exc: BaseException, settings: Settings) -> str | None:
                 f"Kafka refused the {settings.sasl_mechanism} login of user "
                 f"{settings.sasl_username!r}: check NEWSFLOW_SASL_USERNAME and "
                 "NEWSFLOW_SASL_PASSWORD"
+            )
+        if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_code in _NAME_MISMATCH:
+            # Signed by a trusted CA, but for other names: the CA file is not what to change.
+            return (
+                f"the broker's TLS certificate does not name the host connected to "
+                f"({cause.verify_message}): set NEWSFLOW_BOOTSTRAP_SERVERS to a host name or "
+                f"address the certificate holds (now {settings.bootstrap_servers})"
             )
         if isinstance(cause, ssl.SSLCertVerificationError):
             trusted = settings.ssl_cafile or "the system CAs"

@@ -26,6 +26,7 @@ from faust.types import EventT, StreamT
 from workers import __version__
 from workers.errors import TransientError
 from workers.kafka import clients
+from workers.kafka.access import explain
 from workers.ops import logs, metrics
 from workers.ops.access_gate import wait_for_access
 from workers.ops.health import WorkerHealth
@@ -283,9 +284,11 @@ class StageWorker:
     ) -> None:
         # The broker did not take the output after the producer's own retries. The input
         # stays unacked and the worker stops; its replacement re-reads it.
+        # A refused Produce (a Write ACL gone) names the setting to fix, as the start-up gate.
+        reason = explain(exc, self.settings)
         log.error(
             "output not acknowledged; stopping the worker",
-            extra=self._fields(outgoing, message),
+            extra={**self._fields(outgoing, message), **({"reason": reason} if reason else {})},
             exc_info=exc,
         )
         await self.app.crash(exc)
