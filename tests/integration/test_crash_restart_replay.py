@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from workers.kafka.replay import REPLAY_HEADER
 from workers.kafka.tail import tail
 from workers.local.broker import free_port, wait_for_port
 from workers.local.processes import descendants, stop_process
+from workers.ops import monitor
 from workers.pipeline import STAGES
 from workers.records import contracts
 from workers.records.cloudevents import event_id, header
@@ -289,6 +291,10 @@ def health(worker: WorkerProcess) -> int:
     return http_get(worker.web_port, "/healthz")[0]
 
 
+def ready(worker: WorkerProcess) -> int:
+    return http_get(worker.web_port, "/readyz")[0]
+
+
 async def test_no_secret_reaches_the_logs(pipeline: Settings, start_worker) -> None:
     secret = "s3cr3t-Pa55w0rd-never-log"
     with_sasl = pipeline.model_copy(
@@ -326,12 +332,18 @@ async def test_redis_away_briefly_is_retried_not_dead_lettered(
         return server
 
     server = start_redis()
+    health_interval_s = 1.0
+    # The longest a worker takes to see Redis gone (a probe every _PROBE_EVERY_S, waiting up
+    # to _PROBE_TIMEOUT_S, read on the next health refresh); a stall bound above it, so that
+    # without the rule "waiting for Redis is no stall" /healthz would fail within the outage.
+    noticed_within_s = monitor._PROBE_EVERY_S + monitor._PROBE_TIMEOUT_S + health_interval_s
     settings = pipeline.model_copy(
         update={
             "redis_url": f"redis://127.0.0.1:{port}/0",
             "retry_backoff_s": 0.2,
             "retry_backoff_max_s": 1.0,
-            "stall_after_s": 4.0,
+            "health_interval_s": health_interval_s,
+            "stall_after_s": noticed_within_s + 1,
         }
     )
     try:
@@ -348,8 +360,14 @@ async def test_redis_away_briefly_is_retried_not_dead_lettered(
         await eventually(
             lambda: enrich.events("transient failure; retrying"), 60, "the worker to retry"
         )
-        # A partition that waits longer than NEWSFLOW_STALL_AFTER_S makes the worker unhealthy.
-        await eventually(lambda: health(enrich) == 503, 60, "/healthz to report the stall")
+        # Waiting for Redis: not ready (saying why), but alive: a restart would not bring
+        # Redis back, and failing liveness would restart every replica at once.
+        await eventually(lambda: ready(enrich) == 503, 60, "/readyz to report Redis away")
+        assert b"Redis at 127.0.0.1" in http_get(enrich.web_port, "/readyz")[1]
+        outage = time.monotonic()
+        while time.monotonic() - outage < 3 * settings.stall_after_s:
+            assert health(enrich) == 200, http_get(enrich.web_port, "/healthz")[1]
+            await asyncio.sleep(0.5)
         assert await record_count(settings, settings.topic_dead_letter) == 0
         assert enrich.process.poll() is None
 
@@ -357,6 +375,7 @@ async def test_redis_away_briefly_is_retried_not_dead_lettered(
         sink = await wait_for_keys(settings, settings.topic_enriched, set(keys), timeout_s=120)
         assert_documents(sink, set(keys))
         await no_dead_letters(settings)
-        await eventually(lambda: health(enrich) == 200, 60, "/healthz to recover")
+        await eventually(lambda: ready(enrich) == 200, 60, "/readyz to recover")
+        assert health(enrich) == 200
     finally:
         stop_process(server, timeout_s=5)
