@@ -204,6 +204,25 @@ async def test_a_thousand_hostile_inputs_among_good_ones(pipeline: Settings, sta
                 )
     finally:
         await producer.stop()
+    # Kafka's own batch compression: 64 MiB that gzip makes about 64 KiB. The broker bounds
+    # the batch compressed only, so it takes it; the worker inflates it (aiokafka has no cap)
+    # and refuses the record by its inflated size: an oversize dead letter, the worker alive.
+    bomb_mib = 64
+    bomb = b'{"url": "https://x.example/batch-bomb", "html": "' + b" " * (bomb_mib << 20) + b'"}'
+    compressing = AIOKafkaProducer(
+        **pipeline.kafka_client_kwargs(),
+        acks="all",
+        compression_type="gzip",
+        max_request_size=(bomb_mib + 1) << 20,  # the client checks the size before compression
+    )
+    await compressing.start()
+    try:
+        meta = await compressing.send_and_wait(pipeline.topic_raw, bomb, key=b"bad-batch-bomb")
+        sent_bad.append((meta.partition, meta.offset))
+    finally:
+        await compressing.stop()
+    bomb_at, bomb_bytes = (meta.partition, meta.offset), len(bomb)
+    del bomb
     assert not good  # all 60 good pages went out between the bad ones
     assert refused == (1 if TEST_BROKER == "kafka" else 0)
 
@@ -218,6 +237,12 @@ async def test_a_thousand_hostile_inputs_among_good_ones(pipeline: Settings, sta
     dead = [orjson.loads(m.value) for m in await read_all(pipeline, pipeline.topic_dead_letter)]
     positions = [(d["source"]["partition"], d["source"]["offset"]) for d in dead]
     assert sorted(positions) == sorted(sent_bad), "each bad input: exactly one dead letter"
+    [inflated] = [d for d in dead if (d["source"]["partition"], d["source"]["offset"]) == bomb_at]
+    assert inflated["reason"] == "oversize"
+    assert inflated["error"]["message"] == (
+        f"raw message is {bomb_bytes} bytes; limit is {pipeline.max_message_bytes} "
+        "(NEWSFLOW_MAX_MESSAGE_BYTES)"
+    )
     for record in dead:
         assert contracts.schema_errors(record, "dead-letter.v1") == []
         assert record["reason"] not in {"internal_error", "output_contract_violation"}
