@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import uuid
+from collections.abc import Iterator
 
 import orjson
 import pytest
+import redis
 
 from tests.support.delivery import (
     assert_documents,
@@ -25,19 +27,35 @@ from tests.support.paths import REPO
 from tests.support.waiting import eventually_async
 from workers.kafka.lag import log_ends
 from workers.kafka.produce import encode_raw, produce
+from workers.runtime.crash_guard import KEY_PREFIX
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
+
+
+def source_key(letter: dict) -> str:
+    source = letter["source"]
+    return f"{source['topic']}:{source['partition']}:{source['offset']}"
+
 
 HOOK = REPO / "tests" / "support" / "crash_hook"
 MAX_DEATHS = 2
 
 
+@pytest.fixture
+def settings(pipeline: Settings) -> Iterator[Settings]:
+    """The pipeline's settings; the markers its group leaves in Redis are deleted after."""
+    yield pipeline.model_copy(update={"max_process_deaths": MAX_DEATHS})
+    client = redis.Redis.from_url(pipeline.redis_url)
+    for key in client.scan_iter(match=f"{KEY_PREFIX}{pipeline.clean_group}:*"):
+        client.delete(key)
+    client.close()
+
+
 @pytest.mark.timeout(600)
 async def test_page_that_kills_the_worker_becomes_a_dead_letter(
-    pipeline: Settings, start_worker, monkeypatch
+    settings: Settings, start_worker, monkeypatch
 ) -> None:
-    settings = pipeline.model_copy(update={"max_process_deaths": MAX_DEATHS})
     marker = f"die-here-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("NEWSFLOW_TEST_DIE_ON", marker)
     monkeypatch.setenv("PYTHONPATH", f"{HOOK}{os.pathsep}{os.environ.get('PYTHONPATH', REPO)}")
@@ -78,6 +96,8 @@ async def test_page_that_kills_the_worker_becomes_a_dead_letter(
     assert letter["attempts"] == MAX_DEATHS
     assert f"died {MAX_DEATHS} times" in letter["error"]["message"]
     assert letter["url"] == poison["url"]
+    marker_key = f"{KEY_PREFIX}{settings.clean_group}:{source_key(letter)}"
+    assert redis.Redis.from_url(settings.redis_url).get(marker_key) == str(MAX_DEATHS).encode()
     assert letter["error"]["class"] == "WorkerDied"
     source = letter["source"]
     assert source["topic"] == settings.topic_raw
