@@ -42,6 +42,7 @@ from workers.ops import monitor
 from workers.pipeline import STAGES
 from workers.records import contracts
 from workers.records.cloudevents import event_id, header
+from workers.records.identity import page_sha256
 from workers.settings import Settings
 
 pytestmark = pytest.mark.broker
@@ -293,7 +294,8 @@ async def test_dead_letters_replayed_after_a_fix_succeed(pipeline: Settings, sta
     assert {header(m.headers, REPLAY_HEADER) for m in replayed} <= dead_ids
     originals = {base64.b64decode(orjson.loads(m.value)["original"]["value_base64"]) for m in dead}
     assert {m.value for m in replayed} <= originals  # byte for byte what failed
-    # A replay is a new event: same key and document id, a new ce_id from its new raw offset.
+    # A replay carries the page's own bytes: same key and document id, and the ce_id the page
+    # would have had the first time (document id and page hash), whatever its new offset.
     by_key = {m.key: m for m in sink}
     for message in replayed:
         failed = next(
@@ -304,12 +306,10 @@ async def test_dead_letters_replayed_after_a_fix_succeed(pipeline: Settings, sta
         assert base64.b64decode(failed["source"]["key_base64"]) == message.key
         enriched = by_key[message.key]
         assert orjson.loads(enriched.value)["document_id"].encode() == message.key
-        position = (message.topic, message.partition)
-        assert header(enriched.headers, "ce_id") == event_id("enrich", *position, message.offset)
         assert failed["source"]["offset"] != message.offset
-        assert header(enriched.headers, "ce_id") != event_id(
-            "enrich", *position, failed["source"]["offset"]
-        )
+        page = page_sha256(orjson.loads(message.value))
+        assert page is not None
+        assert header(enriched.headers, "ce_id") == event_id("enrich", failed["document_id"], page)
 
 
 def health(worker: WorkerProcess) -> int:

@@ -36,6 +36,21 @@ def lines_of(n: int) -> list[str]:
     return [f"Story {n} says something only this page says.", PROMO, LONG]
 
 
+def site_pages(count: int) -> list[dict]:
+    """Raw records of ``count`` stories of one site, each ending with the site's promo."""
+    return [
+        raw_record(
+            page(
+                body=f"<article><h1>Harbour story {n}</h1>"
+                + "".join(f"<p>{p} (Part {n}.)</p>" for p in ARTICLE)
+                + f"<p>{PROMO}</p></article>"
+            ).encode(),
+            f"https://www.tide.example/news/story-{n}",
+        )
+        for n in range(count)
+    ]
+
+
 def redis_memory(prefix: str, **overrides: object) -> RedisSiteMemory:
     settings = Settings(boilerplate_backend="redis", boilerplate_key_prefix=prefix, **overrides)
     memory = create_memory(settings)
@@ -202,17 +217,7 @@ def test_clean_gives_each_page_the_same_text_however_often_it_comes() -> None:
     times, through the clean stage with the in-process memory."""
     settings = Settings(boilerplate_backend="memory", boilerplate_min_pages=1)
     cleaner = StageProcessor("clean", settings)
-    raws = [
-        raw_record(
-            page(
-                body=f"<article><h1>Harbour story {n}</h1>"
-                + "".join(f"<p>{p} (Part {n}.)</p>" for p in ARTICLE)
-                + f"<p>{PROMO}</p></article>"
-            ).encode(),
-            f"https://www.tide.example/news/story-{n}",
-        )
-        for n in range(3)
-    ]
+    raws = site_pages(3)
     outputs: dict[str, set[bytes]] = {}
     for _ in range(3):
         for raw in raws:
@@ -223,3 +228,33 @@ def test_clean_gives_each_page_the_same_text_however_often_it_comes() -> None:
     assert all(len(copies) == 1 for copies in outputs.values()), "a copy changed its record"
     texts = [orjson.loads(next(iter(outputs[raw["url"]])))["text"] for raw in raws]
     assert [PROMO in text for text in texts] == [True, False, False]
+
+
+def test_a_page_cleaned_again_after_an_aborted_transaction_keeps_its_text(
+    redis_prefix: str,
+) -> None:
+    """An aborted transaction's page is cleaned again, by another replica, after other pages
+    of its site made its promo line boilerplate: it must come out as it did the first time
+    (same text, same ce_id), while a new page of the site loses the promo."""
+    settings = Settings(
+        boilerplate_backend="redis", boilerplate_key_prefix=redis_prefix, boilerplate_min_pages=2
+    )
+    first_replica, second_replica = (
+        StageProcessor("clean", settings),
+        StageProcessor("clean", settings),
+    )
+    raws = site_pages(4)
+
+    def cleaned(processor: StageProcessor, n: int) -> tuple[dict, str]:
+        out = processor.process(InputMessage(value=orjson.dumps(raws[n]), offset=n))
+        assert out.outcome == "ok"
+        record = orjson.loads(out.value)
+        record.pop("timestamps")
+        return record, dict(out.headers)["ce_id"].decode()
+
+    aborted = cleaned(first_replica, 0)  # sent, then its transaction aborted
+    assert PROMO in aborted[0]["text"]  # no other page of the site carried it yet
+    for n in (1, 2):
+        cleaned(first_replica, n)  # committed: the promo is now on two other pages
+    assert PROMO not in cleaned(first_replica, 3)[0]["text"]  # the site's boilerplate now
+    assert cleaned(second_replica, 0) == aborted  # read again after the abort

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import signal
 import sys
 import time
@@ -72,7 +73,14 @@ def test_sample_page(item: dict[str, Any]) -> None:
     assert record["timestamps"]["fetched"] == item["fetched_at"]
     assert record["timestamps"]["raw_produced"] == "2024-06-19T14:32:08.123Z"
     assert record["lineage"] == [
-        {"stage": "clean", "topic": RAW_TOPIC, "partition": 3, "offset": 41}
+        {
+            "stage": "clean",
+            "topic": RAW_TOPIC,
+            "partition": 3,
+            "offset": 41,
+            # The page bytes as fetched, whatever their charset (the identity of its ce_id).
+            "content_sha256": hashlib.sha256(sample_bytes(item)).hexdigest(),
+        }
     ]
     assert record["extractor"]["name"] == "trafilatura"
     assert record["crawler"] is None

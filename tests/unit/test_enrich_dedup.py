@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from tests.support.articles import KIM_IN_VLADIVOSTOK, PUTIN_IN_PYONGYANG, seed_article
+from tests.support.samples import clean_sample, message
 from workers.enrichment.dedup_index import (
     InProcessIndex,
     RedisIndex,
@@ -16,7 +18,10 @@ from workers.enrichment.enrichers.dedup import DedupEnricher
 from workers.enrichment.enrichers.fingerprint import signature
 from workers.enrichment.stage import enrich_article
 from workers.errors import TransientError
+from workers.records.cloudevents import header
+from workers.records.ids import document_id
 from workers.records.message import InputMessage
+from workers.runtime.processor import StageProcessor
 from workers.settings import Settings
 from workers.state.connection import StateUnavailable
 
@@ -196,3 +201,51 @@ def test_the_redis_and_the_memory_index_give_the_same_answers(settings) -> None:
 def test_bands_must_fit_the_signature() -> None:
     with pytest.raises(ValueError, match="dedup_bands"):
         Settings(minhash_permutations=64, dedup_bands=65)
+
+
+def test_a_document_whose_number_redis_lost_is_not_its_own_duplicate(settings) -> None:
+    """Redis short of memory evicts keys one by one (every key of the index has a TTL, so a
+    volatile-* policy may take any of them). When a document's number went and its entry
+    stayed, processing it again (an aborted transaction's document) gave it a new number and
+    found its own old entry, still in its bands, as an earlier copy of itself."""
+    dedup = DedupEnricher(settings)
+    putin, kim = seed_article(PUTIN_IN_PYONGYANG), seed_article(KIM_IN_VLADIVOSTOK)
+    assert dedup(putin)["duplicate_of"] is None
+    assert dedup(kim)["duplicate_of"] is None
+    index = dedup.index
+    assert isinstance(index, RedisIndex)
+    assert index.client.delete(f"{index.prefix}doc:{putin['document_id']}") == 1  # evicted
+    again = dedup(putin)
+    assert again["duplicate_of"] is None, "the document was found as its own near-duplicate"
+    # Its old entry still serves the others: a copy of it finds it.
+    copy = {**putin, "document_id": COPY_ID, "text": lightly_edited(putin["text"])}
+    assert dedup(copy)["duplicate_of"] == putin["document_id"]
+
+
+def test_a_document_processed_again_after_an_aborted_transaction_gets_the_same_record(
+    settings,
+) -> None:
+    """An aborted transaction's document is enriched again, maybe by another replica, after
+    other documents (here a copy of it) went through: the index must answer as it did the
+    first time, so the record and its ce_id are the same."""
+    article = clean_sample("03")
+    url = "https://mirror.example/syndicated/story"
+    copy = {**article, "document_id": document_id(url), "url": url, "normalized_url": url}
+    # The enrichers that touch the index or its input (the language models are not needed).
+    light = settings.model_copy(update={"enrichers": ["stats", "fingerprint", "dedup"]})
+    first_replica, second_replica = (StageProcessor("enrich", light) for _ in range(2))
+
+    def enriched(processor: StageProcessor, record: dict, offset: int) -> tuple[dict, str]:
+        out = processor.process(message(record, topic=settings.topic_clean, offset=offset))
+        assert out.outcome == "ok"
+        sent = orjson.loads(out.value)
+        sent.pop("timestamps")
+        return sent, header(out.headers, "ce_id")
+
+    aborted = enriched(first_replica, article, 5)  # sent, then its transaction aborted
+    copied = enriched(first_replica, copy, 6)  # committed
+    assert copied[0]["enrichment"]["dedup"]["duplicate_of"] == article["document_id"]
+    again = enriched(second_replica, article, 5)  # the input read again after the abort
+    assert again == aborted
+    assert again[0]["enrichment"]["dedup"]["duplicate_of"] is None
+    assert enriched(second_replica, copy, 6) == copied

@@ -10,9 +10,16 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support.samples import RAW_TOPIC, clean_sample, entry, message, raw_for
+from tests.support.samples import (
+    RAW_TOPIC,
+    clean_sample,
+    entry,
+    message,
+    raw_for,
+    sample_bytes,
+)
 from workers.records import contracts
-from workers.records.cloudevents import header
+from workers.records.cloudevents import event_id, header
 from workers.records.ids import document_id
 from workers.records.outgoing import Outgoing
 from workers.runtime.processor import StageProcessor
@@ -66,13 +73,21 @@ def test_clean_ok(cleaner: StageProcessor) -> None:
     assert contracts.schema_errors(record, "articles-clean.v1") == []
     assert record["document_id"] == doc_id
     assert record["title"] == item["title"]
+    page = sample_bytes(item)  # html_base64: the bytes exactly as fetched
     assert record["lineage"] == [
-        {"stage": "clean", "topic": RAW_TOPIC, "partition": 2, "offset": 1234}
+        {
+            "stage": "clean",
+            "topic": RAW_TOPIC,
+            "partition": 2,
+            "offset": 1234,
+            "content_sha256": hashlib.sha256(page).hexdigest(),
+        }
     ]
 
     headers = _headers(out)
     assert headers["ce_specversion"] == "1.0"
     assert UUID.match(headers["ce_id"])
+    assert headers["ce_id"] == event_id("clean", doc_id, hashlib.sha256(page).hexdigest())
     assert headers["ce_source"] == "/newsflow/clean"
     assert headers["ce_type"] == "dev.newsflow.articles-clean.v1"
     assert headers["ce_dataschema"] == "https://newsflow.dev/schemas/articles-clean.v1.json"
@@ -86,14 +101,25 @@ def test_clean_ok(cleaner: StageProcessor) -> None:
     assert trace.group(3) == "01"
 
 
-def test_event_id_is_deterministic_per_input_position(cleaner: StageProcessor) -> None:
-    raw = raw_for(entry("02"))
+def test_event_id_is_the_document_and_its_bytes_not_the_input_position(
+    cleaner: StageProcessor,
+) -> None:
+    item = entry("02")
+    raw = raw_for(item)
     first = _headers(cleaner.process(_raw_message(raw)))["ce_id"]
     again = _headers(cleaner.process(_raw_message(raw)))["ce_id"]
     elsewhere = _headers(cleaner.process(_raw_message(raw, offset=1235)))["ce_id"]
     other_partition = _headers(cleaner.process(_raw_message(raw, partition=3)))["ce_id"]
-    assert first == again
-    assert len({first, elsewhere, other_partition}) == 3
+    mirrored = _headers(cleaner.process(_raw_message(raw, topic="mirror.raw-html")))["ce_id"]
+    # The same bytes fetched again later are the same page.
+    refetched = {**raw, "fetched_at": "2031-01-01T00:00:00Z"}
+    later = _headers(cleaner.process(_raw_message(refetched)))["ce_id"]
+    assert first == again == elsewhere == other_partition == mirrored == later
+    # A new crawl of the same URL whose bytes differ is another event.
+    edited = sample_bytes(item).replace(b"</body>", b"<p>Updated.</p></body>", 1)
+    assert edited != sample_bytes(item)
+    recrawled = _headers(cleaner.process(_raw_message(raw_for(item, body=edited))))["ce_id"]
+    assert recrawled != first
 
 
 def test_without_parent_a_new_trace_starts(cleaner: StageProcessor) -> None:
@@ -165,10 +191,23 @@ def test_enrich_event_ids_come_from_the_raw_message_not_the_clean_offset() -> No
         for offset in (9, 10)
     ]
     assert len({_headers(enricher.process(m))["ce_id"] for m in copies}) == 1
-    # Another raw message of the same page is another event.
-    moved = {**article, "lineage": [{**article["lineage"][0], "offset": 4242}]}
+    first = _headers(enricher.process(copies[0]))["ce_id"]
+    content = article["lineage"][0]["content_sha256"]
+    assert first == event_id("enrich", article["document_id"], content)
+    # The same page read from another raw message (a recreated or mirrored topic): one event.
+    moved = {**article, "lineage": [{**article["lineage"][0], "topic": "mirror", "offset": 4242}]}
     other = enricher.process(message(moved, topic=SETTINGS.topic_clean, partition=1, offset=9))
-    assert _headers(other)["ce_id"] != _headers(enricher.process(copies[0]))["ce_id"]
+    assert _headers(other)["ce_id"] == first
+    # Other bytes under the same URL: another event.
+    recrawled = {**article, "lineage": [{**article["lineage"][0], "content_sha256": "0" * 64}]}
+    other = enricher.process(message(recrawled, topic=SETTINGS.topic_clean, offset=9))
+    assert _headers(other)["ce_id"] != first
+    # A clean record from before page hashes keeps the positional id it had then.
+    legacy_entry = {k: v for k, v in article["lineage"][0].items() if k != "content_sha256"}
+    legacy = {**article, "lineage": [legacy_entry]}
+    out = enricher.process(message(legacy, topic=SETTINGS.topic_clean, offset=9))
+    position = (legacy_entry["topic"], legacy_entry["partition"], legacy_entry["offset"])
+    assert _headers(out)["ce_id"] == event_id("enrich", *position)
     broken = {**article, "text": 17}  # a schema violation: a dead letter of the enrich stage
     dead = [
         orjson.loads(enricher.process(message(broken, topic=m.topic, offset=m.offset)).value)
@@ -230,13 +269,39 @@ def test_dead_letter_with_url(cleaner: StageProcessor) -> None:
     assert record["worker"]["newsflow"]
 
 
-def test_dead_letter_id_is_deterministic(cleaner: StageProcessor) -> None:
-    value = orjson.dumps(raw_for(entry("01"), status=404))
+def test_dead_letter_id_is_the_document_its_bytes_and_the_failure(
+    cleaner: StageProcessor,
+) -> None:
+    item = entry("01")
+    value = orjson.dumps(raw_for(item, status=404))
     first = orjson.loads(cleaner.process(_raw_message(value)).value)["id"]
     again = orjson.loads(cleaner.process(_raw_message(value)).value)["id"]
     later = orjson.loads(cleaner.process(_raw_message(value, offset=99)).value)["id"]
+    mirrored = orjson.loads(cleaner.process(_raw_message(value, topic="mirror")).value)["id"]
     assert UUID.match(first)
-    assert first == again != later
+    assert first == again == later == mirrored
+    content = hashlib.sha256(sample_bytes(item)).hexdigest()
+    assert first == event_id(
+        "dead-letter", "clean", "http_error", document_id(item["url"]), content
+    )
+    other_bytes = raw_for(item, body=sample_bytes(item) + b"<!-- v2 -->", status=404)
+    refetched = orjson.loads(cleaner.process(_raw_message(other_bytes)).value)["id"]
+    assert refetched != first
+    # The same page failing for another reason is another failure.
+    other_reason = orjson.loads(cleaner.process(_raw_message(raw_for(item, status=500))).value)
+    assert other_reason["reason"] == "http_error"  # same reason, same bytes: same id
+    assert other_reason["id"] == first
+    not_html = raw_for(item, content_type="image/png")
+    assert orjson.loads(cleaner.process(_raw_message(not_html)).value)["id"] != first
+    # A value with no page in it (not JSON): its own bytes are its identity.
+    broken = [
+        orjson.loads(cleaner.process(_raw_message(b"{broken", offset=n)).value) for n in (1, 2)
+    ]
+    assert broken[0]["reason"] == "invalid_json"
+    assert broken[0]["id"] == broken[1]["id"]
+    assert broken[0]["id"] == event_id(
+        "dead-letter", "clean", "invalid_json", "", hashlib.sha256(b"{broken").hexdigest()
+    )
 
 
 def test_dead_letter_without_url_keys_by_original_key(cleaner: StageProcessor) -> None:

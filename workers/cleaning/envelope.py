@@ -16,6 +16,7 @@ from typing import Any
 from workers.cleaning.charset import Decoded, decode_html
 from workers.errors import StageError
 from workers.records import contracts
+from workers.records.identity import body_sha256
 from workers.records.message import InputMessage
 from workers.settings import Settings
 
@@ -35,10 +36,13 @@ _COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """A raw record that passed the checks: the record itself and its page as Unicode."""
+    """A raw record that passed the checks: the record itself, its page as Unicode, and the
+    SHA-256 of the page bytes as crawled (with the document id, what every event id of the
+    page derives from: :mod:`workers.records.identity`)."""
 
     raw: dict[str, Any]
     page: Decoded
+    content_sha256: str
 
     @property
     def url(self) -> str:
@@ -68,11 +72,11 @@ def open_envelope(message: InputMessage, settings: Settings) -> Envelope:
     if media_type and media_type not in _HTML_TYPES:
         raise StageError("not_html", f"content-type is {media_type!r}, not HTML")
 
-    decoded = _page_text(raw, content_type, settings.max_html_bytes, headers)
+    decoded, content_sha256 = _page_text(raw, content_type, settings.max_html_bytes, headers)
     if not _LOOKS_LIKE_HTML.search(decoded.text[:65536]):
         raise StageError("not_html", "body has no HTML markup in its first 64 KiB")
     _refuse_binary(decoded.text)
-    return Envelope(raw, decoded)
+    return Envelope(raw, decoded, content_sha256)
 
 
 def _refuse_binary(text: str) -> None:
@@ -89,7 +93,9 @@ def _refuse_binary(text: str) -> None:
 
 def _page_text(
     raw: dict[str, Any], content_type: str | None, max_bytes: int, headers: dict[str, str]
-) -> Decoded:
+) -> tuple[Decoded, str]:
+    """The page as Unicode and the SHA-256 of its bytes (``html`` as UTF-8, the same bytes
+    :func:`workers.records.identity.page_sha256` hashes)."""
     if "html" in raw:
         text = raw["html"]
         # Only encode when the character count alone cannot settle it (UTF-8: ≤ 4 bytes each).
@@ -98,7 +104,7 @@ def _page_text(
             raise StageError(
                 "oversize", f"html is {size} bytes; limit is {max_bytes} (NEWSFLOW_MAX_HTML_BYTES)"
             )
-        return Decoded(text, "utf-8", "text")
+        return Decoded(text, "utf-8", "text"), body_sha256(text.encode("utf-8", "surrogatepass"))
     try:
         body = base64.b64decode(raw["html_base64"], validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -111,7 +117,7 @@ def _page_text(
     if not body.strip():
         raise StageError("empty_content", "page body is empty")
     _refuse_compressed(body, headers.get("content-encoding"))
-    return decode_html(body, content_type)
+    return decode_html(body, content_type), body_sha256(body)
 
 
 def _refuse_compressed(body: bytes, encoding: str | None) -> None:

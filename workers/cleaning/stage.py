@@ -73,6 +73,7 @@ def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
                 "topic": message.topic,
                 "partition": message.partition,
                 "offset": message.offset,
+                "content_sha256": envelope.content_sha256,
             }
         ],
         "http_status": envelope.status,

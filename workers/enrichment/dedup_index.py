@@ -13,7 +13,8 @@ nearly every pair at the threshold, and the similarity check then drops the pair
 Each document gets a sequence number when first added (a redelivery keeps its number), and
 only documents with a smaller number count as "earlier": two replicas adding near-copies at
 the same moment still agree which one came first, because numbering and adding are one
-atomic step (a Lua script in Redis) and looking comes after it.
+atomic step (a Lua script in Redis) and looking comes after it. A document is never its own
+near-duplicate, whatever entries of it the index still holds.
 
 :class:`RedisIndex` keeps everything in Redis under one key prefix, every key expiring after
 ``ttl_s``; :class:`InProcessIndex` does the same in one process (the embedded demo only). An
@@ -94,10 +95,15 @@ def band_hashes(hashvalues: Sequence[int], bands: int, rows: int) -> list[str]:
 
 
 def best_earlier(own: Entry, candidates: Sequence[Entry], rule: Rule) -> Match | None:
-    """The most similar near-duplicate among the candidates added before ``own``."""
+    """The most similar near-duplicate among the candidates added before ``own``, never
+    ``own``'s document itself: a document processed again whose number Redis lost (its
+    ``doc:`` key evicted under memory pressure) gets a new number while its old entry is
+    still in its bands, and would otherwise be found as its own earlier copy."""
     best: Match | None = None
     for other in sorted(candidates, key=lambda entry: entry.seq):
         if other.seq >= own.seq or len(other.hashvalues) != len(own.hashvalues):
+            continue
+        if other.document_id == own.document_id:
             continue
         score = rule.score(own, other)
         if score is not None and (best is None or score > best.similarity):

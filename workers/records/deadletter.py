@@ -14,9 +14,9 @@ import orjson
 from workers import __version__
 from workers.errors import StageError
 from workers.records.clock import now_rfc3339
-from workers.records.cloudevents import event_id
+from workers.records.identity import dead_letter_event_id
 from workers.records.ids import document_id
-from workers.records.message import InputMessage, origin_of
+from workers.records.message import InputMessage
 
 MAX_ERROR_MESSAGE = 2000
 HOST = socket.gethostname()
@@ -61,12 +61,6 @@ def _leading_url(prefix: bytes) -> str | None:
     return None
 
 
-def dead_letter_id(stage: str, message: InputMessage, parsed: object = None) -> str:
-    """Stable across redeliveries: from the raw message the failed value descends from (its
-    ``lineage``), else from the failed message's position."""
-    return event_id("dead-letter", stage, *origin_of(parsed, message))
-
-
 def build_dead_letter(
     stage: str,
     message: InputMessage,
@@ -80,14 +74,18 @@ def build_dead_letter(
     value = message.value or b""
     parsed = _parsed(value, max_parse_bytes)
     url = _url_of(value, parsed, max_parse_bytes)
+    document = document_id(url) if url else None
     return {
-        "id": dead_letter_id(stage, message, parsed if input_has_lineage else None),
+        # Stable across redeliveries and copies of the page: see workers.records.identity.
+        "id": dead_letter_event_id(
+            stage, error.reason, message, parsed, document, input_has_lineage=input_has_lineage
+        ),
         "stage": stage,
         "reason": error.reason,
         "error": {"class": error.error_class, "message": error.message[:MAX_ERROR_MESSAGE]},
         "attempts": attempts,
         "failed_at": now_rfc3339(),
-        "document_id": document_id(url) if url else None,
+        "document_id": document,
         "url": url,
         "source": {
             "topic": message.topic,

@@ -4,8 +4,9 @@ Every record a stage sends gets its value, key and CloudEvents headers here, so 
 and a dead letter differ only in what the rules below say:
 
 - an output goes to the stage's output topic, keyed by its document id; its event id derives
-  from the raw message the record descends from (its ``lineage``), not from this input's
-  position, so a page the previous stage redid (a new input offset) keeps its event id;
+  from the document and the page bytes it descends from (:mod:`workers.records.identity`),
+  not from any position, so a page the previous stage redid (a new input offset) or a page
+  sent again to the raw topic keeps its event id;
 - a dead letter goes to the dead-letter topic, keyed by the document id when known, else by
   the failed message's key, else by the hash of its value; its event id is the dead letter's
   own id.
@@ -20,10 +21,11 @@ from typing import Any, Literal
 
 from workers.errors import Reason, StageError
 from workers.records import contracts
-from workers.records.cloudevents import event_id, make_headers
+from workers.records.cloudevents import make_headers
 from workers.records.contracts import SchemaName
 from workers.records.deadletter import build_dead_letter, dead_letter_key
-from workers.records.message import InputMessage, origin_of
+from workers.records.identity import output_event_id
+from workers.records.message import InputMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class OutgoingBuilder:
     output_topic: str
     output_schema: SchemaName
     dead_letter_topic: str
-    # The stage's inputs carry ``lineage``: a dead letter's id derives from the raw message.
+    # The stage's inputs carry ``lineage``: a dead letter's id takes the page hash from there.
     input_has_lineage: bool
     # How much of a failed value a dead letter keeps, and up to what size it is parsed.
     max_original_bytes: int
@@ -73,7 +75,7 @@ class OutgoingBuilder:
             record,
             schema=self.output_schema,
             topic=self.output_topic,
-            event_id=event_id(self.stage, *origin_of(record, message)),
+            event_id=output_event_id(self.stage, record, message),
             key=record["document_id"].encode("ascii"),
             outcome="ok",
             elapsed_ms=elapsed_ms,
