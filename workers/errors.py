@@ -21,6 +21,7 @@ Reason = Literal[
     "enrichment_failed",
     "output_contract_violation",
     "internal_error",
+    "worker_died",
 ]
 
 

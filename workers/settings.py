@@ -189,6 +189,19 @@ class Settings(BaseSettings):
         description="Quick attempts at a message whose stage raised an unexpected error, "
         "before it becomes an internal_error dead letter.",
     )
+    max_process_deaths: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description="In the worker's own process (NEWSFLOW_STAGE_PROCESSES=0): times the "
+        "process may die on one message (a crash in C code, the OOM killer) before the "
+        "message becomes a worker_died dead letter; counted in Redis (0: not counted).",
+    )
+    process_deaths_ttl_s: int = Field(
+        86400,
+        gt=0,
+        description="How long the count of a message's process deaths is kept (seconds).",
+    )
     retry_backoff_s: float = Field(
         0.5, gt=0, description="First wait before retrying a transient failure; doubles."
     )

@@ -295,6 +295,8 @@ def test_kustomize_renders_base_and_overlay() -> None:
             ("Deployment", "newsflow-enrich"),
             ("Deployment", "newsflow-lag-exporter"),
             ("Service", "newsflow-lag-exporter-metrics"),
+            ("StatefulSet", "redis"),
+            ("Service", "redis"),
             ("PodDisruptionBudget", "newsflow-clean"),
             ("PodDisruptionBudget", "newsflow-enrich"),
             ("ScaledObject", "newsflow-clean"),
@@ -320,6 +322,32 @@ def test_kustomize_renders_base_and_overlay() -> None:
         "secret": {"secretName": "newsflow-kafka-ca"},
     }
     assert by_kind(example, "ConfigMap")["newsflow-config"]["data"]["NEWSFLOW_PARTITIONS"] == "12"
+
+
+def _options(args: list[str]) -> dict[str, str]:
+    return dict(zip(args[0::2], args[1::2], strict=True))
+
+
+def test_redis_keeps_its_state_over_a_restart_and_never_evicts() -> None:
+    # The frozen boilerplate decisions and the near-duplicate index must survive a restart
+    # and never be dropped for room (README "Shared state in Redis"); the same options in
+    # compose and Kubernetes, and tests/integration/test_redis_restart.py runs them.
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    command = compose["services"]["redis"]["command"]
+    assert command[0] == "redis-server"
+    (statefulset,) = by_kind(build(OVERLAYS["base"]), "StatefulSet").values()
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    for options in (_options(command[1:]), _options(container["args"])):
+        assert options["--appendonly"] == "yes"
+        assert options["--appendfsync"] == "everysec"
+        assert options["--maxmemory-policy"] == "noeviction"
+        assert options["--maxmemory"]  # noeviction means nothing without a limit
+        assert options["--dir"] == "/data"
+    assert compose["services"]["redis"]["volumes"] == ["redis-data:/data"]
+    assert statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    config = by_kind(build(OVERLAYS["base"]), "ConfigMap")["newsflow-config"]["data"]
+    (service,) = (s for s in by_kind(build(OVERLAYS["base"]), "Service") if s == "redis")
+    assert config["NEWSFLOW_REDIS_URL"].startswith(f"redis://{service}.")
 
 
 def test_kubernetes_topics_are_replicated_for_a_broker_loss(

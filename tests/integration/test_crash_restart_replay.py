@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from workers.kafka.replay import REPLAY_HEADER
 from workers.kafka.tail import tail
 from workers.local.broker import free_port, wait_for_port
 from workers.local.processes import descendants, stop_process
+from workers.ops import monitor
 from workers.pipeline import STAGES
 from workers.records import contracts
 from workers.records.cloudevents import event_id, header
@@ -203,6 +205,25 @@ async def test_a_thousand_hostile_inputs_among_good_ones(pipeline: Settings, sta
                 )
     finally:
         await producer.stop()
+    # Kafka's own batch compression: 64 MiB that gzip makes about 64 KiB. The broker bounds
+    # the batch compressed only, so it takes it; the worker inflates it (aiokafka has no cap)
+    # and refuses the record by its inflated size: an oversize dead letter, the worker alive.
+    bomb_mib = 64
+    bomb = b'{"url": "https://x.example/batch-bomb", "html": "' + b" " * (bomb_mib << 20) + b'"}'
+    compressing = AIOKafkaProducer(
+        **pipeline.kafka_client_kwargs(),
+        acks="all",
+        compression_type="gzip",
+        max_request_size=(bomb_mib + 1) << 20,  # the client checks the size before compression
+    )
+    await compressing.start()
+    try:
+        meta = await compressing.send_and_wait(pipeline.topic_raw, bomb, key=b"bad-batch-bomb")
+        sent_bad.append((meta.partition, meta.offset))
+    finally:
+        await compressing.stop()
+    bomb_at, bomb_bytes = (meta.partition, meta.offset), len(bomb)
+    del bomb
     assert not good  # all 60 good pages went out between the bad ones
     assert refused == (1 if TEST_BROKER == "kafka" else 0)
 
@@ -217,6 +238,12 @@ async def test_a_thousand_hostile_inputs_among_good_ones(pipeline: Settings, sta
     dead = [orjson.loads(m.value) for m in await read_all(pipeline, pipeline.topic_dead_letter)]
     positions = [(d["source"]["partition"], d["source"]["offset"]) for d in dead]
     assert sorted(positions) == sorted(sent_bad), "each bad input: exactly one dead letter"
+    [inflated] = [d for d in dead if (d["source"]["partition"], d["source"]["offset"]) == bomb_at]
+    assert inflated["reason"] == "oversize"
+    assert inflated["error"]["message"] == (
+        f"raw message is {bomb_bytes} bytes; limit is {pipeline.max_message_bytes} "
+        "(NEWSFLOW_MAX_MESSAGE_BYTES)"
+    )
     for record in dead:
         assert contracts.schema_errors(record, "dead-letter.v1") == []
         assert record["reason"] not in {"internal_error", "output_contract_violation"}
@@ -289,6 +316,10 @@ def health(worker: WorkerProcess) -> int:
     return http_get(worker.web_port, "/healthz")[0]
 
 
+def ready(worker: WorkerProcess) -> int:
+    return http_get(worker.web_port, "/readyz")[0]
+
+
 async def test_no_secret_reaches_the_logs(pipeline: Settings, start_worker) -> None:
     secret = "s3cr3t-Pa55w0rd-never-log"
     with_sasl = pipeline.model_copy(
@@ -326,12 +357,18 @@ async def test_redis_away_briefly_is_retried_not_dead_lettered(
         return server
 
     server = start_redis()
+    health_interval_s = 1.0
+    # The longest a worker takes to see Redis gone (a probe every _PROBE_EVERY_S, waiting up
+    # to _PROBE_TIMEOUT_S, read on the next health refresh); a stall bound above it, so that
+    # without the rule "waiting for Redis is no stall" /healthz would fail within the outage.
+    noticed_within_s = monitor._PROBE_EVERY_S + monitor._PROBE_TIMEOUT_S + health_interval_s
     settings = pipeline.model_copy(
         update={
             "redis_url": f"redis://127.0.0.1:{port}/0",
             "retry_backoff_s": 0.2,
             "retry_backoff_max_s": 1.0,
-            "stall_after_s": 4.0,
+            "health_interval_s": health_interval_s,
+            "stall_after_s": noticed_within_s + 1,
         }
     )
     try:
@@ -348,8 +385,14 @@ async def test_redis_away_briefly_is_retried_not_dead_lettered(
         await eventually(
             lambda: enrich.events("transient failure; retrying"), 60, "the worker to retry"
         )
-        # A partition that waits longer than NEWSFLOW_STALL_AFTER_S makes the worker unhealthy.
-        await eventually(lambda: health(enrich) == 503, 60, "/healthz to report the stall")
+        # Waiting for Redis: not ready (saying why), but alive: a restart would not bring
+        # Redis back, and failing liveness would restart every replica at once.
+        await eventually(lambda: ready(enrich) == 503, 60, "/readyz to report Redis away")
+        assert b"Redis at 127.0.0.1" in http_get(enrich.web_port, "/readyz")[1]
+        outage = time.monotonic()
+        while time.monotonic() - outage < 3 * settings.stall_after_s:
+            assert health(enrich) == 200, http_get(enrich.web_port, "/healthz")[1]
+            await asyncio.sleep(0.5)
         assert await record_count(settings, settings.topic_dead_letter) == 0
         assert enrich.process.poll() is None
 
@@ -357,6 +400,7 @@ async def test_redis_away_briefly_is_retried_not_dead_lettered(
         sink = await wait_for_keys(settings, settings.topic_enriched, set(keys), timeout_s=120)
         assert_documents(sink, set(keys))
         await no_dead_letters(settings)
-        await eventually(lambda: health(enrich) == 200, 60, "/healthz to recover")
+        await eventually(lambda: ready(enrich) == 200, 60, "/readyz to recover")
+        assert health(enrich) == 200
     finally:
         stop_process(server, timeout_s=5)

@@ -2,8 +2,9 @@
 
 Healthy means the event loop turns and no assigned partition with waiting messages has gone
 without progress for ``stall_after_s``: a worker that holds partitions but does not move them
-must be restarted, not trusted. Ready means connected to the broker and let in (else the
-reason, naming the setting to fix: see :mod:`workers.kafka.access`), a member of the group
+must be restarted, not trusted; unless they wait for Redis, which a restart does not fix.
+Ready means connected to the broker and let in (else the reason, naming the setting to fix:
+see :mod:`workers.kafka.access`), a member of the group
 with a completed assignment (possibly empty: a replica beyond the partition count is an idle
 standby, and it must not block a rolling update), the leaders of its partitions reachable,
 and no output waiting longer than ``ready_max_ack_wait_s`` for the broker's acknowledgement:
@@ -47,6 +48,9 @@ class WorkerHealth:
         self.access_problem: str | None = None
         # Why the shared state this stage needs is unavailable, naming the setting.
         self.redis_problem: str | None = None
+        # When that state last answered again after an outage (monotonic): stalls count
+        # from then, since the messages that waited for it are retried with backoff.
+        self.redis_back_at = 0.0
         self.loop_tick = time.monotonic()
 
     # --- events ----------------------------------------------------------------------
@@ -76,6 +80,12 @@ class WorkerHealth:
 
     def on_output_done(self, output: int) -> None:
         self.outputs_waiting.pop(output, None)
+
+    def on_redis(self, problem: str | None) -> None:
+        """Redis away (``problem``) or answering (None), as the monitor's probe found it."""
+        if self.redis_problem and not problem:
+            self.redis_back_at = time.monotonic()
+        self.redis_problem = problem
 
     def tick(self) -> None:
         self.loop_tick = time.monotonic()
@@ -113,11 +123,18 @@ class WorkerHealth:
     # --- verdicts --------------------------------------------------------------------
 
     def stalled_partitions(self) -> list[str]:
+        """Partitions with waiting messages and no progress for ``stall_after_s``. While the
+        shared state the stage needs is away, none: its messages wait for Redis on purpose,
+        a restart would not bring it back, and liveness failing on every pod at once would
+        restart them all (readiness says it instead)."""
+        if self.redis_problem:
+            return []
         now = time.monotonic()
         return [
             f"{tp[0]}/{tp[1]}"
             for tp, progress in self.partitions.items()
-            if progress.lag and now - progress.last_progress > self.stall_after_s
+            if progress.lag
+            and now - max(progress.last_progress, self.redis_back_at) > self.stall_after_s
         ]
 
     def healthy(self) -> tuple[bool, list[str]]:

@@ -84,7 +84,7 @@ class Monitor:
                 log.warning(problem, extra={"stage": self.health.stage})
             else:
                 log.info("Redis answers again", extra={"stage": self.health.stage})
-        self.health.redis_problem = problem
+        self.health.on_redis(problem)
 
     def _highwater(self, tp: TopicPartition) -> int | None:
         try:

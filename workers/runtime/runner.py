@@ -39,9 +39,11 @@ from workers.ops import logs
 from workers.pipeline import STAGES
 from workers.records.message import InputMessage
 from workers.records.outgoing import Outgoing
+from workers.runtime.crash_guard import CrashGuard
 from workers.runtime.processor import StageProcessor, outgoing_builder
 from workers.settings import Settings
 from workers.state.backend import check_stage_processes
+from workers.state.connection import connect
 
 log = logging.getLogger("newsflow.runner")
 
@@ -51,23 +53,46 @@ _PR_SET_PDEATHSIG = 1
 
 
 class InlineRunner:
-    """The stage in the worker's own process: each call blocks the event loop."""
+    """The stage in the worker's own process: each call blocks the event loop.
+
+    A message the process died on too often (:mod:`workers.runtime.crash_guard`) becomes a
+    dead letter instead of another try.
+    """
 
     blocking = True
     capacity = 1  # messages submitted and not yet sent
 
     def __init__(self, stage: str, settings: Settings):
         self.processor = StageProcessor(stage, settings)
+        self.guard = _crash_guard(stage, settings)
 
     def warm_up(self) -> None:
         self.processor.warm_up()
 
     def submit(self, message: InputMessage) -> asyncio.Future[Outgoing]:
         future: asyncio.Future[Outgoing] = asyncio.get_running_loop().create_future()
+        guard = self.guard
+        deaths = guard.deaths_before(message) if guard else None
+        if guard and deaths is not None and deaths >= guard.max_deaths:
+            guard.not_started(message)
+            log.error(
+                "the worker died on this message too often; dead-lettering it",
+                extra={"stage": self.processor.stage, "tpo": _tpo(message), "deaths": deaths},
+            )
+            future.set_result(
+                self.processor.outgoing.dead_letter(
+                    message, guard.error(deaths), attempts=deaths, elapsed_ms=0.0
+                )
+            )
+            return future
         try:
             future.set_result(self.processor.process(message))
         except Exception as exc:  # TransientError: the worker retries it
             future.set_exception(exc)
+        finally:
+            # Reached only if the process survived: this start was no death.
+            if guard:
+                guard.finished(message)
         return future
 
     def close(self) -> None:
@@ -132,7 +157,7 @@ class ProcessRunner:
             "stage process lost",
             extra={
                 "stage": self.stage,
-                "tpo": f"{message.topic}/{message.partition}/{message.offset}",
+                "tpo": _tpo(message),
                 "error": error.message,
             },
         )
@@ -143,6 +168,24 @@ class ProcessRunner:
     def close(self) -> None:
         self.pool.stop()
         self.pool.join(timeout=10)
+
+
+def _crash_guard(stage: str, settings: Settings) -> CrashGuard | None:
+    """The process-death count, in Redis; none when the stage keeps its state in this process
+    (the embedded demo: no Redis) or NEWSFLOW_MAX_PROCESS_DEATHS is 0."""
+    spec = STAGES[stage]
+    if settings.max_process_deaths == 0 or spec.state_backend(settings) == "memory":
+        return None
+    return CrashGuard(
+        connect(settings.redis_url, settings.redis_timeout_s),
+        group=spec.group(settings),
+        max_deaths=settings.max_process_deaths,
+        ttl_s=settings.process_deaths_ttl_s,
+    )
+
+
+def _tpo(message: InputMessage) -> str:
+    return f"{message.topic}/{message.partition}/{message.offset}"
 
 
 def create_runner(stage: str, settings: Settings) -> InlineRunner | ProcessRunner:
