@@ -73,7 +73,7 @@ def port_of(log: Path) -> int | None:
     return None
 
 
-def wait_ready(log: Path, timeout_s: float = 90.0) -> None:
+def wait_ready(log: Path, timeout_s: float = 600.0) -> None:  # a busy machine
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         port = port_of(log)
