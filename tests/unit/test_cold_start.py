@@ -64,3 +64,16 @@ def test_the_enrich_worker_does_not_prepare_the_clean_stages_date_parser() -> No
         "    print(name, stage.prepare_date_parser.cache_info().currsize, bool(record))\n"
     )
     assert out.split("\n")[:2] == ["enrich 0 True", "clean 1 True"]
+
+
+def test_the_fingerprint_enricher_imports_no_scipy_integrate_and_lsh_still_works() -> None:
+    """datasketch imports scipy.integrate (53 MiB) for LSH tuning the worker never calls; a
+    caller of datasketch's LSH after the enricher still gets the same bands."""
+    lsh = "from datasketch import MinHashLSH\nlsh = MinHashLSH(threshold=0.7, num_perm=128)\n"
+    plain = run(lsh + "print(lsh.b, lsh.r)\n")
+    out = run(
+        "import sys\n"
+        "from workers.enrichment.enrichers import fingerprint\n"
+        "print('scipy.integrate' in sys.modules)\n" + lsh + "print(lsh.b, lsh.r)\n"
+    )
+    assert out.splitlines() == ["False", plain.strip()]
