@@ -27,16 +27,14 @@ import threading
 import time
 import urllib.request
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 
-import orjson
-
+from bench.failover import _events
 from bench.procfs import cpu_seconds
 from workers.kafka.produce import iter_records, produce
 from workers.kafka.topics import create_topics
 from workers.local.broker import LocalBroker, free_port, isolated_settings
-from workers.local.processes import stop_process
+from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,14 +44,8 @@ STEPS = ("models loaded", "partitions assigned", "ready", "first record", "CPU t
 
 def _first(log: Path, name: str) -> float | None:
     """Unix time of the first JSON log event called ``name``."""
-    for line in log.read_bytes().splitlines():
-        try:
-            event = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and event.get("event") == name:
-            return datetime.fromisoformat(event["ts"]).timestamp()
-    return None
+    times = _events(log, name)
+    return times[0] if times else None
 
 
 def _poll_ready(port: int, stop: threading.Event, found: list[float]) -> None:
@@ -87,16 +79,8 @@ def one_start(
     ready: list[float] = []
     stop = threading.Event()
     poller = threading.Thread(target=_poll_ready, args=(port, stop, ready), daemon=True)
-    with log.open("ab") as out:
-        started = time.time()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "workers", "worker", stage],
-            env=env,
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    started = time.time()
+    process = spawn_worker(stage, env, log, cwd=folder)  # not in this checkout: PYTHONPATH rules
     poller.start()
     cpu = float("nan")
     try:
