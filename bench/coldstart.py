@@ -61,7 +61,7 @@ def _poll_ready(port: int, stop: threading.Event, found: list[float]) -> None:
 
 
 def one_start(
-    stage: str, settings: Settings, code: Path, folder: Path, run: int, timeout_s: float = 180
+    stage: str, settings: Settings, code: Path, folder: Path, run: int, timeout_s: float = 900
 ) -> dict[str, float]:
     """Start one worker of ``stage`` from the checkout ``code`` in a new group; seconds from
     the spawn to each step."""
