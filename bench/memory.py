@@ -88,6 +88,14 @@ def wait_ready(log: Path, timeout_s: float = 600.0) -> None:  # a busy machine
     raise TimeoutError(f"worker not ready; see {log}")
 
 
+def _kib(pid: int, field: str) -> float:
+    """``status_kib``, NaN for a worker that died (its log says why)."""
+    try:
+        return status_kib(pid, field)
+    except (LookupError, OSError):
+        return float("nan")
+
+
 def big_page(target_bytes: int = 4_500_000) -> bytes:
     html = (samples_dir() / "03-ecb-first-rate-cut.html").read_text(encoding="utf-8")
     head, _, rest = html.partition("<p>")
@@ -142,8 +150,8 @@ async def measure(rounds: int, big: int, code: Path) -> tuple[int, int, dict[str
             summary = await produce(settings, records)
             seen = await finished(settings, summary.sent)
             time.sleep(2)  # let the last commits and metric refreshes settle
-            after = {s: status_kib(p.pid, "VmRSS") for s, p in procs.items()}
-            peak = {s: status_kib(p.pid, "VmHWM") for s, p in procs.items()}
+            after = {s: _kib(p.pid, "VmRSS") for s, p in procs.items()}
+            peak = {s: _kib(p.pid, "VmHWM") for s, p in procs.items()}
         finally:
             for process in procs.values():
                 stop_process(process, 30)
