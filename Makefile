@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/newsflow build-data  # the gazetteer's file, once: no worker or test builds it
 	touch $(STAMP)
 
 UV := uv==0.13.9

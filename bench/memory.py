@@ -5,19 +5,24 @@ Starts the local broker, one clean and one enrich worker as real processes (exac
 bundled sample pages ROUNDS times (each round under new URLs, so nothing is a duplicate),
 waits until every page reached the sink, and reads RSS and peak RSS (VmHWM) again.
 
-    .venv/bin/python -m bench.memory [ROUNDS [BIG]]
+    .venv/bin/python -m bench.memory [ROUNDS [BIG]] [--baseline DIR]
 
 With BIG > 0, BIG more pages of about 4.5 MiB each (a sample article's paragraphs repeated,
 just under the 5 MiB NEWSFLOW_MAX_HTML_BYTES) follow, to see what pages near the size limit
 cost; they may end as dead letters (extraction time limit), which count as done.
+
+With ``--baseline DIR`` (a checkout of the code to compare with, e.g. ``git archive main``
+unpacked), the same run is made first with workers started from there, and the table shows
+both side by side.
 
 Prints a table (MiB). Run on an otherwise idle machine; results go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
+import os
 import tempfile
 import time
 import urllib.request
@@ -68,7 +73,7 @@ def port_of(log: Path) -> int | None:
     return None
 
 
-def wait_ready(log: Path, timeout_s: float = 90.0) -> None:
+def wait_ready(log: Path, timeout_s: float = 600.0) -> None:  # a busy machine
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         port = port_of(log)
@@ -83,6 +88,14 @@ def wait_ready(log: Path, timeout_s: float = 90.0) -> None:
     raise TimeoutError(f"worker not ready; see {log}")
 
 
+def _kib(pid: int, field: str) -> float:
+    """``status_kib``, NaN for a worker that died (its log says why)."""
+    try:
+        return status_kib(pid, field)
+    except (LookupError, OSError):
+        return float("nan")
+
+
 def big_page(target_bytes: int = 4_500_000) -> bytes:
     html = (samples_dir() / "03-ecb-first-rate-cut.html").read_text(encoding="utf-8")
     head, _, rest = html.partition("<p>")
@@ -91,7 +104,13 @@ def big_page(target_bytes: int = 4_500_000) -> bytes:
     return (head + paragraph * count + "<p>" + rest).encode("utf-8")
 
 
-async def main(rounds: int, big: int) -> None:
+ROOT = Path(__file__).resolve().parent.parent
+Row = dict[str, float]
+
+
+async def measure(rounds: int, big: int, code: Path) -> tuple[int, int, dict[str, Row]]:
+    """(pages sent, pages done, stage → MiB) of one run with workers started from the
+    checkout ``code``."""
     workdir = Path(tempfile.mkdtemp(prefix="newsflow-memory-"))
     with LocalBroker(log_path=workdir / "broker.log") as broker:
         settings = Settings(
@@ -102,10 +121,17 @@ async def main(rounds: int, big: int) -> None:
             **{k.removeprefix("NEWSFLOW_").lower(): float(v) for k, v in TEST_GROUP_TIMING.items()},
         )
         await create_topics(settings)
-        env = {**settings.as_env(), "NEWSFLOW_LOG_FORMAT": "json", "PATH": "/usr/bin:/bin"}
+        env = {
+            **settings.as_env(),
+            "NEWSFLOW_LOG_FORMAT": "json",
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(code),
+            **{k: v for k, v in os.environ.items() if k in ("HOME", "NEWSFLOW_DATA_DIR")},
+        }
         logs = {stage: workdir / f"{stage}.log" for stage in ("clean", "enrich")}
         procs = {  # each its own web port: two workers on 6066 and the second one exits
-            stage: spawn_worker(stage, {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, log)
+            # cwd: not this checkout, which `python -m` would put before PYTHONPATH
+            stage: spawn_worker(stage, {**env, "NEWSFLOW_WEB_PORT": str(free_port())}, log, workdir)
             for stage, log in logs.items()
         }
         try:
@@ -124,20 +150,41 @@ async def main(rounds: int, big: int) -> None:
             summary = await produce(settings, records)
             seen = await finished(settings, summary.sent)
             time.sleep(2)  # let the last commits and metric refreshes settle
-            after = {s: status_kib(p.pid, "VmRSS") for s, p in procs.items()}
-            peak = {s: status_kib(p.pid, "VmHWM") for s, p in procs.items()}
+            after = {s: _kib(p.pid, "VmRSS") for s, p in procs.items()}
+            peak = {s: _kib(p.pid, "VmHWM") for s, p in procs.items()}
         finally:
             for process in procs.values():
                 stop_process(process, 30)
-    print(f"pages sent: {summary.sent}, reached the sink or the dead letters: {seen}")
-    print(f"{'worker':8} {'RSS ready':>10} {'RSS after':>10} {'peak RSS':>10}   (MiB)")
-    for stage in procs:
-        print(
-            f"{stage:8} {idle[stage] / 1024:10.1f} {after[stage] / 1024:10.1f} "
-            f"{peak[stage] / 1024:10.1f}"
-        )
+    rows = {
+        stage: {
+            "RSS ready": idle[stage] / 1024,
+            "RSS after": after[stage] / 1024,
+            "peak RSS": peak[stage] / 1024,
+        }
+        for stage in procs
+    }
+    return summary.sent, seen, rows
+
+
+def main(rounds: int, big: int, baseline: Path | None) -> None:
+    codes = {**({"baseline": baseline.resolve()} if baseline else {}), "now": ROOT}
+    results = {label: asyncio.run(measure(rounds, big, code)) for label, code in codes.items()}
+    for label, (sent, seen, _) in results.items():
+        print(f"{label}: pages sent {sent}, reached the sink or the dead letters {seen}")
+    columns = ("RSS ready", "RSS after", "peak RSS")
+    print(
+        f"\n| worker | {' | '.join(f'{c} {label}' for c in columns for label in codes)} |"
+        f"   (MiB)\n|---|{'---|' * len(columns) * len(codes)}"
+    )
+    for stage in ("clean", "enrich"):
+        cells = [f"{results[label][2][stage][c]:.1f}" for c in columns for label in codes]
+        print(f"| {stage} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":
-    arguments = [int(a) for a in sys.argv[1:3]]
-    asyncio.run(main(*(arguments + [10, 0][len(arguments) :])))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rounds", type=int, nargs="?", default=10)
+    parser.add_argument("big", type=int, nargs="?", default=0)
+    parser.add_argument("--baseline", type=Path, help="a checkout of the code to compare with")
+    arguments = parser.parse_args()
+    main(arguments.rounds, arguments.big, arguments.baseline)

@@ -60,6 +60,10 @@ class StageFunction(Protocol):
         ``sample``, the built-in page as this stage reads it (:func:`warm_up`); touches no
         shared state. Returns the sample's record, what the next stage warms up on."""
 
+    def sample_record(self, sample: InputMessage) -> Record:
+        """``sample``'s record for the next stage's warm-up, skipping what only a worker of
+        this stage needs (a worker of the next stage never runs this one on a page)."""
+
     def __call__(self, message: InputMessage) -> Record: ...
 
 
@@ -182,9 +186,9 @@ def warm_up_message() -> InputMessage:
 
 def warm_up(name: str, stage: StageFunction, settings: Settings) -> Record:
     """Warm ``stage`` (the stage ``name``) up before its first message on the built-in page,
-    brought to it through the warm-ups of the stages before it (so the enrich stage reads
-    the clean stage's record of the page, and none touches shared state); returns the
-    stage's record of the page."""
-    earlier = [spec.create(settings).warm_up for spec in stages_through(name)[:-1]]
+    brought to it through the stages before it (so the enrich stage reads the clean stage's
+    record of the page, and none touches shared state or pays its own one-off preparations:
+    ``sample_record``); returns the stage's record of the page."""
+    earlier = [spec.create(settings).sample_record for spec in stages_through(name)[:-1]]
     *_, record = run_through(warm_up_message(), [*earlier, stage.warm_up])
     return record

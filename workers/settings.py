@@ -247,6 +247,12 @@ class Settings(BaseSettings):
         "spaCy pipeline's package name, or natasha (Russian, slovnet from the natasha wheel). "
         "Only these are loaded, each once, at start-up; other languages get the names pass.",
     )
+    data_dir: str | None = Field(
+        None,
+        description="Folder of the data built once (the gazetteer's file; the image builds it "
+        "with newsflow build-data). Unset: $XDG_CACHE_HOME/newsflow or ~/.cache/newsflow, "
+        "built there on first use when missing.",
+    )
     keyphrases_count: int = Field(10, ge=1, le=50, description="Keyphrases per article.")
     dedup_backend: Literal["redis", "memory"] = Field(
         "redis",

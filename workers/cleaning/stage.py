@@ -42,11 +42,15 @@ AGREED_PROSE_LINES = 2
 _DECLARED_TYPES = ARTICLE_TYPES - {"webpage", "medicalwebpage"}
 
 
-def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
-    """Turn one raw-html.v1 message into an articles-clean.v1 record."""
+def clean_message(
+    message: InputMessage, settings: Settings, *, prepare_dates: bool = True
+) -> dict[str, Any]:
+    """Turn one raw-html.v1 message into an articles-clean.v1 record (``prepare_dates``:
+    see :func:`extract_article`)."""
     envelope = open_envelope(message, settings)
     raw, url = envelope.raw, envelope.url
-    article = extract_article(envelope.page.text, url, CleanOptions.from_settings(settings))
+    options = CleanOptions.from_settings(settings)
+    article = extract_article(envelope.page.text, url, options, prepare_dates=prepare_dates)
     path = article.pop("extraction_path")
     language, _ = langid.detect(article["text"])
     return {
@@ -93,9 +97,14 @@ def forget_site_boilerplate(record: dict[str, Any], memory: SiteMemory) -> dict[
     return {**record, "text": "\n\n".join(kept)}
 
 
-def extract_article(html: str, url: str, options: CleanOptions) -> dict[str, Any]:
-    """Main text and metadata of one page (the fields of articles-clean.v1 it determines)."""
-    prepare_date_parser()  # a one-off cost of the process, not of this page
+def extract_article(
+    html: str, url: str, options: CleanOptions, *, prepare_dates: bool = True
+) -> dict[str, Any]:
+    """Main text and metadata of one page (the fields of articles-clean.v1 it determines).
+    ``prepare_dates=False`` leaves dateparser's locales to be compiled when a page needs
+    them (same answers; for a process that cleans no page of its own)."""
+    if prepare_dates:
+        prepare_date_parser()  # a one-off cost of the process, not of this page
 
     def read_tree(tree: Any) -> tuple[str | None, str | None, PageMeta, bool]:
         return (
@@ -186,6 +195,11 @@ class CleanStage:
         lxml tables, model load) on ``sample`` before the first real message; the per-site
         memory is left alone (it must not count a synthetic page)."""
         return clean_message(sample, self.settings)
+
+    def sample_record(self, sample: InputMessage) -> dict[str, Any]:
+        """``sample``'s record for the enrich stage's warm-up, without dateparser's 2 s of
+        preparation: the enrich worker never cleans a page."""
+        return clean_message(sample, self.settings, prepare_dates=False)
 
     def __call__(self, message: InputMessage) -> dict[str, Any]:
         record = clean_message(message, self.settings)

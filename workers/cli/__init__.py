@@ -39,6 +39,7 @@ for command in (
     stages.worker,
     stages.clean,
     stages.enrich,
+    stages.build_data,
     kafka.produce,
     kafka.tail,
     kafka.lag,

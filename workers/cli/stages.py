@@ -35,6 +35,22 @@ def worker(settings: Settings, stage: str) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@click.command("build-data")
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to build into (default: NEWSFLOW_DATA_DIR, else ~/.cache/newsflow).",
+)
+def build_data(into: Path | None) -> None:
+    """Build the data workers read at start (the gazetteer's file) once, now: at install or
+    image build time, so no worker builds it. Prints the file's path."""
+    from workers.nlp import gazetteer_store
+
+    folder = into or gazetteer_store.default_folder()
+    path = folder / gazetteer_store.file_name()
+    click.echo(path if path.exists() else gazetteer_store.build(folder))
+
+
 # --- one stage on local files, no broker -----------------------------------------------
 
 

