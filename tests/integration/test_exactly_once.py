@@ -63,8 +63,8 @@ class Feed:
         settings, n = self.settings, 0
         async with clients.producer(settings) as producer:
             while not self._stop.is_set():
-                # Three pages and one rejected input every 0.4 s.
-                records = pages(3 * (n + 1), self.prefix)[3 * n :]
+                # Two pages and one rejected input every 0.5 s.
+                records = pages(2 * (n + 1), self.prefix)[2 * n :]
                 for record in records:
                     key, value, headers = encode_raw(record)
                     await producer.send_and_wait(
@@ -76,7 +76,7 @@ class Feed:
                 await producer.send_and_wait(settings.topic_raw, bad, key=key)
                 self.bad_keys.add(key)
                 n += 1
-                await asyncio.sleep(0.4)
+                await asyncio.sleep(0.5)
 
     async def stop(self) -> tuple[set[bytes], set[bytes]]:
         self._stop.set()
@@ -166,6 +166,18 @@ async def uncommitted(settings: Settings, worker: WorkerProcess) -> set[tuple[in
     return {(p, o) for p, o in finished_offsets(worker) if o >= committed[p]}
 
 
+async def frozen_mid_transaction(settings: Settings, worker: WorkerProcess) -> set:
+    """SIGSTOP the worker at a moment its open transactions hold finished inputs (checked
+    while it is frozen, so no commit of its own can intervene); those inputs."""
+    while True:
+        await mid_transaction(settings, worker)
+        os.kill(worker.process.pid, signal.SIGSTOP)
+        caught = await uncommitted(settings, worker)
+        if caught:
+            return caught
+        os.kill(worker.process.pid, signal.SIGCONT)
+
+
 @pytest.mark.timeout(600)
 async def test_killed_and_frozen_workers_write_each_document_once(
     pipeline: Settings, start_worker
@@ -177,29 +189,16 @@ async def test_killed_and_frozen_workers_write_each_document_once(
     clean = [start_worker("clean", settings) for _ in range(2)]
     enrich = [start_worker("enrich", settings) for _ in range(2)]
     partitions = settings.partitions
-    feed = Feed(settings, "eos-faults")
     for worker in clean + enrich:
         await eventually(lambda w=worker: w.assignment(), 300, f"{worker} assigned")
-    await eventually(
-        lambda: sum(len(w.assignment()) for w in enrich) == partitions, 120, "enrich group formed"
-    )
+    feed = Feed(settings, "eos-faults")
 
     killed = enrich[0]
-    await mid_transaction(settings, killed)
+    caught_killed = await frozen_mid_transaction(settings, killed)
     killed.kill()
-    caught_killed = await uncommitted(settings, killed)
 
     frozen, survivor = clean
-    await eventually(
-        lambda: sum(len(w.assignment()) for w in clean) == partitions, 120, "clean group formed"
-    )
-    caught_frozen: set = set()
-    while not caught_frozen:  # a freeze counts once it caught an open transaction
-        await mid_transaction(settings, frozen)
-        os.kill(frozen.process.pid, signal.SIGSTOP)
-        caught_frozen = await uncommitted(settings, frozen)
-        if not caught_frozen:
-            os.kill(frozen.process.pid, signal.SIGCONT)
+    caught_frozen = await frozen_mid_transaction(settings, frozen)
     try:
         # Past its session timeout the survivor owns every partition (fencing the frozen
         # worker's producers) and goes on.
@@ -241,14 +240,15 @@ async def test_sigterm_during_a_rebalance_writes_each_document_once(
     clean topic, read committed) and in the dead-letter topic."""
     settings = exactly_once(pipeline)
     first, second = (start_worker("clean", settings) for _ in range(2))
-    feed = Feed(settings, "eos-rebalance")
     await eventually(
         lambda: first.assignment() and second.assignment(), 300, "both clean workers assigned"
     )
+    feed = Feed(settings, "eos-rebalance")
     third = start_worker("clean", settings)
     await eventually(lambda: third.events("starting worker"), 300, "the third worker joining")
-    await mid_transaction(settings, first)
-    first.process.terminate()
+    assert await frozen_mid_transaction(settings, first)
+    first.process.terminate()  # delivered when it resumes
+    os.kill(first.process.pid, signal.SIGCONT)
     await eventually(lambda: third.assignment(), 120, "the third worker assigned")
     keys, bad_keys = await feed.stop()
     assert first.process.wait(settings.shutdown_timeout_s + 5) == 0
