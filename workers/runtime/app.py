@@ -374,7 +374,22 @@ class StageWorker:
     async def _on_rebalance_complete(self, sender: faust.App, **kwargs: object) -> None:
         # Before faust seeks to the committed offsets: starting a partition's producer
         # fences its previous owner and settles that owner's last transaction.
-        await self.transactions.assign(self.app.consumer.assignment())
+        consumer = self.app.consumer
+        await self.transactions.assign(consumer.assignment())
+        # From the offsets the transactions committed; a partition with none starts at its
+        # beginning (auto_offset_reset=earliest): a partition taken over from a dead worker
+        # was seen starting at its log end instead, skipping its committed records.
+        committed = await consumer.seek_to_committed()
+        fresh = [tp for tp, offset in committed.items() if offset is None]
+        for tp in fresh:
+            await consumer.seek(tp, 0)  # before the log start: reset to earliest
+        log.info(
+            "positions set from committed offsets",
+            extra={
+                "stage": self.stage,
+                "partitions": sorted(f"{t}/{p}@{o}" for (t, p), o in committed.items()),
+            },
+        )
 
     async def _on_before_shutdown(self, sender: faust.App, **kwargs: object) -> None:
         clock = self.app.shutdown
