@@ -1,6 +1,6 @@
 """Pipeline benchmark: the stage functions in a loop versus the pipeline on the local broker.
 
-    python -m bench.pipeline [--messages 2000] [--latency-s 40] [--profile DIR]
+    python -m bench.pipeline [--messages 2000] [--latency-s 40] [--profile DIR] [--broker kafka]
 
 On the same real pages (the WCXB dev articles in ``../shared/data``, repeated with a
 ``?rep=N`` query so each message is its own document), measured side by side in one run:
@@ -41,6 +41,7 @@ from bench.pipeline_inputs import BaselineResult, envelope_bench, load_pages, ru
 from bench.pipeline_report import report
 from bench.pipeline_run import run_pipeline
 from bench.wcxb import DEFAULT_DATA
+from tests.support.kafka import KafkaCluster
 from workers.local.broker import LocalBroker
 
 
@@ -51,7 +52,12 @@ async def pipelines(
     print(f"logs in {work}", file=sys.stderr)
     results = []
     configs = [(label, c, e, lat) for label, c, e, lat in args.configs]
-    with LocalBroker(log_path=work / "broker.log") as broker:
+    broker_cm = (
+        KafkaCluster(folder=work / "kafka")
+        if args.broker == "kafka"
+        else LocalBroker(log_path=work / "broker.log")
+    )
+    with broker_cm as broker:
         for label, clean, enrich, latency in configs:
             env = dict(kv.split("=", 1) for kv in args.env.get(label, []))
             print(f"· {label}: {clean} clean + {enrich} enrich", file=sys.stderr)
@@ -92,6 +98,14 @@ def main() -> None:
         dest="config_specs",
         metavar="LABEL:CLEAN:ENRICH[:latency][:ENV=VALUE...]",
         help="pipeline runs (default: 1+1 with latency, then 2+2)",
+    )
+    parser.add_argument(
+        "--broker",
+        choices=("tansu", "kafka"),
+        default="tansu",
+        help="the local Tansu broker, or Apache Kafka from the tests' launcher (needed for "
+        "NEWSFLOW_PROCESSING_GUARANTEE=exactly_once; sink arrival is then when a reader gets "
+        "the record, not its broker timestamp)",
     )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the raw results here")

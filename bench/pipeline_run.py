@@ -25,8 +25,13 @@ from bench.pipeline_workers import (
     wait_sink,
 )
 from bench.procfs import cpu_seconds, memory_mb
+from tests.support.kafka import KafkaCluster
 from workers.kafka.topics import create_topics
 from workers.local.broker import LocalBroker
+
+
+def broker_pid(broker: LocalBroker | KafkaCluster) -> int:
+    return broker.nodes[0].process.pid if isinstance(broker, KafkaCluster) else broker.process.pid
 
 
 @dataclass
@@ -56,7 +61,7 @@ class PipelineResult:
 
 async def run_pipeline(
     label: str,
-    broker: LocalBroker,
+    broker: LocalBroker | KafkaCluster,
     pages: list[tuple[str, bytes]],
     *,
     clean: int,
@@ -72,7 +77,14 @@ async def run_pipeline(
     """Throughput (and latency) of ``clean`` + ``enrich`` workers. With no clean worker the
     enrich workers alone read ``clean_backlog`` (clean records made by the baseline); with
     no enrich worker the clean workers' output topic is the end."""
-    settings = pipeline_settings(broker.bootstrap, partitions)
+    kafka = not isinstance(broker, LocalBroker)
+    settings = pipeline_settings(
+        broker.bootstrap,
+        partitions,
+        idempotent_producer=kafka,
+        # The sink reads as the workers write (read_committed with exactly_once).
+        processing_guarantee=env.get("NEWSFLOW_PROCESSING_GUARANTEE", "at_least_once"),
+    )
     await create_topics(settings)
     if clean == 0:
         assert clean_backlog, "enrich alone needs the baseline's clean records"
@@ -82,7 +94,9 @@ async def run_pipeline(
         backlog, source = raw_messages(pages, messages, first_rep=0), settings.topic_raw
     workers = [Worker("clean", settings, work, env) for _ in range(clean)]
     workers += [Worker("enrich", settings, work, env) for _ in range(enrich)]
-    sink = Sink(settings, settings.topic_enriched if enrich else settings.topic_clean)
+    sink = Sink(
+        settings, settings.topic_enriched if enrich else settings.topic_clean, read_time=kafka
+    )
     sink_task = asyncio.create_task(sink.run())
     producer = AIOKafkaProducer(
         **settings.kafka_client_kwargs(),
@@ -97,7 +111,7 @@ async def run_pipeline(
         await asyncio.sleep(1.0)  # let the join's last heartbeats and first commits settle
         cpu0 = {w.pid: cpu_seconds(w.pid) for w in workers}
         in0 = {w.pid: w.metric("newsflow_messages_in_total") for w in workers}
-        broker0 = cpu_seconds(broker.process.pid)
+        broker0 = cpu_seconds(broker_pid(broker))
         if profile:
             profile.mkdir(parents=True, exist_ok=True)
             for w in workers:
@@ -138,7 +152,7 @@ async def run_pipeline(
                 for part in ("stage", "delivery")
             }
         read = {w.pid: w.metric("newsflow_messages_in_total") - in0[w.pid] for w in workers}
-        broker_cpu = cpu_seconds(broker.process.pid) - broker0
+        broker_cpu = cpu_seconds(broker_pid(broker)) - broker0
         cpu_per_page = {}
         cores = {}
         for stage in [s for s, n in (("clean", clean), ("enrich", enrich)) if n]:

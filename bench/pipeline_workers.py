@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from workers.kafka import clients
 from workers.local.broker import LOCAL_FETCH_WAIT, free_port, isolated_settings
 from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
@@ -73,12 +74,17 @@ class Sink:
     arrived: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     dead: int = 0
     last_ts: float = 0.0
+    # When a record counts as arrived: its broker timestamp (set when it was written), or the
+    # moment this reader got it, which is what a read_committed reader of transactional
+    # outputs waits for (the commit comes after the write).
+    read_time: bool = False
 
     async def run(self) -> None:
         topics = [self.topic, self.settings.topic_dead_letter]
         consumer = AIOKafkaConsumer(
             **self.settings.kafka_client_kwargs(),
             enable_auto_commit=False,
+            isolation_level=clients.isolation_level(self.settings),
             max_partition_fetch_bytes=16 * 1024 * 1024,
             fetch_max_wait_ms=50,
         )
@@ -91,8 +97,10 @@ class Sink:
             while True:
                 batches = await consumer.getmany(timeout_ms=200)
                 for tp, records in batches.items():
+                    now = time.time()
                     for record in records:
-                        self.last_ts = max(self.last_ts, record.timestamp / 1000)
+                        arrived = now if self.read_time else record.timestamp / 1000
+                        self.last_ts = max(self.last_ts, arrived)
                         if tp.topic == self.settings.topic_dead_letter:
                             self.dead += 1
                             continue
@@ -103,7 +111,7 @@ class Sink:
                             if produced
                             else None
                         )
-                        self.arrived[record.key.decode()] = (record.timestamp / 1000, produced_s)
+                        self.arrived[record.key.decode()] = (arrived, produced_s)
         finally:
             await consumer.stop()
 
@@ -111,13 +119,14 @@ class Sink:
         return len(self.arrived) + self.dead
 
 
-def pipeline_settings(bootstrap: str, partitions: int) -> Settings:
+def pipeline_settings(bootstrap: str, partitions: int, **overrides: object) -> Settings:
     return isolated_settings(
         bootstrap,
         tag="b",
         partitions=partitions,
         fetch_max_wait_ms=int(LOCAL_FETCH_WAIT["NEWSFLOW_FETCH_MAX_WAIT_MS"]),
         log_format="json",
+        **overrides,
     )
 
 

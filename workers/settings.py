@@ -104,6 +104,22 @@ class Settings(BaseSettings):
         "(enable.idempotence, acks=all), so a retry after a broker hiccup writes no "
         "duplicate. Off only for a broker without it (the embedded demo broker).",
     )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once",
+        description="at_least_once: an output may be written again after a crash (same "
+        "ce_id). exactly_once: each stage writes its outputs, dead letters and input "
+        "offsets in one Kafka transaction; read the topics with isolation_level="
+        "read_committed (newsflow tail does in this mode). Needs transactions "
+        "(Apache Kafka; not the embedded broker).",
+    )
+    transaction_interval_ms: int = Field(
+        100,
+        ge=10,
+        le=60000,
+        description="exactly_once: how long a worker's transaction collects outputs before "
+        "it commits (with the inputs' offsets); longer trades sink latency for throughput. "
+        "Replaces NEWSFLOW_COMMIT_INTERVAL_S in that mode.",
+    )
     fetch_max_wait_ms: int = Field(
         500,
         ge=0,
@@ -394,6 +410,15 @@ class Settings(BaseSettings):
                 f"min_insync_replicas ({self.min_insync_replicas}) exceeds "
                 f"replication_factor ({self.replication_factor}): no write could ever be "
                 "acknowledged"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _transactions_need_idempotence(self) -> Settings:
+        if self.processing_guarantee == "exactly_once" and not self.idempotent_producer:
+            raise ValueError(
+                "processing_guarantee exactly_once needs idempotent_producer: Kafka "
+                "transactions are written by idempotent producers"
             )
         return self
 

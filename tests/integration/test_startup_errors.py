@@ -120,3 +120,23 @@ async def test_redis_away_leaves_the_worker_waiting_not_ready_with_the_setting(
     finally:
         worker.terminate()
         worker.wait(30)
+
+
+@pytest.mark.broker
+def test_exactly_once_on_a_broker_without_transactions_names_the_setting(
+    tansu_pipeline: Settings,
+) -> None:
+    # The embedded broker refuses transactional producers (InitProducerId): the worker says
+    # so at start-up instead of failing at its first output.
+    env = {
+        **tansu_pipeline.model_copy(update={"idempotent_producer": True}).as_env(),
+        "NEWSFLOW_PROCESSING_GUARANTEE": "exactly_once",
+        "NEWSFLOW_WEB_PORT": str(free_port()),
+    }
+    started = time.monotonic()
+    code, out, err = newsflow_worker("clean", env, timeout_s=120)
+    assert code == 1
+    line = one_line(err, out)
+    assert "does not support Kafka transactions" in line
+    assert "NEWSFLOW_PROCESSING_GUARANTEE=at_least_once" in line
+    print(f"failed at start-up in {time.monotonic() - started:.1f} s")

@@ -49,10 +49,21 @@ def producer(settings: Settings, **overrides: object) -> Running[AIOKafkaProduce
     return _running(AIOKafkaProducer(**settings.kafka_client_kwargs(), **{**defaults, **overrides}))
 
 
+def isolation_level(settings: Settings) -> str:
+    """What a consumer of the pipeline's topics reads: committed records only, once the
+    workers write in transactions."""
+    if settings.processing_guarantee == "exactly_once":
+        return "read_committed"
+    return "read_uncommitted"
+
+
 def consumer(settings: Settings, **overrides: object) -> Running[AIOKafkaConsumer]:
-    """A started consumer outside any group (tools that read, never commit)."""
+    """A started consumer outside any group (tools that read, never commit). With
+    exactly_once it reads committed records only: an aborted transaction's outputs are in
+    the log too."""
     defaults = {
         "group_id": None,
+        "isolation_level": isolation_level(settings),
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "max_partition_fetch_bytes": max_record_bytes(settings),

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import faust
+from aiokafka import TopicPartition
+from aiokafka.errors import ProducerFenced
 from faust.types import EventT, StreamT
 
 from workers import __version__
@@ -38,6 +40,7 @@ from workers.records.outgoing import Outgoing
 from workers.runtime import startup
 from workers.runtime.faust_overrides import App, committed_offsets
 from workers.runtime.runner import create_runner
+from workers.runtime.transactions import Transactions
 from workers.settings import Settings
 
 log = logging.getLogger("newsflow.worker")
@@ -92,6 +95,7 @@ class StageWorker:
         self.runner = create_runner(stage, settings)
         self.health = WorkerHealth(stage, settings.stall_after_s, settings.ready_max_ack_wait_s)
         self.app = self._create_app()
+        self.transactions = self.app.transactions
         raw_bytes = {"key_serializer": "raw", "value_serializer": "raw"}
         self.source = self.app.topic(self.spec.input_topic(settings), **raw_bytes)
         self.sinks = {
@@ -100,6 +104,10 @@ class StageWorker:
         }
         self.app.agent(self.source, name=f"newsflow.{stage}")(self._run)
         self.app.on_partitions_assigned.connect(self._on_assigned)
+        if self.transactions is not None:
+            self.app.on_partitions_revoked.connect(self._on_revoked)
+            self.app.on_rebalance_complete.connect(self._on_rebalance_complete)
+            self.app.on_before_shutdown.connect(self._on_before_shutdown)
         self.monitor = Monitor(
             self.app,
             self.health,
@@ -118,6 +126,7 @@ class StageWorker:
     def _create_app(self) -> faust.App:
         settings = self.settings
         group = self.spec.group(settings)
+        exactly_once = settings.processing_guarantee == "exactly_once"
         app = App(
             group,
             broker=[f"kafka://{server}" for server in settings.bootstrap_list],
@@ -138,7 +147,12 @@ class StageWorker:
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=settings.heartbeat_interval_s,
             broker_rebalance_timeout=settings.rebalance_timeout_s,
-            broker_commit_interval=settings.commit_interval_s,
+            # With exactly_once faust's commit commits the transactions (faust_overrides).
+            broker_commit_interval=(
+                settings.transaction_interval_ms / 1000
+                if exactly_once
+                else settings.commit_interval_s
+            ),
             producer_acks=-1,
             producer_request_timeout=settings.delivery_timeout_s,
             producer_compression_type=clients.compression_type(settings),
@@ -158,6 +172,9 @@ class StageWorker:
             app.conf.canonical_url = f"http://{settings.instance_id}"
         app.fetch_max_wait_ms = settings.fetch_max_wait_ms
         app.idempotent_producer = settings.idempotent_producer
+        app.isolation_level = clients.isolation_level(settings)
+        if exactly_once:
+            app.transactions = Transactions(settings, group)
         return app
 
     async def _monitor(self) -> None:
@@ -244,9 +261,18 @@ class StageWorker:
             raise
         started = time.perf_counter()
         try:
-            delivery = await self.sinks[outgoing.topic].send(
-                key=outgoing.key, value=outgoing.value, headers=outgoing.headers
-            )
+            if self.transactions is not None:
+                delivery = await self.transactions.send(
+                    TopicPartition(incoming.topic, incoming.partition),
+                    outgoing.topic,
+                    outgoing.key,
+                    outgoing.value,
+                    outgoing.headers,
+                )
+            else:
+                delivery = await self.sinks[outgoing.topic].send(
+                    key=outgoing.key, value=outgoing.value, headers=outgoing.headers
+                )
         except Exception as exc:
             metrics.IN_FLIGHT.labels(self.stage).dec()
             await self._not_delivered(exc, outgoing, incoming)
@@ -266,6 +292,8 @@ class StageWorker:
         finally:
             metrics.IN_FLIGHT.labels(self.stage).dec()
             self.health.on_output_done(id(sent))
+        if self.transactions is not None:
+            self.transactions.done(TopicPartition(message.topic, message.partition), message.offset)
         metrics.DELIVERY_SECONDS.labels(self.stage).observe(time.perf_counter() - sent.started)
         log.log(
             logging.INFO if outgoing.outcome == "ok" else logging.WARNING,
@@ -284,6 +312,14 @@ class StageWorker:
     ) -> None:
         # The broker did not take the output after the producer's own retries. The input
         # stays unacked and the worker stops; its replacement re-reads it.
+        if isinstance(exc, ProducerFenced):
+            # Another worker took the partition over while this one was away (frozen, cut
+            # off): its transaction is aborted, the new owner re-reads those inputs.
+            log.error(
+                "transaction fenced; stopping the worker", extra=self._fields(outgoing, message)
+            )
+            await self.app.crash(exc)
+            return
         # A refused Produce (a Write ACL gone) names the setting to fix, as the start-up gate.
         reason = explain(exc, self.settings)
         log.error(
@@ -327,6 +363,51 @@ class StageWorker:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.settings.retry_backoff_max_s)
                 outcome = self.runner.submit(incoming)
+
+    async def _on_revoked(self, sender: faust.App, revoked: set, **kwargs: object) -> None:
+        # faust has drained the inputs under way: finish their transactions before the
+        # partitions go, so their next owner starts from these offsets.
+        await self._committing(self.transactions.commit())
+        if revoked:
+            log.info(
+                "transactions committed before a rebalance",
+                extra={"stage": self.stage, "partitions": sorted(f"{t}/{p}" for t, p in revoked)},
+            )
+
+    async def _on_rebalance_complete(self, sender: faust.App, **kwargs: object) -> None:
+        # Before faust seeks to the committed offsets: starting a partition's producer
+        # fences its previous owner and settles that owner's last transaction.
+        consumer = self.app.consumer
+        await self.transactions.assign(consumer.assignment())
+        # From the offsets the transactions committed; a partition with none starts at its
+        # beginning (auto_offset_reset=earliest): a partition taken over from a dead worker
+        # was seen starting at its log end instead, skipping its committed records.
+        committed = await consumer.seek_to_committed()
+        fresh = [tp for tp, offset in committed.items() if offset is None]
+        for tp in fresh:
+            await consumer.seek(tp, 0)  # before the log start: reset to earliest
+        log.info(
+            "positions set from committed offsets",
+            extra={
+                "stage": self.stage,
+                "partitions": sorted(f"{t}/{p}@{o}" for (t, p), o in committed.items()),
+            },
+        )
+
+    async def _on_before_shutdown(self, sender: faust.App, **kwargs: object) -> None:
+        clock = self.app.shutdown
+        await clock.step(
+            "transactions commit", self._committing(self.transactions.commit()), clock.left()
+        )
+        await clock.step("transactional producers stop", self.transactions.close(), clock.left())
+
+    async def _committing(self, commit: Awaitable[bool]) -> bool:
+        try:
+            return await commit
+        except ProducerFenced as exc:
+            log.error("transaction fenced; stopping the worker", extra={"stage": self.stage})
+            await self.app.crash(exc)
+            return False
 
     async def _on_assigned(self, sender: faust.App, assigned: set, **kwargs: object) -> None:
         partitions = {(tp.topic, tp.partition) for tp in assigned}

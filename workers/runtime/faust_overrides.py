@@ -7,11 +7,18 @@ every override: fetch wait through latency, committed offsets through the lag ga
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+
 import faust
+from aiokafka.errors import ProducerFenced
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
 from workers.runtime.shutdown import ShutdownClock
+from workers.runtime.transactions import Transactions
+
+log = logging.getLogger("newsflow.worker")
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -22,6 +29,10 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # for its whole wait (the local one does) adds up to this much latency per stage.
         # aiokafka keeps it in a private attribute read on every fetch.
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        # faust reads committed records only with its own exactly_once, which newsflow does
+        # not use (workers.runtime.transactions says why); the fetcher takes this attribute
+        # when the consumer starts.
+        consumer._isolation_level = self.app.isolation_level
         return consumer
 
     async def stop(self) -> None:
@@ -46,6 +57,21 @@ class _Consumer(faust_aiokafka.Consumer):
             return await super().commit(*args, **kwargs)
         return bool(await clock.step("commit", super().commit(*args, **kwargs), clock.left()))
 
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        # With exactly_once the acked offsets go into the input partitions' transactions,
+        # with the outputs, instead of a plain offset commit.
+        transactions = self.app.transactions
+        if transactions is None:
+            return await super()._commit(offsets)
+        try:
+            return await transactions.commit(offsets)
+        except ProducerFenced as exc:
+            # Another worker owns the partition now (this one was frozen or cut off past
+            # its session): the broker aborted this transaction; stop, start afresh.
+            log.error("transaction fenced; stopping the worker")
+            await self.app.crash(exc)
+            return False
+
 
 class _Producer(faust_aiokafka.Producer):
     # faust's hook for extra aiokafka producer arguments. faust turns idempotence on only
@@ -69,10 +95,13 @@ class _Transport(faust_aiokafka.Transport):
 
 class App(faust.App):
     """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``),
-    idempotent producers (``idempotent_producer``) and a stop bounded by ``shutdown``."""
+    idempotent producers (``idempotent_producer``), the consumer's ``isolation_level``,
+    offsets committed in ``transactions`` when set, and a stop bounded by ``shutdown``."""
 
     fetch_max_wait_ms = 500
     idempotent_producer = True
+    isolation_level = "read_uncommitted"
+    transactions: Transactions | None = None
 
     def __init__(self, *args: object, shutdown_timeout_s: float, **kwargs: object):
         super().__init__(*args, **kwargs)
@@ -103,5 +132,8 @@ class App(faust.App):
 
 def committed_offsets(app: faust.App) -> dict[TP, int]:
     """The offsets this worker committed last, per partition: faust's own bookkeeping (no
-    public accessor; asking the coordinator instead would cost a request per refresh)."""
+    public accessor; asking the coordinator instead would cost a request per refresh), or
+    the transactions' with exactly_once."""
+    if getattr(app, "transactions", None) is not None:
+        return app.transactions.committed_offsets()
     return getattr(app.consumer, "_committed_offset", {})

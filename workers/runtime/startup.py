@@ -4,7 +4,8 @@ line naming the setting to change (the command prints it and exits 1).
 - the web port already taken (``NEWSFLOW_WEB_PORT``: another worker on the same host);
 - Kafka not answering within ``NEWSFLOW_STARTUP_WAIT_S`` (``NEWSFLOW_BOOTSTRAP_SERVERS``);
 - a topic of the stage missing (``newsflow topics create``, or the ``NEWSFLOW_TOPIC_*``
-  setting naming it): workers never create topics.
+  setting naming it): workers never create topics;
+- ``NEWSFLOW_PROCESSING_GUARANTEE=exactly_once`` on a broker without transactions.
 
 Access problems (a refused login, a missing ACL) are left to
 :mod:`workers.ops.access_gate`, which waits for a fix while serving the reason on
@@ -19,7 +20,8 @@ import logging
 import socket
 import time
 
-from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAuthorizationFailedError
 
 from workers.kafka import clients
 from workers.kafka.access import login_problem
@@ -116,6 +118,34 @@ async def _check_kafka(stage: str, settings: Settings) -> None:
         )
 
 
+# How long the start-up probe of transactions may take (a broker without them may retry).
+_TRANSACTIONS_PROBE_S = 20.0
+
+
+async def _check_transactions(stage: str, settings: Settings) -> None:
+    """With exactly_once, a transactional producer must start (InitProducerId): a broker
+    without transactions (the embedded one) fails here rather than mid-stream."""
+    probe = AIOKafkaProducer(
+        **settings.kafka_client_kwargs(),
+        transactional_id=f"{STAGES[stage].group(settings)}-startup-probe",
+        enable_idempotence=True,
+        acks="all",
+    )
+    try:
+        await asyncio.wait_for(probe.start(), _TRANSACTIONS_PROBE_S)
+    except (KafkaError, TimeoutError) as exc:
+        reason = (
+            type(exc).__name__ if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        )
+        raise StartupError(
+            f"the broker at {settings.bootstrap_servers} does not support Kafka transactions "
+            f"({reason}): NEWSFLOW_PROCESSING_GUARANTEE=exactly_once needs a broker with "
+            "them (Apache Kafka); set NEWSFLOW_PROCESSING_GUARANTEE=at_least_once"
+        ) from None
+    finally:
+        await probe.stop()
+
+
 def check_kafka(stage: str, settings: Settings) -> None:
     """Wait up to NEWSFLOW_STARTUP_WAIT_S for Kafka to answer, then check that the stage's
     topics exist (blocking; on a loop of its own, so faust later starts on a fresh one)."""
@@ -126,6 +156,8 @@ def check_kafka(stage: str, settings: Settings) -> None:
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(_check_kafka(stage, settings))
+        if settings.processing_guarantee == "exactly_once":
+            loop.run_until_complete(_check_transactions(stage, settings))
     finally:
         loop.close()
         quiet.setLevel(level)

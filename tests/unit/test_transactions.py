@@ -1,0 +1,129 @@
+"""The exactly_once bookkeeping of one worker (workers/runtime/transactions.py) against a
+recording stand-in for aiokafka's transactional producer: a commit carries the offset after
+the last input whose output was acknowledged, waits for the outputs already sent, and lets no
+new output into the transaction it is committing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import ProducerFenced
+
+from workers.runtime.transactions import PartitionNotOwned, Transactions, transactional_id
+from workers.settings import Settings
+
+TP = TopicPartition("raw", 2)
+
+
+class RecordingProducer:
+    def __init__(self, transactional_id: str):
+        self.transactional_id = transactional_id
+        self.calls: list[tuple] = []
+        self.fence = False
+
+    async def start(self) -> None:
+        self.calls.append(("start",))
+
+    async def stop(self) -> None:
+        self.calls.append(("stop",))
+
+    async def begin_transaction(self) -> None:
+        self.calls.append(("begin",))
+
+    async def send(self, topic, value, key=None, headers=None):
+        self.calls.append(("send", topic, key))
+        return asyncio.get_running_loop().create_future()
+
+    async def send_offsets_to_transaction(self, offsets, group_id) -> None:
+        if self.fence:
+            raise ProducerFenced()
+        self.calls.append(("offsets", dict(offsets), group_id))
+
+    async def commit_transaction(self) -> None:
+        self.calls.append(("commit",))
+
+
+class Recorded(Transactions):
+    def _new_producer(self, tp: TopicPartition) -> RecordingProducer:
+        return RecordingProducer(transactional_id(self.group, tp.topic, tp.partition))
+
+
+async def owned() -> tuple[Recorded, RecordingProducer]:
+    transactions = Recorded(Settings(), "newsflow-clean")
+    await transactions.assign([TP])
+    return transactions, transactions._partitions[TP].producer
+
+
+async def test_the_transactional_id_is_the_input_partitions() -> None:
+    _, producer = await owned()
+    assert producer.transactional_id == "newsflow-clean-raw-2"
+
+
+async def test_a_commit_carries_the_offset_after_the_last_input_done() -> None:
+    transactions, producer = await owned()
+    for offset in (7, 8):
+        await transactions.send(TP, "clean", b"k", b"v", [])
+        transactions.done(TP, offset)
+    await transactions.commit()
+    assert producer.calls[1:] == [
+        ("begin",), ("send", "clean", b"k"), ("send", "clean", b"k"),
+        ("offsets", {TP: 9}, "newsflow-clean"), ("commit",),
+    ]  # fmt: skip
+    assert transactions.committed_offsets() == {TP: 9}
+    await transactions.commit()  # nothing open: nothing to commit
+    assert producer.calls[-1] == ("commit",) and len(producer.calls) == 6
+
+
+async def test_a_commit_waits_for_outputs_sent_and_holds_new_ones_back() -> None:
+    transactions, producer = await owned()
+    await transactions.send(TP, "clean", b"a", b"v", [])
+    committing = asyncio.ensure_future(transactions.commit())
+    await asyncio.sleep(0.01)
+    later = asyncio.ensure_future(transactions.send(TP, "dead-letter", b"b", b"v", []))
+    await asyncio.sleep(0.01)
+    # The output of input 4 is not acknowledged yet: no commit, and no new send meanwhile.
+    assert not committing.done() and not later.done()
+    assert ("send", "dead-letter", b"b") not in producer.calls
+    transactions.done(TP, 4)
+    await committing
+    await later
+    kinds = [call[0] for call in producer.calls]
+    assert kinds == ["start", "begin", "send", "offsets", "commit", "begin", "send"]
+    assert producer.calls[3][1] == {TP: 5}
+
+
+async def test_faust_acked_offset_wins_when_it_steps_over_a_marker() -> None:
+    transactions, producer = await owned()
+    await transactions.send(TP, "clean", b"k", b"v", [])
+    transactions.done(TP, 10)
+    await transactions.commit({TP: 12})  # offset 11 was a transaction marker
+    assert ("offsets", {TP: 12}, "newsflow-clean") in producer.calls
+
+
+async def test_a_fenced_commit_is_never_retried_and_the_partition_is_dropped() -> None:
+    transactions, producer = await owned()
+    await transactions.send(TP, "clean", b"k", b"v", [])
+    transactions.done(TP, 1)
+    producer.fence = True
+    with pytest.raises(ProducerFenced):
+        await transactions.commit()
+    with pytest.raises(PartitionNotOwned):
+        await transactions.send(TP, "clean", b"k", b"v", [])
+    await transactions.commit()  # the stop's commit finds nothing left to commit
+    await transactions.close()
+    assert producer.calls[-1] == ("stop",)
+
+
+async def test_a_partition_gone_closes_its_producer() -> None:
+    transactions, producer = await owned()
+    await transactions.assign([])
+    assert producer.calls[-1] == ("stop",)
+    with pytest.raises(PartitionNotOwned):
+        await transactions.send(TP, "clean", b"k", b"v", [])
+
+
+def test_exactly_once_needs_idempotent_producers() -> None:
+    with pytest.raises(ValueError, match="needs idempotent_producer"):
+        Settings(processing_guarantee="exactly_once", idempotent_producer=False)

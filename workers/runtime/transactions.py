@@ -1,0 +1,198 @@
+"""Exactly-once outputs: per input partition, one transactional producer whose transactions
+hold the outputs and dead letters of that partition's inputs together with their offsets.
+
+Fencing without KIP-447 (aiokafka speaks only v0 of the transaction APIs): the transactional
+id is tied to the input partition, ``<group>-<topic>-<partition>``, so whichever worker
+is assigned a partition starts a producer with the same id as its previous owner. Starting
+it (InitProducerId) bumps the id's epoch: the broker aborts the previous owner's open
+transaction, or finishes the one it was committing, before the new producer may write, and
+anything the previous owner sends or commits afterwards is refused (ProducerFenced). The
+worker starts these producers before its consumer reads the committed offsets (faust's
+rebalance-complete signal comes before its seek), so it always reads offsets no transaction
+is still changing.
+
+faust-streaming's own ``processing_guarantee="exactly_once"`` is not used: its transaction
+manager picks the producer by the partition of the *output* key (so a dead letter, or an
+output to a topic partitioned otherwise, lands in another partition's transaction than its
+input's offset), and it logs and drops errors of begin and commit.
+
+A transaction is committed when faust commits (every ``NEWSFLOW_TRANSACTION_INTERVAL_MS`` in
+this mode, on a rebalance, on stop): it waits until every output sent in it has been
+acknowledged and its input acked (no new send enters meanwhile), adds the offset after the
+last such input, and commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer, TopicPartition
+
+from workers.kafka import clients
+from workers.settings import Settings
+
+log = logging.getLogger("newsflow.transactions")
+
+
+class PartitionNotOwned(Exception):
+    """An output for an input whose partition this worker no longer holds."""
+
+
+def transactional_id(group: str, topic: str, partition: int) -> str:
+    return f"{group}-{topic}-{partition}"
+
+
+@dataclass
+class _Partition:
+    """The transaction state of one assigned input partition."""
+
+    producer: AIOKafkaProducer
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    open: bool = False
+    opened_at: float = 0.0
+    # Outputs sent in the open transaction whose input is not yet done.
+    unfinished: int = 0
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    # The offset after the last input done (what the transaction commits).
+    next_offset: int | None = None
+    committed: int | None = None
+
+
+class Transactions:
+    """The transactional producers of one worker, one per assigned input partition."""
+
+    def __init__(self, settings: Settings, group: str):
+        self.settings = settings
+        self.group = group
+        self._partitions: dict[TopicPartition, _Partition] = {}
+        # Producers of failed transactions, stopped with the others.
+        self._retired: list[AIOKafkaProducer] = []
+
+    def _new_producer(self, tp: TopicPartition) -> AIOKafkaProducer:
+        settings = self.settings
+        return AIOKafkaProducer(
+            **settings.kafka_client_kwargs(),
+            transactional_id=transactional_id(self.group, tp.topic, tp.partition),
+            enable_idempotence=True,
+            acks="all",
+            max_request_size=clients.max_record_bytes(settings),
+            compression_type=clients.compression_type(settings),
+            request_timeout_ms=int(settings.delivery_timeout_s * 1000),
+        )
+
+    async def assign(self, assigned: Iterable[TopicPartition]) -> None:
+        """Own exactly ``assigned``: close the producers of partitions gone, start one for
+        each new partition (fencing its previous owner) before any of its input is read."""
+        wanted = {TopicPartition(tp.topic, tp.partition) for tp in assigned}
+        for tp in set(self._partitions) - wanted:
+            await self._close(tp)
+        started = time.monotonic()
+        new = sorted(wanted - set(self._partitions))
+        for tp in new:
+            producer = self._new_producer(tp)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._partitions[tp] = _Partition(producer)
+        if new:
+            log.info(
+                "transactional producers started",
+                extra={
+                    "partitions": [f"{tp.topic}/{tp.partition}" for tp in new],
+                    "s": round(time.monotonic() - started, 3),
+                },
+            )
+
+    async def send(
+        self,
+        tp: TopicPartition,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+    ) -> Awaitable[object]:
+        """Send an output of an input of ``tp`` in ``tp``'s transaction; the delivery to
+        await. Call :meth:`done` once the input is finished."""
+        state = self._partitions.get(tp)
+        if state is None:
+            raise PartitionNotOwned(f"{tp.topic}/{tp.partition}")
+        async with state.lock:
+            if not state.open:
+                await state.producer.begin_transaction()
+                state.open, state.opened_at = True, time.monotonic()
+            state.unfinished += 1
+            state.settled.clear()
+            return await state.producer.send(topic, value, key=key, headers=headers)
+
+    def done(self, tp: TopicPartition, offset: int) -> None:
+        """The output of input ``offset`` of ``tp`` is acknowledged: its offset joins the
+        open transaction."""
+        state = self._partitions.get(tp)
+        if state is None:
+            return
+        state.next_offset = offset + 1
+        state.unfinished -= 1
+        if state.unfinished == 0:
+            state.settled.set()
+
+    async def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> bool:
+        """Commit every open transaction with its inputs' offsets (at least those faust
+        found acked in ``offsets``: they may step over transaction markers)."""
+        offsets = offsets or {}
+        for tp, state in list(self._partitions.items()):
+            await self._commit(tp, state, offsets.get(tp))
+        return True
+
+    async def _commit(self, tp: TopicPartition, state: _Partition, acked: int | None) -> None:
+        async with state.lock:
+            if not state.open:
+                return
+            # Sends wait for the lock: only the outputs already sent are to be settled.
+            if state.unfinished:
+                await state.settled.wait()
+            offset = max(o for o in (state.next_offset, acked) if o is not None)
+            began = time.monotonic()
+            try:
+                await state.producer.send_offsets_to_transaction({tp: offset}, self.group)
+                await state.producer.commit_transaction()
+            except BaseException:
+                # Fenced, or cut short by the stop: never commit it later (the partition's
+                # next owner aborts it).
+                state.open = False
+                if self._partitions.get(tp) is state:
+                    del self._partitions[tp]
+                    self._retired.append(state.producer)
+                raise
+            state.open, state.committed = False, offset
+            log.debug(
+                "transaction committed",
+                extra={
+                    "tpo": f"{tp.topic}/{tp.partition}/{offset}",
+                    "ms": round((time.monotonic() - began) * 1000, 1),
+                    "age_ms": round((time.monotonic() - state.opened_at) * 1000, 1),
+                },
+            )
+
+    def committed_offsets(self) -> dict[TopicPartition, int]:
+        return {
+            tp: state.committed
+            for tp, state in self._partitions.items()
+            if state.committed is not None
+        }
+
+    async def _close(self, tp: TopicPartition) -> None:
+        # An open transaction left here is aborted by the partition's next owner.
+        state = self._partitions.pop(tp)
+        await state.producer.stop()
+
+    async def close(self) -> None:
+        for tp in list(self._partitions):
+            await self._close(tp)
+        while self._retired:
+            await self._retired.pop().stop()
