@@ -14,7 +14,10 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from bench.pipeline_inputs import percentile, raw_messages
+from bench.pipeline_naive import spawn_naive
 from bench.pipeline_workers import (
+    REPO,
+    BenchBroker,
     Sink,
     Worker,
     pipeline_settings,
@@ -26,7 +29,7 @@ from bench.pipeline_workers import (
 )
 from bench.procfs import cpu_seconds, memory_mb
 from workers.kafka.topics import create_topics
-from workers.local.broker import LocalBroker
+from workers.local.processes import stop_process
 
 
 @dataclass
@@ -44,6 +47,7 @@ class PipelineResult:
     latency_rate: float | None = None
     latency_n: int = 0
     wall_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    latency_legs: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def pages_per_s(self) -> float:
@@ -56,7 +60,7 @@ class PipelineResult:
 
 async def run_pipeline(
     label: str,
-    broker: LocalBroker,
+    broker: BenchBroker,
     pages: list[tuple[str, bytes]],
     *,
     clean: int,
@@ -72,7 +76,7 @@ async def run_pipeline(
     """Throughput (and latency) of ``clean`` + ``enrich`` workers. With no clean worker the
     enrich workers alone read ``clean_backlog`` (clean records made by the baseline); with
     no enrich worker the clean workers' output topic is the end."""
-    settings = pipeline_settings(broker.bootstrap, partitions)
+    settings = pipeline_settings(broker, partitions)
     await create_topics(settings)
     if clean == 0:
         assert clean_backlog, "enrich alone needs the baseline's clean records"
@@ -97,7 +101,7 @@ async def run_pipeline(
         await asyncio.sleep(1.0)  # let the join's last heartbeats and first commits settle
         cpu0 = {w.pid: cpu_seconds(w.pid) for w in workers}
         in0 = {w.pid: w.metric("newsflow_messages_in_total") for w in workers}
-        broker0 = cpu_seconds(broker.process.pid)
+        broker0 = cpu_seconds(broker.pid)
         if profile:
             profile.mkdir(parents=True, exist_ok=True)
             for w in workers:
@@ -138,7 +142,7 @@ async def run_pipeline(
                 for part in ("stage", "delivery")
             }
         read = {w.pid: w.metric("newsflow_messages_in_total") - in0[w.pid] for w in workers}
-        broker_cpu = cpu_seconds(broker.process.pid) - broker0
+        broker_cpu = cpu_seconds(broker.pid) - broker0
         cpu_per_page = {}
         cores = {}
         for stage in [s for s, n in (("clean", clean), ("enrich", enrich)) if n]:
@@ -173,6 +177,7 @@ async def run_pipeline(
             ]
             result.latency_rate = rate
             result.latency_n = len(latencies)
+            result.latency_legs = latency_legs(sink, keys)
             result.latency_ms = {
                 "p50": percentile(latencies, 50),
                 "p95": percentile(latencies, 95),
@@ -195,3 +200,88 @@ async def run_pipeline(
         codes = [w.stop() for w in workers]
         if any(code not in (0, -15) for code in codes):
             print(f"warning: worker exit codes {codes}; logs in {work}", file=sys.stderr)
+
+
+def latency_legs(sink: Sink, keys: list[str]) -> dict[str, dict[str, float]]:
+    """p50/p95/p99 ms of each leg of the produce-to-sink latency: raw produced → clean's stamp
+    (waiting for and running the clean stage), → enrich's stamp (clean's output reaching the
+    enrich worker, waiting, running the enrich stage), → the sink record's timestamp (enrich's
+    output handed to its producer)."""
+    rows: dict[str, list[float]] = {"to cleaned": [], "to enriched": [], "to sink": []}
+    for key in keys:
+        if key not in sink.arrived or key not in sink.legs:
+            continue
+        (sink_ts, produced), (cleaned, enriched) = sink.arrived[key], sink.legs[key]
+        if None in (produced, cleaned, enriched):
+            continue
+        rows["to cleaned"].append(1000 * (cleaned - produced))  # type: ignore[operator]
+        rows["to enriched"].append(1000 * (enriched - cleaned))  # type: ignore[operator]
+        rows["to sink"].append(1000 * (sink_ts - enriched))  # type: ignore[operator]
+    return {
+        leg: {f"p{q}": percentile(values, q) for q in (50, 95, 99)}
+        for leg, values in rows.items()
+        if values
+    }
+
+
+async def run_naive(
+    broker: BenchBroker,
+    pages: list[tuple[str, bytes]],
+    *,
+    messages: int,
+    partitions: int,
+    work: Path,
+) -> PipelineResult:
+    """Throughput and CPU per page of the naive loop (bench/pipeline_naive.py), one process
+    consuming the raw topic and producing to the sink, measured like a worker."""
+    settings = pipeline_settings(broker, partitions)
+    await create_topics(settings)
+    log_path = work / "naive.log"
+    process = spawn_naive(
+        broker.bootstrap,
+        settings.clean_group,
+        settings.topic_raw,
+        settings.topic_enriched,
+        log_path,
+        REPO,
+    )
+    sink = Sink(settings, settings.topic_enriched)
+    sink_task = asyncio.create_task(sink.run())
+    producer = AIOKafkaProducer(
+        **settings.kafka_client_kwargs(),
+        acks="all",
+        linger_ms=5,
+        max_request_size=settings.max_message_bytes + 1024 * 1024,
+    )
+    await producer.start()
+    try:
+        # Join the group on a first page, so the measured window holds no model loading.
+        warm = raw_messages(pages, 1, first_rep=5000)
+        await send_all(producer, settings.topic_raw, warm)
+        await wait_sink(sink, 1, timeout_s=180)
+        if process.poll() is not None:
+            raise RuntimeError(f"the naive loop exited; see {log_path}")
+        backlog = raw_messages(pages, messages, first_rep=0)
+        cpu0, broker0 = cpu_seconds(process.pid), cpu_seconds(broker.pid)
+        started = time.time()
+        await send_all(producer, settings.topic_raw, backlog)
+        await wait_sink(sink, messages + 1, timeout_s=max(600, 2 * messages))
+        seconds = sink.last_ts - started
+        cpu = cpu_seconds(process.pid) - cpu0
+        broker_cpu = cpu_seconds(broker.pid) - broker0
+        return PipelineResult(
+            label="naive",
+            replicas=(0, 0),
+            messages=messages,
+            seconds=seconds,
+            dead=0,
+            cpu_per_page_ms={"naive": 1000 * cpu / messages},
+            cores={"naive": cpu / seconds},
+            broker_cpu_per_page_ms=1000 * broker_cpu / messages,
+            rss=[{"stage": "naive", "pid": process.pid, **memory_mb(process.pid)}],
+        )
+    finally:
+        await producer.stop()
+        sink_task.cancel()
+        await asyncio.gather(sink_task, return_exceptions=True)
+        stop_process(process, 30)

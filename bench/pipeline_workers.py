@@ -9,6 +9,7 @@ import os
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from workers.local.broker import LOCAL_FETCH_WAIT, free_port, isolated_settings
+from workers.local.broker import LOCAL_FETCH_WAIT, LocalBroker, free_port, isolated_settings
 from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
 
@@ -71,6 +72,8 @@ class Sink:
     settings: Settings
     topic: str  # the last stage's output: the sink, or the clean topic for clean alone
     arrived: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    # when the clean and the enrich stage stamped each key's record (what the latency is made of)
+    legs: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     dead: int = 0
     last_ts: float = 0.0
 
@@ -96,14 +99,15 @@ class Sink:
                         if tp.topic == self.settings.topic_dead_letter:
                             self.dead += 1
                             continue
-                        value = orjson.loads(record.value)
-                        produced = value["timestamps"].get("raw_produced")
-                        produced_s = (
-                            datetime.fromisoformat(produced.replace("Z", "+00:00")).timestamp()
-                            if produced
-                            else None
+                        stamps = orjson.loads(record.value)["timestamps"]
+                        self.arrived[record.key.decode()] = (
+                            record.timestamp / 1000,
+                            _unix(stamps.get("raw_produced")),
                         )
-                        self.arrived[record.key.decode()] = (record.timestamp / 1000, produced_s)
+                        self.legs[record.key.decode()] = (
+                            _unix(stamps.get("cleaned")),
+                            _unix(stamps.get("enriched")),
+                        )
         finally:
             await consumer.stop()
 
@@ -111,17 +115,49 @@ class Sink:
         return len(self.arrived) + self.dead
 
 
-def pipeline_settings(bootstrap: str, partitions: int) -> Settings:
+@dataclass
+class BenchBroker:
+    """The broker a bench runs on: its address, its process (for its CPU) and its kind."""
+
+    bootstrap: str
+    pid: int
+    kafka: bool
+
+
+@contextlib.contextmanager
+def bench_broker(kind: str, work: Path) -> Iterator[BenchBroker]:
+    """One Apache Kafka node (``kafka``, from the tests' jars) or the embedded broker."""
+    if kind == "kafka":
+        from tests.support.kafka import KafkaCluster
+
+        with KafkaCluster(nodes=1, folder=work / "kafka") as kafka:
+            process = kafka.nodes[0].process
+            assert process is not None
+            yield BenchBroker(kafka.bootstrap, process.pid, kafka=True)
+    else:
+        with LocalBroker(log_path=work / "broker.log") as local:
+            assert local.process is not None
+            yield BenchBroker(local.bootstrap, local.process.pid, kafka=False)
+
+
+def _unix(stamp: str | None) -> float | None:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else None
+
+
+def pipeline_settings(broker: BenchBroker, partitions: int) -> Settings:
+    # Kafka answers a fetch as soon as data is there: the workers keep their default wait
+    # and idempotent producers; the embedded broker needs the short wait and plain producers.
+    overrides: dict[str, object] = (
+        {"idempotent_producer": True}
+        if broker.kafka
+        else {"fetch_max_wait_ms": int(LOCAL_FETCH_WAIT["NEWSFLOW_FETCH_MAX_WAIT_MS"])}
+    )
     return isolated_settings(
-        bootstrap,
-        tag="b",
-        partitions=partitions,
-        fetch_max_wait_ms=int(LOCAL_FETCH_WAIT["NEWSFLOW_FETCH_MAX_WAIT_MS"]),
-        log_format="json",
+        broker.bootstrap, tag="b", partitions=partitions, log_format="json", **overrides
     )
 
 
-async def wait_assigned(workers: list[Worker], partitions: int, timeout_s: float = 60) -> None:
+async def wait_assigned(workers: list[Worker], partitions: int, timeout_s: float = 300) -> None:
     """Until each stage's workers hold all partitions between them, each at least one."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
