@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--messages", type=int, default=2000, help="pages per pipeline run")
     parser.add_argument("--baseline-pages", type=int, default=711)
-    parser.add_argument("--naive-messages", type=int, default=300, help="pages the naive loop reads")
+    parser.add_argument("--naive-messages", type=int, default=300, help="naive loop pages")
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--latency-s", type=float, default=40.0, help="latency phase length")
     parser.add_argument("--profile", type=Path, help="py-spy raw profiles of every worker here")
