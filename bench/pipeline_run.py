@@ -86,7 +86,11 @@ async def run_pipeline(
         backlog, source = raw_messages(pages, messages, first_rep=0), settings.topic_raw
     workers = [Worker("clean", settings, work, env) for _ in range(clean)]
     workers += [Worker("enrich", settings, work, env) for _ in range(enrich)]
-    sink = Sink(settings, settings.topic_enriched if enrich else settings.topic_clean)
+    sink = Sink(
+        settings,
+        settings.topic_enriched if enrich else settings.topic_clean,
+        via=settings.topic_clean if clean and enrich else None,
+    )
     sink_task = asyncio.create_task(sink.run())
     producer = AIOKafkaProducer(
         **settings.kafka_client_kwargs(),
@@ -206,8 +210,17 @@ def latency_legs(sink: Sink, keys: list[str]) -> dict[str, dict[str, float]]:
     """p50/p95/p99 ms of each leg of the produce-to-sink latency: raw produced → clean's stamp
     (waiting for and running the clean stage), → enrich's stamp (clean's output reaching the
     enrich worker, waiting, running the enrich stage), → the sink record's timestamp (enrich's
-    output handed to its producer)."""
-    rows: dict[str, list[float]] = {"to cleaned": [], "to enriched": [], "to sink": []}
+    output handed to its producer). "to received": from a stamp to this process receiving the
+    record (the output's hand-off to the wire and a fetch); "produced to received" is the
+    latency a downstream consumer sees."""
+    rows: dict[str, list[float]] = {
+        "to cleaned": [],
+        "cleaned to received": [],
+        "to enriched": [],
+        "enriched to received": [],
+        "to sink": [],
+        "produced to received": [],
+    }
     for key in keys:
         if key not in sink.arrived or key not in sink.legs:
             continue
@@ -217,6 +230,10 @@ def latency_legs(sink: Sink, keys: list[str]) -> dict[str, dict[str, float]]:
         rows["to cleaned"].append(1000 * (cleaned - produced))  # type: ignore[operator]
         rows["to enriched"].append(1000 * (enriched - cleaned))  # type: ignore[operator]
         rows["to sink"].append(1000 * (sink_ts - enriched))  # type: ignore[operator]
+        if key in sink.via_received and key in sink.received:
+            rows["cleaned to received"].append(1000 * (sink.via_received[key] - cleaned))  # type: ignore[operator]
+            rows["enriched to received"].append(1000 * (sink.received[key] - enriched))  # type: ignore[operator]
+            rows["produced to received"].append(1000 * (sink.received[key] - produced))  # type: ignore[operator]
     return {
         leg: {f"p{q}": percentile(values, q) for q in (50, 95, 99)}
         for leg, values in rows.items()

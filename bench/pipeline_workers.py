@@ -74,11 +74,16 @@ class Sink:
     arrived: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     # when the clean and the enrich stage stamped each key's record (what the latency is made of)
     legs: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    # when this process received each key's clean record (``via``) and sink record: after the
+    # stamp, how long a worker's output took to reach a consumer (hand-off, wire, fetch)
+    via: str | None = None
+    via_received: dict[str, float] = field(default_factory=dict)
+    received: dict[str, float] = field(default_factory=dict)
     dead: int = 0
     last_ts: float = 0.0
 
     async def run(self) -> None:
-        topics = [self.topic, self.settings.topic_dead_letter]
+        topics = [self.topic, self.settings.topic_dead_letter, *([self.via] if self.via else [])]
         consumer = AIOKafkaConsumer(
             **self.settings.kafka_client_kwargs(),
             enable_auto_commit=False,
@@ -93,12 +98,18 @@ class Sink:
             await consumer.seek_to_beginning()
             while True:
                 batches = await consumer.getmany(timeout_ms=200)
+                now = time.time()
                 for tp, records in batches.items():
+                    if tp.topic == self.via:
+                        for record in records:
+                            self.via_received.setdefault(record.key.decode(), now)
+                        continue
                     for record in records:
                         self.last_ts = max(self.last_ts, record.timestamp / 1000)
                         if tp.topic == self.settings.topic_dead_letter:
                             self.dead += 1
                             continue
+                        self.received.setdefault(record.key.decode(), now)
                         stamps = orjson.loads(record.value)["timestamps"]
                         self.arrived[record.key.decode()] = (
                             record.timestamp / 1000,
