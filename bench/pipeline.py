@@ -107,6 +107,7 @@ def main() -> None:
         action="append",
         dest="config_specs",
         metavar="LABEL:CLEAN:ENRICH[:latency][:ENV=VALUE...]",
+        # BENCH_CHECKOUT=DIR among the ENV: that checkout's workers (a before/after pair)
         help="pipeline runs (default: 1+1 with latency, then 2+2)",
     )
     parser.add_argument("--skip-baseline", action="store_true")

@@ -49,7 +49,11 @@ class Worker:
             "NEWSFLOW_WEB_PORT": str(self.port),
             "NEWSFLOW_WEB_HOST": "127.0.0.1",
         }
-        self.process = spawn_worker(stage, env, self.log_path, cwd=REPO)
+        # BENCH_CHECKOUT=DIR: this worker runs another checkout's code (before/after runs)
+        checkout = Path(env.pop("BENCH_CHECKOUT", REPO))
+        if checkout != REPO:
+            env["PYTHONPATH"] = str(checkout)
+        self.process = spawn_worker(stage, env, self.log_path, cwd=checkout)
 
     @property
     def pid(self) -> int:
