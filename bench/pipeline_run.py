@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
 from bench.pipeline_inputs import percentile, raw_messages
 from bench.pipeline_naive import spawn_naive
 from bench.pipeline_workers import (
@@ -20,6 +18,7 @@ from bench.pipeline_workers import (
     BenchBroker,
     Sink,
     Worker,
+    bench_producer,
     pipeline_settings,
     scrape,
     send_all,
@@ -92,12 +91,7 @@ async def run_pipeline(
         via=settings.topic_clean if clean and enrich else None,
     )
     sink_task = asyncio.create_task(sink.run())
-    producer = AIOKafkaProducer(
-        **settings.kafka_client_kwargs(),
-        acks="all",
-        linger_ms=5,
-        max_request_size=settings.max_message_bytes + 1024 * 1024,
-    )
+    producer = bench_producer(settings)
     await producer.start()
     spies: list[subprocess.Popen] = []
     try:
@@ -264,12 +258,7 @@ async def run_naive(
     )
     sink = Sink(settings, settings.topic_enriched)
     sink_task = asyncio.create_task(sink.run())
-    producer = AIOKafkaProducer(
-        **settings.kafka_client_kwargs(),
-        acks="all",
-        linger_ms=5,
-        max_request_size=settings.max_message_bytes + 1024 * 1024,
-    )
+    producer = bench_producer(settings)
     await producer.start()
     try:
         # Join the group on a first page, so the measured window holds no model loading.

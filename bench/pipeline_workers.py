@@ -189,6 +189,16 @@ async def wait_assigned(workers: list[Worker], partitions: int, timeout_s: float
     raise RuntimeError("workers did not get their partitions in time")
 
 
+def bench_producer(settings: Settings) -> AIOKafkaProducer:
+    """The bench's own producer of input pages (raw pages are up to the message limit)."""
+    return AIOKafkaProducer(
+        **settings.kafka_client_kwargs(),
+        acks="all",
+        linger_ms=5,
+        max_request_size=settings.max_message_bytes + 1024 * 1024,
+    )
+
+
 async def send_all(producer: AIOKafkaProducer, topic: str, messages: list[tuple]) -> None:
     futures = [
         await producer.send(topic, value=value, key=key, headers=headers)
