@@ -40,6 +40,9 @@ from workers.runtime.runner import create_runner
 from workers.settings import Settings
 
 log = logging.getLogger("newsflow.worker")
+# A moment for the event loop to run the producer between two messages (its sender needs a
+# few loop turns to write a request); far below a stage call's tens of milliseconds.
+_FLUSH_S = 0.001
 
 
 @dataclass(slots=True)
@@ -190,7 +193,10 @@ class StageWorker:
                 incoming = _incoming(event)
                 await started.put((event, incoming, self._submit(incoming)))
                 if self.runner.blocking:
-                    await self._on_the_wire(started, helpers)
+                    # Let the producer put the output on the wire before the next blocking
+                    # stage call: with messages already buffered, faust hands over the next
+                    # one without a turn of the event loop, and outputs would wait for it.
+                    await asyncio.sleep(_FLUSH_S)
                 for helper in helpers:
                     if helper.done():
                         helper.result()  # a delivery failed: the worker is stopping
@@ -205,20 +211,6 @@ class StageWorker:
                     await clock.step("agent drain", _drained(started, sent), clock.drain_left())
             for helper in helpers:
                 helper.cancel()
-
-    async def _on_the_wire(self, started: asyncio.Queue[_Started], helpers: list) -> None:
-        """Until the output of the message just run is written to the broker, before the next
-        blocking stage call: with messages already buffered, faust hands over the next one
-        without a turn of the event loop, and an output still in the producer would wait for
-        that whole call (a fixed 1 ms pause did not always suffice on a busy machine:
-        bench/RESULTS.md, Pipeline). Handed to the producer by the send helper first (or the
-        helper ended: a delivery failed and the worker is stopping)."""
-        handed = asyncio.ensure_future(started.join())
-        try:
-            await asyncio.wait([handed, *helpers], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            handed.cancel()
-        await self.app.producer.on_the_wire()
 
     async def _send_in_order(
         self, started: asyncio.Queue[_Started], sent: asyncio.Queue[tuple[EventT, _Sent]]

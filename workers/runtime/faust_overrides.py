@@ -7,10 +7,7 @@ every override: fetch wait through latency, committed offsets through the lag ga
 
 from __future__ import annotations
 
-import asyncio
-
 import faust
-from aiokafka import AIOKafkaProducer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -50,22 +47,6 @@ class _Consumer(faust_aiokafka.Consumer):
         return bool(await clock.step("commit", super().commit(*args, **kwargs), clock.left()))
 
 
-async def until_written(producer: AIOKafkaProducer, max_turns: int = 20) -> None:
-    """Turn the event loop until ``producer`` has written the records it holds (at most
-    ``max_turns`` turns). Its sender drains a partition's batch one turn after ``send`` (or
-    after the previous request to that broker is answered) and the request task it starts
-    writes it on the next: records still buffered when a stage call takes the loop would wait
-    for that whole call. aiokafka keeps the buffer in a private attribute
-    (``_message_accumulator._batches``: a deque of batches per partition)."""
-    batches = producer._message_accumulator._batches
-    for _ in range(max_turns):
-        if not any(batches.values()):
-            break
-        await asyncio.sleep(0)
-    for _ in range(2):  # the drained batch's request task starts, then writes
-        await asyncio.sleep(0)
-
-
 class _Producer(faust_aiokafka.Producer):
     # faust's hook for extra aiokafka producer arguments. faust turns idempotence on only
     # inside transactions; a retried send must not duplicate an output on Kafka either.
@@ -73,11 +54,6 @@ class _Producer(faust_aiokafka.Producer):
         if self.app.idempotent_producer:
             return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
         return dict(super()._settings_extra())
-
-    async def on_the_wire(self) -> None:
-        """Until the outputs this producer holds are written to the broker."""
-        if self._producer is not None:
-            await until_written(self._producer)
 
     async def on_stop(self) -> None:
         # aiokafka's stop waits until every batch is delivered, which with every broker down
