@@ -1,16 +1,21 @@
-"""Pipeline benchmark: the stage functions in a loop versus the pipeline on the local broker.
+"""Pipeline benchmark: the stage functions in a loop versus the pipeline on Apache Kafka.
 
-    python -m bench.pipeline [--messages 2000] [--latency-s 40] [--profile DIR] [--broker kafka]
+    python -m bench.pipeline [--messages 2000] [--latency-s 40] [--profile DIR]
+        [--broker kafka|tansu] [--no-naive]
 
 On the same real pages (the WCXB dev articles in ``../shared/data``, repeated with a
 ``?rep=N`` query so each message is its own document), measured side by side in one run:
 
 1. baseline: ``clean_message`` then ``enrich_message`` in a loop in this process;
-2. the pipeline with one clean and one enrich worker (real ``python -m workers worker``
-   processes on a local Tansu broker): throughput at the sink with a backlog, then
+2. the naive loop (``bench/pipeline_naive.py``: trafilatura JSON with metadata, then spaCy's
+   small English model over the whole text, consumed and produced with aiokafka) in its own
+   process: throughput and CPU per page, the reference of the "CPU/page vs naive" column;
+3. the pipeline with one clean and one enrich worker (real ``python -m workers worker``
+   processes on one Apache Kafka node started from the tests' jars, or on the embedded Tansu
+   broker with ``--broker tansu``): throughput at the sink with a backlog, then
    end-to-end latency at a steady offered load of half that throughput;
-3. the pipeline with two clean and two enrich workers (throughput with a backlog);
-4. one stage alone with one and with two replicas (``--config LABEL:0:N`` runs N enrich workers
+4. the pipeline with two clean and two enrich workers (throughput with a backlog);
+5. one stage alone with one and with two replicas (``--config LABEL:0:N`` runs N enrich workers
    on the baseline's clean records, ``LABEL:N:0`` N clean workers up to the clean topic), so
    "two replicas of the bottleneck" is measured on the stage itself;
 
@@ -23,7 +28,7 @@ messages that worker read; memory is VmHWM (peak) summed over the worker's proce
 upper bound: shared pages count once per process) and their proportional set size (Pss).
 Latency is the sink record's broker timestamp minus the raw record's
 (``timestamps.raw_produced``). "Per consumed core" = pages per CPU-second of the workers
-(the broker's CPU is reported beside it, not counted).
+(the broker's CPU, the JVM's on Kafka, is reported beside it, not counted).
 """
 
 from __future__ import annotations
@@ -39,10 +44,9 @@ from pathlib import Path
 
 from bench.pipeline_inputs import BaselineResult, envelope_bench, load_pages, run_baseline
 from bench.pipeline_report import report
-from bench.pipeline_run import run_pipeline
+from bench.pipeline_run import run_naive, run_pipeline
+from bench.pipeline_workers import bench_broker
 from bench.wcxb import DEFAULT_DATA
-from tests.support.kafka import KafkaCluster
-from workers.local.broker import LocalBroker
 
 
 async def pipelines(
@@ -52,12 +56,17 @@ async def pipelines(
     print(f"logs in {work}", file=sys.stderr)
     results = []
     configs = [(label, c, e, lat) for label, c, e, lat in args.configs]
-    broker_cm = (
-        KafkaCluster(folder=work / "kafka")
-        if args.broker == "kafka"
-        else LocalBroker(log_path=work / "broker.log")
-    )
-    with broker_cm as broker:
+    with bench_broker(args.broker, work) as broker:
+        if args.naive:
+            print("· naive loop", file=sys.stderr)
+            naive = await run_naive(
+                broker, pages, messages=args.naive_messages, partitions=args.partitions, work=work
+            )
+            print(
+                f"  {naive.pages_per_s:.1f} pages/s, CPU ms/page {naive.cpu_per_page_ms}",
+                file=sys.stderr,
+            )
+            results.append(naive)
         for label, clean, enrich, latency in configs:
             env = dict(kv.split("=", 1) for kv in args.env.get(label, []))
             print(f"· {label}: {clean} clean + {enrich} enrich", file=sys.stderr)
@@ -89,6 +98,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--messages", type=int, default=2000, help="pages per pipeline run")
     parser.add_argument("--baseline-pages", type=int, default=711)
+    parser.add_argument("--naive-messages", type=int, default=300, help="naive loop pages")
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--latency-s", type=float, default=40.0, help="latency phase length")
     parser.add_argument("--profile", type=Path, help="py-spy raw profiles of every worker here")
@@ -97,17 +107,16 @@ def main() -> None:
         action="append",
         dest="config_specs",
         metavar="LABEL:CLEAN:ENRICH[:latency][:ENV=VALUE...]",
+        # BENCH_CHECKOUT=DIR among the ENV: that checkout's workers (a before/after pair)
         help="pipeline runs (default: 1+1 with latency, then 2+2)",
     )
-    parser.add_argument(
-        "--broker",
-        choices=("tansu", "kafka"),
-        default="tansu",
-        help="the local Tansu broker, or Apache Kafka from the tests' launcher (needed for "
-        "NEWSFLOW_PROCESSING_GUARANTEE=exactly_once; sink arrival is then when a reader gets "
-        "the record, not its broker timestamp)",
-    )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--broker", choices=("kafka", "tansu"), default="kafka", help="default: Apache Kafka"
+    )
+    parser.add_argument(
+        "--no-naive", dest="naive", action="store_false", help="skip the naive loop's row"
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     args.configs, args.env = [], {}
@@ -135,7 +144,7 @@ def main() -> None:
     print(
         f"{datetime.now().isoformat(timespec='minutes')} · {os.cpu_count()} cores · "
         f"load at end {os.getloadavg()[0]:.2f} · {args.messages} messages per pipeline run, "
-        f"{args.partitions} partitions"
+        f"{args.partitions} partitions · broker: {args.broker}"
     )
     print()
     print(report(baseline, results, envelope))

@@ -18,6 +18,8 @@ def report(
     baseline: BaselineResult, results: list[PipelineResult], envelope: list[dict[str, Any]]
 ) -> str:
     base_per_core = 1000 / baseline.cpu_per_page_ms
+    naive = next((r for r in results if r.label == "naive"), None)
+    results = [r for r in results if r is not naive]
     rows = [
         [
             "baseline: stage functions in a loop, 1 process",
@@ -30,8 +32,25 @@ def report(
             "-",
             "-",
             "-",
+            "-",
         ]
     ]
+    if naive:
+        rows.append(
+            [
+                "naive loop: trafilatura JSON + metadata, spaCy sm over the whole text, aiokafka",
+                f"{naive.pages_per_s:.1f}",
+                f"{naive.worker_cpu_per_page_ms:.1f} (both)",
+                "-",
+                f"{1000 / naive.worker_cpu_per_page_ms:.1f}",
+                f"{1000 / naive.worker_cpu_per_page_ms / base_per_core:.2f}",
+                "1.00",
+                f"{naive.cores['naive']:.2f} (broker {naive.broker_cpu_per_page_ms:.1f} ms/page)",
+                "-",
+                f"{naive.rss[0]['VmHWM']:.0f}",
+                f"{naive.rss[0]['Pss']:.0f}",
+            ]
+        )
     stages = ("clean", "enrich")
 
     def per_stage(values: dict[str, float], fmt: str) -> list[str]:
@@ -62,6 +81,9 @@ def report(
                 *per_stage(r.cpu_per_page_ms, ".1f"),
                 f"{per_core:.1f}",
                 f"{per_core / base:.2f}",
+                f"{r.worker_cpu_per_page_ms / naive.worker_cpu_per_page_ms:.2f}"
+                if naive and len(r.cpu_per_page_ms) == 2
+                else "-",
                 " + ".join(per_stage(r.cores, ".2f"))
                 + f" (broker {r.broker_cpu_per_page_ms:.1f} ms/page)",
                 lat,
@@ -77,6 +99,7 @@ def report(
             "enrich CPU ms/page",
             "pages per CPU-s",
             "vs baseline (per core)",
+            "CPU/page vs naive",
             "cores used clean + enrich",
             "latency p50/p95/p99 ms",
             "peak RSS MB clean / enrich",
@@ -116,6 +139,15 @@ def report(
             f"the workers {sum(one.cores.values()):.2f} and {sum(two.cores.values()):.2f}, by "
             f"the broker {broker_cores[0]:.2f} and {broker_cores[1]:.2f}"
         )
+    for r in results:
+        if r.latency_legs:
+            notes.append(
+                f"{r.label} {'+'.join(map(str, r.replicas))} latency by leg, ms p50 / p95 / p99: "
+                + "; ".join(
+                    f"{leg} {q['p50']:.0f} / {q['p95']:.0f} / {q['p99']:.0f}"
+                    for leg, q in r.latency_legs.items()
+                )
+            )
     if baseline.page_ms:
         notes.append(
             "stage functions' own CPU per page (clean + enrich) in the baseline: p50 / p95 / p99 "

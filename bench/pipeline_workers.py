@@ -9,6 +9,7 @@ import os
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from workers.kafka import clients
-from workers.local.broker import LOCAL_FETCH_WAIT, free_port, isolated_settings
+from workers.local.broker import LOCAL_FETCH_WAIT, LocalBroker, free_port, isolated_settings
 from workers.local.processes import spawn_worker, stop_process
 from workers.settings import Settings
 
@@ -49,7 +50,11 @@ class Worker:
             "NEWSFLOW_WEB_PORT": str(self.port),
             "NEWSFLOW_WEB_HOST": "127.0.0.1",
         }
-        self.process = spawn_worker(stage, env, self.log_path, cwd=REPO)
+        # BENCH_CHECKOUT=DIR: this worker runs another checkout's code (before/after runs)
+        checkout = Path(env.pop("BENCH_CHECKOUT", REPO))
+        if checkout != REPO:
+            env["PYTHONPATH"] = str(checkout)
+        self.process = spawn_worker(stage, env, self.log_path, cwd=checkout)
 
     @property
     def pid(self) -> int:
@@ -72,6 +77,13 @@ class Sink:
     settings: Settings
     topic: str  # the last stage's output: the sink, or the clean topic for clean alone
     arrived: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    # when the clean and the enrich stage stamped each key's record (what the latency is made of)
+    legs: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    # when this process received each key's clean record (``via``) and sink record: after the
+    # stamp, how long a worker's output took to reach a consumer (hand-off, wire, fetch)
+    via: str | None = None
+    via_received: dict[str, float] = field(default_factory=dict)
+    received: dict[str, float] = field(default_factory=dict)
     dead: int = 0
     last_ts: float = 0.0
     # When a record counts as arrived: its broker timestamp (set when it was written), or the
@@ -80,7 +92,7 @@ class Sink:
     read_time: bool = False
 
     async def run(self) -> None:
-        topics = [self.topic, self.settings.topic_dead_letter]
+        topics = [self.topic, self.settings.topic_dead_letter, *([self.via] if self.via else [])]
         consumer = AIOKafkaConsumer(
             **self.settings.kafka_client_kwargs(),
             enable_auto_commit=False,
@@ -96,22 +108,28 @@ class Sink:
             await consumer.seek_to_beginning()
             while True:
                 batches = await consumer.getmany(timeout_ms=200)
+                now = time.time()
                 for tp, records in batches.items():
-                    now = time.time()
+                    if tp.topic == self.via:
+                        for record in records:
+                            self.via_received.setdefault(record.key.decode(), now)
+                        continue
                     for record in records:
-                        arrived = now if self.read_time else record.timestamp / 1000
-                        self.last_ts = max(self.last_ts, arrived)
+                        arrival = now if self.read_time else record.timestamp / 1000
+                        self.last_ts = max(self.last_ts, arrival)
                         if tp.topic == self.settings.topic_dead_letter:
                             self.dead += 1
                             continue
-                        value = orjson.loads(record.value)
-                        produced = value["timestamps"].get("raw_produced")
-                        produced_s = (
-                            datetime.fromisoformat(produced.replace("Z", "+00:00")).timestamp()
-                            if produced
-                            else None
+                        self.received.setdefault(record.key.decode(), now)
+                        stamps = orjson.loads(record.value)["timestamps"]
+                        self.arrived[record.key.decode()] = (
+                            arrival,
+                            _unix(stamps.get("raw_produced")),
                         )
-                        self.arrived[record.key.decode()] = (arrived, produced_s)
+                        self.legs[record.key.decode()] = (
+                            _unix(stamps.get("cleaned")),
+                            _unix(stamps.get("enriched")),
+                        )
         finally:
             await consumer.stop()
 
@@ -119,18 +137,54 @@ class Sink:
         return len(self.arrived) + self.dead
 
 
-def pipeline_settings(bootstrap: str, partitions: int, **overrides: object) -> Settings:
+@dataclass
+class BenchBroker:
+    """The broker a bench runs on: its address, its process (for its CPU) and its kind."""
+
+    bootstrap: str
+    pid: int
+    kafka: bool
+
+
+@contextlib.contextmanager
+def bench_broker(kind: str, work: Path) -> Iterator[BenchBroker]:
+    """One Apache Kafka node (``kafka``, from the tests' jars) or the embedded broker."""
+    if kind == "kafka":
+        from tests.support.kafka import KafkaCluster
+
+        with KafkaCluster(nodes=1, folder=work / "kafka") as kafka:
+            process = kafka.nodes[0].process
+            assert process is not None
+            yield BenchBroker(kafka.bootstrap, process.pid, kafka=True)
+    else:
+        with LocalBroker(log_path=work / "broker.log") as local:
+            assert local.process is not None
+            yield BenchBroker(local.bootstrap, local.process.pid, kafka=False)
+
+
+def _unix(stamp: str | None) -> float | None:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else None
+
+
+def pipeline_settings(broker: BenchBroker, partitions: int, **settings: object) -> Settings:
+    # Kafka answers a fetch as soon as data is there: the workers keep their default wait
+    # and idempotent producers; the embedded broker needs the short wait and plain producers.
+    overrides: dict[str, object] = (
+        {"idempotent_producer": True}
+        if broker.kafka
+        else {"fetch_max_wait_ms": int(LOCAL_FETCH_WAIT["NEWSFLOW_FETCH_MAX_WAIT_MS"])}
+    )
     return isolated_settings(
-        bootstrap,
+        broker.bootstrap,
         tag="b",
         partitions=partitions,
-        fetch_max_wait_ms=int(LOCAL_FETCH_WAIT["NEWSFLOW_FETCH_MAX_WAIT_MS"]),
         log_format="json",
         **overrides,
+        **settings,
     )
 
 
-async def wait_assigned(workers: list[Worker], partitions: int, timeout_s: float = 60) -> None:
+async def wait_assigned(workers: list[Worker], partitions: int, timeout_s: float = 300) -> None:
     """Until each stage's workers hold all partitions between them, each at least one."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -145,6 +199,16 @@ async def wait_assigned(workers: list[Worker], partitions: int, timeout_s: float
             return
         await asyncio.sleep(0.5)
     raise RuntimeError("workers did not get their partitions in time")
+
+
+def bench_producer(settings: Settings) -> AIOKafkaProducer:
+    """The bench's own producer of input pages (raw pages are up to the message limit)."""
+    return AIOKafkaProducer(
+        **settings.kafka_client_kwargs(),
+        acks="all",
+        linger_ms=5,
+        max_request_size=settings.max_message_bytes + 1024 * 1024,
+    )
 
 
 async def send_all(producer: AIOKafkaProducer, topic: str, messages: list[tuple]) -> None:
