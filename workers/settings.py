@@ -85,9 +85,19 @@ class Settings(BaseSettings):
     delivery_timeout_s: float = Field(
         1200.0,
         gt=0,
-        description="The producer's request timeout, and how long it retries an output "
-        "whose partition has no leader; when it gives up, the worker stops without acking "
-        "the input and its replacement re-reads it (faust's producer request timeout).",
+        description="How long an output may wait in the producer: for room behind earlier "
+        "outputs of its partition, or for a partition without leader; when it gives up, the "
+        "worker stops without acking the input and its replacement re-reads it. Keep it above "
+        "twice NEWSFLOW_REQUEST_TIMEOUT_S (a hung leader holds outputs that long).",
+    )
+    request_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="How long the producer waits for one broker's answer before it drops the "
+        "connection, refreshes its metadata and retries (an idempotent retry writes no "
+        "duplicate): a hung broker (SIGSTOP, a frozen VM) holds outputs up to about twice "
+        "this. Keep it above Kafka's broker.session.timeout.ms (9 s), so the retry finds "
+        "the new leader.",
     )
     shutdown_timeout_s: float = Field(
         8.0,

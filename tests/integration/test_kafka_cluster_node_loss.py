@@ -10,6 +10,7 @@ measured stalls and duplicates are written to the terminal at the end of the mod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import time
@@ -18,11 +19,14 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import orjson
 import pytest
+import yaml
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import (
     GroupCoordinatorNotAvailableError,
     KafkaConnectionError,
     NodeNotReadyError,
+    NotEnoughReplicasError,
     RequestTimedOutError,
 )
 
@@ -37,6 +41,7 @@ from tests.support.delivery import (
 )
 from tests.support.kafka import KafkaCluster
 from tests.support.metrics import scrape, value
+from tests.support.paths import REPO
 from tests.support.waiting import eventually, eventually_async
 from tests.support.worker_process import WorkerProcess, http_get
 from workers.kafka import clients
@@ -234,13 +239,62 @@ async def kill_and_restart(
     return [killed_at]
 
 
-def describe(name: str, sink: list, keys: int, times: list[float], extra: str = "") -> str:
+# Kafka's defaults for the controllers (the test cluster sets none of them): the quorum's
+# voters notice a dead leader after controller.quorum.fetch.timeout.ms (2 s) and elect a new
+# one within two controller.quorum.election.timeout.ms (1 s, randomised up to twice that); the
+# active controller fences a broker that sent no heartbeat for broker.session.timeout.ms (9 s),
+# counted afresh from its own election, and moves its leaderships to in-sync replicas.
+QUORUM_FAILOVER_S = 2.0 + 2 * 1.0
+BROKER_SESSION_S = 9.0
+RETRY_BACKOFF_S = 0.1  # aiokafka's retry_backoff_ms
+
+
+def pass_on_s(settings: Settings) -> float:
+    """A page's way on once its partition is writable again: a poll round per stage and the
+    commit interval."""
+    return RETRY_BACKOFF_S + settings.commit_interval_s + 2 * settings.fetch_max_wait_ms / 1000
+
+
+def kill_bound_s(settings: Settings, *, coordinator: bool = False) -> float:
+    """The longest gap at the sink a SIGKILLed node may cause (README, "Delivery
+    guarantees"). Its connections are reset, so the clients ask for metadata at once and retry
+    every 100 ms; the partitions move once the controller fences the node: the quorum's
+    failover (if it was the active controller) and the broker session timeout. A coordinator
+    also makes the group rejoin at its successor: a session timeout for the members to notice
+    and a rebalance timeout for the join."""
+    bound = QUORUM_FAILOVER_S + BROKER_SESSION_S + pass_on_s(settings)
+    if coordinator:
+        bound += settings.session_timeout_s + settings.rebalance_timeout_s
+    return bound
+
+
+def rolling_bound_s(settings: Settings) -> float:
+    """A SIGTERMed node hands its leaderships over before it stops (a controlled shutdown: no
+    fencing to wait for); the quorum may fail over and the group rejoin its coordinator's
+    successor, as above."""
+    return (
+        QUORUM_FAILOVER_S
+        + settings.session_timeout_s
+        + settings.rebalance_timeout_s
+        + pass_on_s(settings)
+    )
+
+
+def describe(
+    name: str, sink: list, keys: int, times: list[float], bound: float, extra: str = ""
+) -> str:
+    """The scenario's line for the report, once its stall is asserted: the next sink record
+    after the first disruption and the longest gap from then on both within ``bound`` (no
+    record after the disruption gives NaN, which fails)."""
     first, longest = stalls(sink, times[0])
+    assert first <= bound, f"{name}: next sink record {first:.1f} s after (bound {bound:.1f} s)"
+    assert longest <= bound, f"{name}: the sink stood still {longest:.1f} s (bound {bound:.1f} s)"
     duplicates = copies_are_one_event(sink)
     return (
         f"{name}: {keys} documents, {len(sink)} sink records, {duplicates} duplicates "
         f"(each one ce_id, one content hash); next sink record {first:.1f} s after the "
-        f"first disruption, longest stall at the sink {longest:.1f} s{extra}"
+        f"first disruption, longest stall at the sink {longest:.1f} s (bound {bound:.1f} s)"
+        f"{extra}"
     )
 
 
@@ -263,7 +317,8 @@ async def test_leader_killed_mid_stream(
         return await kill_and_restart(cluster, settings, victim, workers)
 
     sink, times = await flow_through(settings, start_worker, disrupt, "leader")
-    report.append(describe(f"leader (node {victim}) SIGKILLed", sink, PAGES, times))
+    bound = kill_bound_s(settings)
+    report.append(describe(f"leader (node {victim}) SIGKILLed", sink, PAGES, times, bound))
 
 
 @pytest.mark.timeout(1200)
@@ -287,6 +342,7 @@ async def test_coordinator_killed_mid_stream(
             sink,
             PAGES,
             times,
+            kill_bound_s(settings, coordinator=True),
             f"; the clean group's coordinator is node {clean_coordinator} now",
         )
     )
@@ -296,20 +352,39 @@ async def test_coordinator_killed_mid_stream(
 async def test_rolling_restart_of_every_node(
     cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
 ) -> None:
-    """SIGTERM each node in turn, start it again, wait until it is back in sync, next."""
+    """SIGTERM each node in turn, start it again, wait until it is back in sync and the flow
+    has moved on, next. Each step happens with pages left and outputs in flight."""
     settings = cluster_pipeline
+    in_flight_at: list[float] = []
 
     async def disrupt(workers: list[WorkerProcess]) -> list[float]:
         times = []
         for node in cluster.nodes:
+            await eventually(lambda: in_flight(workers) > 0, 60, "outputs in flight")
+            in_flight_at.append(in_flight(workers))
+            assert processed(workers) < PAGES, "the pages ran out before this step"
+            before = processed(workers)
             times.append(time.time())
             cluster.stop_node(node.node_id)
             cluster.start_node(node.node_id)
             await eventually_async(lambda: all_in_sync(settings), 180, "the node back in sync")
+            await eventually(
+                lambda at=before: processed(workers) >= at + PAGES // 10, 600, "flow on"
+            )
         return times
 
     sink, times = await flow_through(settings, start_worker, disrupt, "rolling")
-    report.append(describe("rolling restart (SIGTERM)", sink, PAGES, times))
+    assert len(in_flight_at) == len(cluster.nodes)
+    report.append(
+        describe(
+            "rolling restart (SIGTERM)",
+            sink,
+            PAGES,
+            times,
+            rolling_bound_s(settings),
+            f"; outputs in flight at the three steps: {in_flight_at}",
+        )
+    )
 
 
 @pytest.mark.timeout(900)
@@ -358,16 +433,7 @@ async def test_minority_flows_and_majority_loss_holds_inputs(
         for w in workers
         for problem in orjson.loads(http_get(w.web_port, "/readyz")[1])["problems"]
     }
-    for stage, group, topic in (
-        ("clean", settings.clean_group, settings.topic_raw),
-        ("enrich", settings.enrich_group, settings.topic_clean),
-    ):
-        done = set().union(*(processed_offsets(w) for w in workers if w.stage == stage))
-        committed = await group_offsets(settings, group)
-        for tp, meta in committed.items():
-            if tp.topic == topic and meta.offset > 0:
-                missing = [o for o in range(meta.offset) if (tp.partition, o) not in done]
-                assert not missing, f"{stage} committed {tp} past unacknowledged outputs"
+    await assert_no_commit_past_unacknowledged(settings, workers)
     assert all(w.process.poll() is None for w in workers), "a worker exited"
     held_for = time.monotonic() - two_down_at
 
@@ -391,6 +457,23 @@ async def test_minority_flows_and_majority_loss_holds_inputs(
     )
 
 
+async def assert_no_commit_past_unacknowledged(
+    settings: Settings, workers: list[WorkerProcess]
+) -> None:
+    """Each group's committed offsets cover only inputs whose output a worker logged as
+    processed (acknowledged by the broker)."""
+    for stage, group, topic in (
+        ("clean", settings.clean_group, settings.topic_raw),
+        ("enrich", settings.enrich_group, settings.topic_clean),
+    ):
+        done = set().union(*(processed_offsets(w) for w in workers if w.stage == stage))
+        committed = await group_offsets(settings, group)
+        for tp, meta in committed.items():
+            if tp.topic == topic and meta.offset > 0:
+                missing = [o for o in range(meta.offset) if (tp.partition, o) not in done]
+                assert not missing, f"{stage} committed {tp} past unacknowledged outputs"
+
+
 def in_flight(workers: list[WorkerProcess]) -> float:
     """Outputs sent and not yet acknowledged, over the running workers (their /metrics)."""
     return sum(
@@ -398,3 +481,224 @@ def in_flight(workers: list[WorkerProcess]) -> float:
         for w in workers
         if w.process.poll() is None
     )
+
+
+# --- a frozen leader ------------------------------------------------------------------------
+
+FROZEN_PAGES = 150
+CONFIGMAP = REPO / "deploy" / "k8s" / "base" / "configmap.yaml"
+
+
+def recommended_producer_timeouts() -> dict[str, float]:
+    """NEWSFLOW_REQUEST_TIMEOUT_S and NEWSFLOW_DELIVERY_TIMEOUT_S as the k8s ConfigMap
+    recommends them (the frozen-leader test runs with those, so the bound README states
+    holds for what ops deploy)."""
+    data = yaml.safe_load(CONFIGMAP.read_text())["data"]
+    return {
+        "request_timeout_s": float(data["NEWSFLOW_REQUEST_TIMEOUT_S"]),
+        "delivery_timeout_s": float(data["NEWSFLOW_DELIVERY_TIMEOUT_S"]),
+    }
+
+
+def frozen_leader_bound_s(settings: Settings) -> float:
+    """The longest a sink partition may stand still for a frozen leader (README, "Delivery
+    guarantees"): a request to the frozen node waits out the producer's request timeout R
+    (NEWSFLOW_REQUEST_TIMEOUT_S); the timed-out connection makes the client refresh its
+    metadata, asking the brokers in random order, so it may ask the frozen node first and
+    wait R again; by then (R above the controller's failover and 9 s broker session timeout)
+    the partition has a new leader and the retry, 0.1 s later, goes there. Both stages'
+    producers wait this way at once, so 2 R, plus a page's way on (a poll round per stage and
+    the commit interval)."""
+    return 2 * settings.request_timeout_s + pass_on_s(settings)
+
+
+def partition_stalls(sink: list, since: float) -> dict[int, float]:
+    """Per sink partition, the longest gap between its records from ``since`` on (the
+    broker's append times): how long the documents of that partition stood still."""
+    by_partition: dict[int, list[float]] = defaultdict(list)
+    for m in sink:
+        if m.timestamp / 1000 > since:
+            by_partition[m.partition].append(m.timestamp / 1000)
+    return {
+        partition: max(b - a for a, b in itertools.pairwise([since, *sorted(times)]))
+        for partition, times in by_partition.items()
+    }
+
+
+@pytest.mark.timeout(900)
+async def test_frozen_leader_stalls_the_sink_within_the_bound(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """SIGSTOP of the node leading the most partitions (not a coordinator) while outputs are
+    on their way to it, with the ConfigMap's producer timeouts, for longer than the bound (or
+    until every document is through), then SIGCONT. No sink partition stands still longer
+    than the bound, every document arrives, none is dead-lettered, copies are one event. At
+    the ConfigMap's earlier settings (one 30 s timeout for the request and the delivery) a
+    worker gave up on a send behind the frozen partition and stopped, and this failed."""
+    settings = cluster_pipeline.model_copy(update=recommended_producer_timeouts())
+    bound = frozen_leader_bound_s(settings)
+    # An output waits in the producer longer than the stall: no worker gives up on one.
+    assert settings.delivery_timeout_s > bound
+    assert settings.request_timeout_s > QUORUM_FAILOVER_S + BROKER_SESSION_S
+    groups = {await coordinator(settings, g) for g in (settings.clean_group, settings.enrich_group)}
+    victim = await busiest_leader(settings, avoid=groups)
+    states = await partition_states(settings, [settings.topic_clean, settings.topic_enriched])
+    led = sorted(f"{p['topic']}/{p['partition']}" for p in states if p["leader"] == victim)
+    assert led, f"node {victim} leads no partition of the clean or the sink topic"
+    workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
+    records = pages(FROZEN_PAGES, "frozen")
+    keys = {encode_raw(r)[0] for r in records}
+    assert (await produce(settings, records)).sent == FROZEN_PAGES
+    await eventually(lambda: processed(workers) >= FROZEN_PAGES // 10, 600, "pages flowing")
+
+    frozen_at = time.time()
+    cluster.freeze_node(victim)
+    try:
+        # Outputs on their way to the frozen node: sent, not acknowledged, held.
+        await eventually(lambda: in_flight(workers) > 0, 30, "outputs held by the frozen node")
+        left = FROZEN_PAGES - processed(workers)
+        # Frozen past the bound, unless every page went through before.
+        with contextlib.suppress(AssertionError):
+            await eventually(lambda: processed(workers) >= FROZEN_PAGES, bound + 3, "all through")
+        thawed_after = time.time() - frozen_at
+    finally:
+        cluster.thaw_node(victim)
+    assert left > 0, "the pages ran out before the freeze"
+    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
+    assert_documents(sink, keys)
+    await no_dead_letters(settings)
+    assert not [w for w in workers if w.process.poll() is not None], "a worker exited"
+    await eventually_async(lambda: all_in_sync(settings), 180, "the thawed node in sync")
+    by_partition = partition_stalls(sink, frozen_at)
+    assert len(by_partition) == settings.partitions, f"a sink partition got nothing: {by_partition}"
+    longest = max(by_partition.values())
+    assert longest <= bound, f"a sink partition stood still {longest:.1f} s (bound {bound:.1f} s)"
+    report.append(
+        f"leader (node {victim}, leading {', '.join(led)}) frozen for {thawed_after:.0f} s "
+        f"with {left} pages to go (request timeout {settings.request_timeout_s:.0f} s): "
+        f"longest stall of a sink partition {longest:.1f} s "
+        f"({', '.join(f'{by_partition[p]:.1f}' for p in sorted(by_partition))}; bound "
+        f"{bound:.1f} s), {copies_are_one_event(sink)} duplicates"
+    )
+
+
+# --- the ISR below min.insync.replicas, the controller quorum alive --------------------------
+
+ISR_PAGES = 150
+
+
+def active_controller(cluster: KafkaCluster, alive: list[int]) -> int:
+    """The quorum's leader, as a live node reports it (Kafka's metadata-quorum tool)."""
+    bootstrap = ",".join(cluster.node(n).bootstrap for n in alive)
+    status = cluster.tool(
+        "org.apache.kafka.tools.MetadataQuorumCommand",
+        "--bootstrap-server",
+        bootstrap,
+        "describe",
+        "--status",
+    )
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields["LeaderId"].strip())
+
+
+@pytest.mark.timeout(900)
+async def test_isr_below_min_insync_with_the_quorum_alive_holds_then_resumes(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """The clean and sink topics ask for all three replicas in sync (min.insync.replicas=3),
+    and one node that is neither the active controller nor the groups' coordinator is
+    SIGKILLed: the quorum keeps two of its three voters and a leader, every partition keeps a
+    leader, but no output can be acknowledged (NOT_ENOUGH_REPLICAS). The workers hold: not
+    ready, nothing committed past an unacknowledged output, nothing dead-lettered, none exits;
+    the node back, they resume by themselves and every document arrives."""
+    settings = cluster_pipeline
+    held_topics = [settings.topic_clean, settings.topic_enriched]
+    async with clients.admin(settings) as admin:
+        await admin.alter_configs(
+            [
+                ConfigResource(
+                    ConfigResourceType.TOPIC,
+                    topic,
+                    {**topic_configs(settings, topic), "min.insync.replicas": "3"},
+                )
+                for topic in held_topics
+            ]
+        )
+    all_nodes = [n.node_id for n in cluster.nodes]
+    spared = {active_controller(cluster, all_nodes)}
+    for group in (settings.clean_group, settings.enrich_group):
+        spared.add(await coordinator(settings, group))
+    victim = max(n for n in all_nodes if n not in spared)
+    workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
+    records = pages(ISR_PAGES, "isr")
+    keys = {encode_raw(r)[0] for r in records}
+    await produce(settings, records)
+    await eventually(lambda: processed(workers) >= ISR_PAGES // 5, 600, "pages flowing")
+
+    cluster.kill_node(victim)
+    down_at = time.monotonic()
+    alive = [n for n in all_nodes if n != victim]
+    await eventually(lambda: in_flight(workers) > 0, 60, "outputs held")
+    # The quorum lives: a leader among the two voters left, and each held partition led,
+    # with its in-sync replicas down to two, below the three its topic asks for.
+    assert active_controller(cluster, alive) in alive
+    await eventually_async(
+        lambda: isr_shrunk(settings, held_topics, alive), 60, "leaders with two in sync"
+    )
+    await eventually(
+        lambda: all(http_get(w.web_port, "/readyz")[0] == 503 for w in workers),
+        READY_MAX_ACK_WAIT_S + 30,
+        "every worker not ready",
+    )
+    not_ready_after = time.monotonic() - down_at
+    held = processed(workers, "clean"), processed(workers, "enrich")
+    await asyncio.sleep(READY_MAX_ACK_WAIT_S + 5)
+    assert (processed(workers, "clean"), processed(workers, "enrich")) == held
+    await assert_no_commit_past_unacknowledged(settings, workers)
+    refused = await produce_refused(settings)
+    assert all(w.process.poll() is None for w in workers), "a worker exited"
+    held_for = time.monotonic() - down_at
+
+    cluster.start_node(victim)
+    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
+    assert_documents(sink, keys)
+    await no_dead_letters(settings)
+    await eventually(
+        lambda: all(http_get(w.web_port, "/readyz")[0] == 200 for w in workers),
+        120,
+        "every worker ready again",
+    )
+    assert all(w.process.poll() is None for w in workers), "a worker exited"
+    await eventually_async(lambda: all_in_sync(settings), 180, "the node back in sync")
+    report.append(
+        f"ISR 2 < min.insync.replicas 3 (node {victim} down, controller quorum alive) for "
+        f"{held_for:.0f} s: every worker not ready after {not_ready_after:.0f} s, a direct "
+        f"produce refused with {refused}, nothing acked or dead-lettered, "
+        f"{copies_are_one_event(sink)} duplicates after the resume"
+    )
+
+
+async def isr_shrunk(settings: Settings, topics: list[str], alive: list[int]) -> bool:
+    try:
+        states = await partition_states(settings, topics)
+    except Exception:  # the admin client asked the dead node: ask again
+        return False
+    return len(states) == settings.partitions * len(topics) and all(
+        p["leader"] in alive and sorted(p["isr"]) == sorted(alive) for p in states
+    )
+
+
+async def produce_refused(settings: Settings) -> str:
+    """The error a plain acks=all producer gets writing to the sink topic now (not
+    idempotent, so it gives up after its 3 s request timeout instead of retrying)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", request_timeout_ms=3000
+    )
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic_enriched, b"{}", key=b"isr-probe")
+    except NotEnoughReplicasError as exc:
+        return type(exc).__name__
+    finally:
+        await producer.stop()
+    raise AssertionError("the broker acknowledged a write below min.insync.replicas")

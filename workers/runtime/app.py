@@ -139,7 +139,7 @@ class StageWorker:
             broker_rebalance_timeout=settings.rebalance_timeout_s,
             broker_commit_interval=settings.commit_interval_s,
             producer_acks=-1,
-            producer_request_timeout=settings.delivery_timeout_s,
+            producer_request_timeout=settings.request_timeout_s,
             producer_compression_type=clients.compression_type(settings),
             producer_max_request_size=clients.max_record_bytes(settings),
             consumer_max_fetch_size=clients.max_record_bytes(settings),
@@ -157,6 +157,7 @@ class StageWorker:
             app.conf.canonical_url = f"http://{settings.instance_id}"
         app.fetch_max_wait_ms = settings.fetch_max_wait_ms
         app.idempotent_producer = settings.idempotent_producer
+        app.delivery_timeout_s = settings.delivery_timeout_s
         return app
 
     async def _monitor(self) -> None:

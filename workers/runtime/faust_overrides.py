@@ -55,6 +55,20 @@ class _Producer(faust_aiokafka.Producer):
             return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
         return dict(super()._settings_extra())
 
+    def _new_producer(self, transactional_id: str | None = None) -> object:
+        # aiokafka has one request_timeout_ms for three waits: a broker's answer, a send
+        # waiting for room behind its partition's batch, and a batch whose partition has no
+        # leader. A hung leader answers nothing, so the first must be short (the client then
+        # reconnects, refreshes its metadata and retries at the new leader), while the other
+        # two must outlast that retry, or the send gives up and the worker stops for a
+        # broker that merely hung. faust passes NEWSFLOW_REQUEST_TIMEOUT_S; the other two
+        # are private attributes read on every send and drain.
+        producer = super()._new_producer(transactional_id)
+        delivery_s = self.app.delivery_timeout_s
+        producer._request_timeout_ms = int(delivery_s * 1000)  # send(): wait for room
+        producer._message_accumulator._batch_ttl = delivery_s  # no leader that long: fail
+        return producer
+
     async def on_stop(self) -> None:
         # aiokafka's stop waits until every batch is delivered, which with every broker down
         # is never. Outputs not acknowledged by then are simply not acked.
@@ -69,10 +83,12 @@ class _Transport(faust_aiokafka.Transport):
 
 class App(faust.App):
     """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``),
-    idempotent producers (``idempotent_producer``) and a stop bounded by ``shutdown``."""
+    idempotent producers (``idempotent_producer``), an output's wait in the producer apart
+    from a broker's answer (``delivery_timeout_s``) and a stop bounded by ``shutdown``."""
 
     fetch_max_wait_ms = 500
     idempotent_producer = True
+    delivery_timeout_s = 1200.0
 
     def __init__(self, *args: object, shutdown_timeout_s: float, **kwargs: object):
         super().__init__(*args, **kwargs)
