@@ -93,10 +93,10 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(
         15.0,
         gt=0,
-        description="How long the producer waits for one broker's answer before it drops the "
-        "connection, refreshes its metadata and retries (an idempotent retry writes no "
-        "duplicate): a hung broker (SIGSTOP, a frozen VM) holds outputs up to about twice "
-        "this. Keep it above Kafka's broker.session.timeout.ms (9 s), so the retry finds "
+        description="How long a worker's producer, and its consumer's fetches and metadata "
+        "requests, wait for one broker's answer before dropping the connection, refreshing "
+        "the metadata and retrying (an idempotent retry writes no duplicate): a hung broker "
+        "(SIGSTOP, a frozen VM) holds a partition up to about twice this. Keep it above Kafka's broker.session.timeout.ms (9 s), so the retry finds "
         "the new leader.",
     )
     shutdown_timeout_s: float = Field(

@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import itertools
 import os
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 
 import orjson
 import pytest
@@ -532,9 +534,9 @@ async def test_frozen_leader_stalls_the_sink_within_the_bound(
     """SIGSTOP of the node leading the most partitions (not a coordinator) while outputs are
     on their way to it, with the ConfigMap's producer timeouts, for longer than the bound (or
     until every document is through), then SIGCONT. No sink partition stands still longer
-    than the bound, every document arrives, none is dead-lettered, copies are one event. At
-    the ConfigMap's earlier settings (one 30 s timeout for the request and the delivery) a
-    worker gave up on a send behind the frozen partition and stopped, and this failed."""
+    than the bound, every document arrives, none is dead-lettered, copies are one event. With
+    one timeout for a broker's answer and an output's wait (20 s; the ConfigMap had 30 s) an
+    enrich worker gave up on a send behind the frozen partition and stopped: this failed."""
     settings = cluster_pipeline.model_copy(update=recommended_producer_timeouts())
     bound = frozen_leader_bound_s(settings)
     # An output waits in the producer longer than the stall: no worker gives up on one.
@@ -632,12 +634,15 @@ async def test_isr_below_min_insync_with_the_quorum_alive_holds_then_resumes(
     workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
     records = pages(ISR_PAGES, "isr")
     keys = {encode_raw(r)[0] for r in records}
-    await produce(settings, records)
+    await produce(settings, records[: ISR_PAGES // 2])
     await eventually(lambda: processed(workers) >= ISR_PAGES // 5, 600, "pages flowing")
 
     cluster.kill_node(victim)
     down_at = time.monotonic()
     alive = [n for n in all_nodes if n != victim]
+    # Pages for the clean stage too (it may have taken the first wave already): the raw
+    # topic still takes writes (min.insync.replicas=2), its outputs cannot be acknowledged.
+    await produce(settings, records[ISR_PAGES // 2 :])
     await eventually(lambda: in_flight(workers) > 0, 60, "outputs held")
     # The quorum lives: a leader among the two voters left, and each held partition led,
     # with its in-sync replicas down to two, below the three its topic asks for.
@@ -702,3 +707,74 @@ async def produce_refused(settings: Settings) -> str:
     finally:
         await producer.stop()
     raise AssertionError("the broker acknowledged a write below min.insync.replicas")
+
+
+# --- a zombie worker --------------------------------------------------------------------------
+
+ZOMBIE_PAGES = 200
+
+
+@pytest.mark.timeout(900)
+async def test_zombie_worker_paused_past_its_session_loses_nothing(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """A clean worker SIGSTOPped with outputs in flight, past its session timeout: the group
+    rebalances its partitions to the other clean worker; SIGCONT: its late outputs are
+    redeliveries (one ce_id, one content hash), its commits for the old generation are
+    refused, it rejoins (or exits), nothing is lost or dead-lettered, and no group committed
+    past an unacknowledged output (at-least-once)."""
+    settings = cluster_pipeline
+    zombie, survivor = start_worker("clean", settings), start_worker("clean", settings)
+    workers = [zombie, survivor, start_worker("enrich", settings)]
+    await eventually(lambda: zombie.assignment() and survivor.assignment(), 300, "both assigned")
+    records = pages(ZOMBIE_PAGES, "zombie")
+    keys = {encode_raw(r)[0] for r in records}
+    await produce(settings, records)
+    await eventually(lambda: in_flight([zombie]) > 0, 300, "the zombie's outputs in flight")
+    stopped_at = time.time()
+    zombie.process.send_signal(signal.SIGSTOP)
+    try:
+        # The coordinator expires it after the session timeout; the survivor, at its next
+        # heartbeat, rejoins alone and takes every partition.
+        await eventually(
+            lambda: len(survivor.assignment()) == settings.partitions,
+            settings.session_timeout_s + settings.rebalance_timeout_s + 60,
+            "the survivor to take the zombie's partitions",
+        )
+        taken_after = time.time() - stopped_at
+        await eventually(lambda: processed([survivor], "clean") > 0, 120, "the survivor working")
+    finally:
+        zombie.process.send_signal(signal.SIGCONT)
+    resumed_at = time.time()
+    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
+    assert_documents(sink, keys)
+    await no_dead_letters(settings)
+    await assert_no_commit_past_unacknowledged(settings, workers)
+    # Back from the pause it finds its generation gone: it rejoins (logs a new assignment)
+    # or stops; either way the survivor and the sink above show nothing was lost.
+    await eventually(
+        lambda: (
+            zombie.process.poll() is not None
+            or any(logged_at(e) > resumed_at for e in zombie.events("partitions assigned"))
+        ),
+        settings.session_timeout_s + settings.rebalance_timeout_s + 60,
+        "the zombie to rejoin or stop",
+    )
+    refused = [
+        e["event"][:120]
+        for e in zombie.events()
+        if logged_at(e) > resumed_at and "ommit" in e["event"] and e["level"] != "info"
+    ]
+    outcome = (
+        f"exited {zombie.process.returncode}" if zombie.process.poll() is not None else "rejoined"
+    )
+    report.append(
+        f"zombie clean worker paused {resumed_at - stopped_at:.0f} s (session "
+        f"{settings.session_timeout_s:g} s): its partitions on the survivor after "
+        f"{taken_after:.1f} s; then {outcome}; refused commits logged: {refused[:2]}; "
+        f"{copies_are_one_event(sink)} duplicates, nothing lost"
+    )
+
+
+def logged_at(event: dict) -> float:
+    return datetime.fromisoformat(event["ts"]).timestamp()

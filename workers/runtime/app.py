@@ -158,6 +158,7 @@ class StageWorker:
         app.fetch_max_wait_ms = settings.fetch_max_wait_ms
         app.idempotent_producer = settings.idempotent_producer
         app.delivery_timeout_s = settings.delivery_timeout_s
+        app.request_timeout_s = settings.request_timeout_s
         return app
 
     async def _monitor(self) -> None:

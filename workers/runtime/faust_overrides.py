@@ -7,11 +7,43 @@ every override: fetch wait through latency, committed offsets through the lag ga
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
+from aiokafka.client import AIOKafkaClient, ConnectionGroup
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
 from workers.runtime.shutdown import ShutdownClock
+
+
+def _answer_within(client: AIOKafkaClient, timeout_s: float) -> None:
+    """A consumer's data connections (fetch, metadata, offsets) give a broker
+    ``timeout_s`` to answer; its group-coordination connection keeps faust's request timeout
+    (90 s: a JoinGroup waits at the broker up to the rebalance timeout). faust wants one
+    request timeout of at least the session timeout for all of them, so a fetch from a hung
+    leader (SIGSTOP, a frozen VM) would wait 90 s, and a metadata refresh that asks it first
+    90 s more, before the consumer looks for the partition's new leader."""
+    get_conn = client._get_conn
+
+    async def _get_conn(
+        node_id: object, *, group: ConnectionGroup = ConnectionGroup.DEFAULT, no_hint: bool = False
+    ) -> object:
+        if group != ConnectionGroup.DEFAULT:
+            return await get_conn(node_id, group=group, no_hint=no_hint)
+        try:
+            # A hung broker still accepts the TCP connection (the kernel does), then never
+            # answers the handshake: give up as aiokafka does on a refused connection.
+            connecting = get_conn(node_id, group=group, no_hint=no_hint)
+            conn = await asyncio.wait_for(connecting, timeout_s)
+        except TimeoutError:
+            client.force_metadata_update()
+            return None
+        if conn is not None:
+            conn._request_timeout = timeout_s  # read by every request on this connection
+        return conn
+
+    client._get_conn = _get_conn
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -22,6 +54,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # for its whole wait (the local one does) adds up to this much latency per stage.
         # aiokafka keeps it in a private attribute read on every fetch.
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        _answer_within(consumer._client, self.app.request_timeout_s)
         return consumer
 
     async def stop(self) -> None:
@@ -84,11 +117,13 @@ class _Transport(faust_aiokafka.Transport):
 class App(faust.App):
     """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``),
     idempotent producers (``idempotent_producer``), an output's wait in the producer apart
-    from a broker's answer (``delivery_timeout_s``) and a stop bounded by ``shutdown``."""
+    from a broker's answer (``delivery_timeout_s``), consumers that give a broker
+    ``request_timeout_s`` to answer a fetch, and a stop bounded by ``shutdown``."""
 
     fetch_max_wait_ms = 500
     idempotent_producer = True
     delivery_timeout_s = 1200.0
+    request_timeout_s = 15.0
 
     def __init__(self, *args: object, shutdown_timeout_s: float, **kwargs: object):
         super().__init__(*args, **kwargs)
