@@ -91,13 +91,14 @@ class Settings(BaseSettings):
         "twice NEWSFLOW_REQUEST_TIMEOUT_S (a hung leader holds outputs that long).",
     )
     request_timeout_s: float = Field(
-        15.0,
+        20.0,
         gt=0,
         description="How long a worker's producer, and its consumer's fetches and metadata "
         "requests, wait for one broker's answer before dropping the connection, refreshing "
         "the metadata and retrying (an idempotent retry writes no duplicate): a hung broker "
-        "(SIGSTOP, a frozen VM) holds a partition up to about twice this. Keep it above Kafka's broker.session.timeout.ms (9 s), so the retry finds "
-        "the new leader.",
+        "(SIGSTOP, a frozen VM) holds a partition up to about twice this. Keep it well above "
+        "the time Kafka takes to move a silent node's partitions (controller failover 4 s + "
+        "broker.session.timeout.ms 9 s), so the retry finds the new leader.",
     )
     shutdown_timeout_s: float = Field(
         8.0,

@@ -544,6 +544,8 @@ async def test_frozen_leader_stalls_the_sink_within_the_bound(
     assert settings.request_timeout_s > QUORUM_FAILOVER_S + BROKER_SESSION_S
     groups = {await coordinator(settings, g) for g in (settings.clean_group, settings.enrich_group)}
     victim = await busiest_leader(settings, avoid=groups)
+    # Frozen, the active controller needs the quorum's failover before it fences anything.
+    controller = active_controller(cluster, [n.node_id for n in cluster.nodes])
     states = await partition_states(settings, [settings.topic_clean, settings.topic_enriched])
     led = sorted(f"{p['topic']}/{p['partition']}" for p in states if p["leader"] == victim)
     assert led, f"node {victim} leads no partition of the clean or the sink topic"
@@ -576,7 +578,9 @@ async def test_frozen_leader_stalls_the_sink_within_the_bound(
     longest = max(by_partition.values())
     assert longest <= bound, f"a sink partition stood still {longest:.1f} s (bound {bound:.1f} s)"
     report.append(
-        f"leader (node {victim}, leading {', '.join(led)}) frozen for {thawed_after:.0f} s "
+        f"leader (node {victim}, leading {', '.join(led)}"
+        f"{', the active controller' if victim == controller else ''}) frozen for "
+        f"{thawed_after:.0f} s "
         f"with {left} pages to go (request timeout {settings.request_timeout_s:.0f} s): "
         f"longest stall of a sink partition {longest:.1f} s "
         f"({', '.join(f'{by_partition[p]:.1f}' for p in sorted(by_partition))}; bound "

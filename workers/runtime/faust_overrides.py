@@ -11,6 +11,7 @@ import asyncio
 
 import faust
 from aiokafka.client import AIOKafkaClient, ConnectionGroup
+from aiokafka.errors import RequestTimedOutError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -25,25 +26,46 @@ def _answer_within(client: AIOKafkaClient, timeout_s: float) -> None:
     leader (SIGSTOP, a frozen VM) would wait 90 s, and a metadata refresh that asks it first
     90 s more, before the consumer looks for the partition's new leader."""
     get_conn = client._get_conn
+    silent_until: dict[object, float] = {}
 
     async def _get_conn(
         node_id: object, *, group: ConnectionGroup = ConnectionGroup.DEFAULT, no_hint: bool = False
     ) -> object:
         if group != ConnectionGroup.DEFAULT:
             return await get_conn(node_id, group=group, no_hint=no_hint)
+        loop = asyncio.get_running_loop()
+        if loop.time() < silent_until.get(node_id, 0.0):
+            # It let a connection wait the whole timeout a moment ago: not again now. Each
+            # try holds aiokafka's one connection lock, so the metadata refresh that finds
+            # the new leader would queue behind the fetcher's next try at the old one.
+            return None
         try:
             # A hung broker still accepts the TCP connection (the kernel does), then never
             # answers the handshake: give up as aiokafka does on a refused connection.
             connecting = get_conn(node_id, group=group, no_hint=no_hint)
             conn = await asyncio.wait_for(connecting, timeout_s)
         except TimeoutError:
+            silent_until[node_id] = loop.time() + timeout_s
             client.force_metadata_update()
             return None
         if conn is not None:
             conn._request_timeout = timeout_s  # read by every request on this connection
         return conn
 
+    send = client.send
+
+    async def _send(
+        node_id: object, request: object, *, group: ConnectionGroup = ConnectionGroup.DEFAULT
+    ) -> object:
+        try:
+            return await send(node_id, request, group=group)
+        except RequestTimedOutError:
+            if group == ConnectionGroup.DEFAULT:  # aiokafka closed that connection: as above
+                silent_until[node_id] = asyncio.get_running_loop().time() + timeout_s
+            raise
+
     client._get_conn = _get_conn
+    client.send = _send
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -123,7 +145,7 @@ class App(faust.App):
     fetch_max_wait_ms = 500
     idempotent_producer = True
     delivery_timeout_s = 1200.0
-    request_timeout_s = 15.0
+    request_timeout_s = 20.0
 
     def __init__(self, *args: object, shutdown_timeout_s: float, **kwargs: object):
         super().__init__(*args, **kwargs)
