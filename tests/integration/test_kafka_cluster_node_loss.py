@@ -426,20 +426,41 @@ async def test_minority_flows_and_majority_loss_holds_inputs(
         raise AssertionError([http_get(w.web_port, "/readyz") for w in workers]) from exc
     not_ready_after = time.monotonic() - two_down_at
     # Held: what is acknowledged stops moving, and no commit runs ahead of it.
-    held = processed(workers, "clean"), processed(workers, "enrich")
-    await asyncio.sleep(READY_MAX_ACK_WAIT_S + 5)
-    assert (processed(workers, "clean"), processed(workers, "enrich")) == held
+    await assert_held(settings, workers)
     assert all(http_get(w.web_port, "/readyz")[0] == 503 for w in workers)
     reasons = {
         problem.split(" of ")[0] if problem.startswith("no connection") else problem[:20]
         for w in workers
         for problem in orjson.loads(http_get(w.web_port, "/readyz")[1])["problems"]
     }
-    await assert_no_commit_past_unacknowledged(settings, workers)
-    assert all(w.process.poll() is None for w in workers), "a worker exited"
     held_for = time.monotonic() - two_down_at
 
     cluster.start_node(second)
+    sink = await assert_resumed(settings, keys, workers)
+    cluster.start_node(first)
+    await eventually_async(lambda: all_in_sync(settings), 180, "both nodes back in sync")
+    report.append(
+        f"minority: {flowed} pages through with one node down; two down for "
+        f"{held_for:.0f} s: every worker not ready after {not_ready_after:.0f} s "
+        f"({sorted(reasons)}), nothing acked or dead-lettered, "
+        f"{copies_are_one_event(sink)} duplicates after the resume"
+    )
+
+
+async def assert_held(settings: Settings, workers: list[WorkerProcess]) -> None:
+    """What is acknowledged stops moving, no commit runs ahead of it, no worker exits."""
+    held = processed(workers, "clean"), processed(workers, "enrich")
+    await asyncio.sleep(READY_MAX_ACK_WAIT_S + 5)
+    assert (processed(workers, "clean"), processed(workers, "enrich")) == held
+    await assert_no_commit_past_unacknowledged(settings, workers)
+    assert all(w.process.poll() is None for w in workers), "a worker exited"
+
+
+async def assert_resumed(
+    settings: Settings, keys: set[bytes], workers: list[WorkerProcess]
+) -> list:
+    """Once writable again: every document at the sink, no dead letter, every worker ready
+    again and none exited (they resumed by themselves). Returns the sink."""
     sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
     assert_documents(sink, keys)
     await no_dead_letters(settings)
@@ -449,14 +470,7 @@ async def test_minority_flows_and_majority_loss_holds_inputs(
         "every worker ready again",
     )
     assert all(w.process.poll() is None for w in workers), "a worker exited"
-    cluster.start_node(first)
-    await eventually_async(lambda: all_in_sync(settings), 180, "both nodes back in sync")
-    report.append(
-        f"minority: {flowed} pages through with one node down; two down for "
-        f"{held_for:.0f} s: every worker not ready after {not_ready_after:.0f} s "
-        f"({sorted(reasons)}), nothing acked or dead-lettered, "
-        f"{copies_are_one_event(sink)} duplicates after the resume"
-    )
+    return sink
 
 
 async def assert_no_commit_past_unacknowledged(
@@ -660,24 +674,12 @@ async def test_isr_below_min_insync_with_the_quorum_alive_holds_then_resumes(
         "every worker not ready",
     )
     not_ready_after = time.monotonic() - down_at
-    held = processed(workers, "clean"), processed(workers, "enrich")
-    await asyncio.sleep(READY_MAX_ACK_WAIT_S + 5)
-    assert (processed(workers, "clean"), processed(workers, "enrich")) == held
-    await assert_no_commit_past_unacknowledged(settings, workers)
+    await assert_held(settings, workers)
     refused = await produce_refused(settings)
-    assert all(w.process.poll() is None for w in workers), "a worker exited"
     held_for = time.monotonic() - down_at
 
     cluster.start_node(victim)
-    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
-    assert_documents(sink, keys)
-    await no_dead_letters(settings)
-    await eventually(
-        lambda: all(http_get(w.web_port, "/readyz")[0] == 200 for w in workers),
-        120,
-        "every worker ready again",
-    )
-    assert all(w.process.poll() is None for w in workers), "a worker exited"
+    sink = await assert_resumed(settings, keys, workers)
     await eventually_async(lambda: all_in_sync(settings), 180, "the node back in sync")
     report.append(
         f"ISR 2 < min.insync.replicas 3 (node {victim} down, controller quorum alive) for "
