@@ -360,19 +360,21 @@ async def test_rolling_restart_of_every_node(
     in_flight_at: list[float] = []
 
     async def disrupt(workers: list[WorkerProcess]) -> list[float]:
-        times = []
+        times: list[float] = []
+        steps: list[int] = []  # pages processed at each step
         for node in cluster.nodes:
+            if steps:  # the flow moved on since the previous step
+                await eventually(
+                    lambda: processed(workers) >= steps[-1] + PAGES // 10, 600, "flow on"
+                )
             await eventually(lambda: in_flight(workers) > 0, 60, "outputs in flight")
             in_flight_at.append(in_flight(workers))
             assert processed(workers) < PAGES, "the pages ran out before this step"
-            before = processed(workers)
+            steps.append(processed(workers))
             times.append(time.time())
             cluster.stop_node(node.node_id)
             cluster.start_node(node.node_id)
             await eventually_async(lambda: all_in_sync(settings), 180, "the node back in sync")
-            await eventually(
-                lambda at=before: processed(workers) >= at + PAGES // 10, 600, "flow on"
-            )
         return times
 
     sink, times = await flow_through(settings, start_worker, disrupt, "rolling")
