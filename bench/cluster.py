@@ -165,7 +165,11 @@ async def one_kill(
 
 
 async def main(
-    runs: int, broker_session_ms: int, feed: int, delivery_timeout_s: float, kinds: list[str]
+    runs: int,
+    broker_session_ms: int,
+    feed: int,
+    timeouts: dict[str, float],
+    kinds: list[str],
 ) -> None:
     config = {
         "broker.heartbeat.interval.ms": str(min(BROKER_HEARTBEAT_MS, broker_session_ms // 3)),
@@ -178,7 +182,7 @@ async def main(
                 "replication_factor": 3,
                 "min_insync_replicas": 2,
                 "idempotent_producer": True,
-                "delivery_timeout_s": delivery_timeout_s,
+                **timeouts,
                 "dedup_backend": "memory",
                 "boilerplate_backend": "off",
                 # The production group timings, not the tests' short ones.
@@ -242,8 +246,9 @@ async def main(
         f"{FREEZE_CAP_S:g} s at most; workers that stopped were replaced at once "
         f"({len(restarts)} replacements)\n"
         f"(broker.session.timeout.ms {broker_session_ms}, broker.heartbeat.interval.ms "
-        f"{config['broker.heartbeat.interval.ms']}; producer request_timeout "
-        f"{settings.delivery_timeout_s:g} s, metadata_max_age {METADATA_MAX_AGE_MS} ms, "
+        f"{config['broker.heartbeat.interval.ms']}; producer request timeout "
+        f"{settings.request_timeout_s:g} s, delivery timeout {settings.delivery_timeout_s:g} s, "
+        f"metadata_max_age {METADATA_MAX_AGE_MS} ms, "
         f"retry_backoff {RETRY_BACKOFF_MS} ms; consumer session {settings.session_timeout_s:g} s, "
         f"heartbeat {settings.heartbeat_interval_s:g} s)\n"
     )
@@ -267,10 +272,25 @@ if __name__ == "__main__":
         "--delivery-timeout",
         type=float,
         default=Settings().delivery_timeout_s,
-        help="NEWSFLOW_DELIVERY_TIMEOUT_S of the workers (the producer's request timeout)",
+        help="NEWSFLOW_DELIVERY_TIMEOUT_S of the workers (an output's wait in the producer)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=Settings().request_timeout_s,
+        help="NEWSFLOW_REQUEST_TIMEOUT_S of the workers (the wait for a broker's answer)",
     )
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     args = parser.parse_args()
     asyncio.run(
-        main(args.runs, args.broker_session_ms, args.feed, args.delivery_timeout, args.kinds)
+        main(
+            args.runs,
+            args.broker_session_ms,
+            args.feed,
+            {
+                "delivery_timeout_s": args.delivery_timeout,
+                "request_timeout_s": args.request_timeout,
+            },
+            args.kinds,
+        )
     )

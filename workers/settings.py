@@ -85,9 +85,20 @@ class Settings(BaseSettings):
     delivery_timeout_s: float = Field(
         1200.0,
         gt=0,
-        description="The producer's request timeout, and how long it retries an output "
-        "whose partition has no leader; when it gives up, the worker stops without acking "
-        "the input and its replacement re-reads it (faust's producer request timeout).",
+        description="How long an output may wait in the producer: for room behind earlier "
+        "outputs of its partition, or for a partition without leader; when it gives up, the "
+        "worker stops without acking the input and its replacement re-reads it. Keep it above "
+        "twice NEWSFLOW_REQUEST_TIMEOUT_S (a hung leader holds outputs that long).",
+    )
+    request_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="How long a worker's producer, and its consumer's fetches and metadata "
+        "requests, wait for one broker's answer before dropping the connection, refreshing "
+        "the metadata and retrying (an idempotent retry writes no duplicate): a hung broker "
+        "(SIGSTOP, a frozen VM) holds a partition up to about twice this. Keep it well above "
+        "the time Kafka takes to move a silent node's partitions (controller failover 4 s + "
+        "broker.session.timeout.ms 9 s), so the retry finds the new leader.",
     )
     shutdown_timeout_s: float = Field(
         8.0,

@@ -10,19 +10,25 @@ measured stalls and duplicates are written to the terminal at the end of the mod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 
 import orjson
 import pytest
+import yaml
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import (
     GroupCoordinatorNotAvailableError,
     KafkaConnectionError,
     NodeNotReadyError,
+    NotEnoughReplicasError,
     RequestTimedOutError,
 )
 
@@ -37,6 +43,7 @@ from tests.support.delivery import (
 )
 from tests.support.kafka import KafkaCluster
 from tests.support.metrics import scrape, value
+from tests.support.paths import REPO
 from tests.support.waiting import eventually, eventually_async
 from tests.support.worker_process import WorkerProcess, http_get
 from workers.kafka import clients
@@ -234,13 +241,62 @@ async def kill_and_restart(
     return [killed_at]
 
 
-def describe(name: str, sink: list, keys: int, times: list[float], extra: str = "") -> str:
+# Kafka's defaults for the controllers (the test cluster sets none of them): the quorum's
+# voters notice a dead leader after controller.quorum.fetch.timeout.ms (2 s) and elect a new
+# one within two controller.quorum.election.timeout.ms (1 s, randomised up to twice that); the
+# active controller fences a broker that sent no heartbeat for broker.session.timeout.ms (9 s),
+# counted afresh from its own election, and moves its leaderships to in-sync replicas.
+QUORUM_FAILOVER_S = 2.0 + 2 * 1.0
+BROKER_SESSION_S = 9.0
+RETRY_BACKOFF_S = 0.1  # aiokafka's retry_backoff_ms
+
+
+def pass_on_s(settings: Settings) -> float:
+    """A page's way on once its partition is writable again: a poll round per stage and the
+    commit interval."""
+    return RETRY_BACKOFF_S + settings.commit_interval_s + 2 * settings.fetch_max_wait_ms / 1000
+
+
+def kill_bound_s(settings: Settings, *, coordinator: bool = False) -> float:
+    """The longest gap at the sink a SIGKILLed node may cause (README, "Delivery
+    guarantees"). Its connections are reset, so the clients ask for metadata at once and retry
+    every 100 ms; the partitions move once the controller fences the node: the quorum's
+    failover (if it was the active controller) and the broker session timeout. A coordinator
+    also makes the group rejoin at its successor: a session timeout for the members to notice
+    and a rebalance timeout for the join."""
+    bound = QUORUM_FAILOVER_S + BROKER_SESSION_S + pass_on_s(settings)
+    if coordinator:
+        bound += settings.session_timeout_s + settings.rebalance_timeout_s
+    return bound
+
+
+def rolling_bound_s(settings: Settings) -> float:
+    """A SIGTERMed node hands its leaderships over before it stops (a controlled shutdown: no
+    fencing to wait for); the quorum may fail over and the group rejoin its coordinator's
+    successor, as above."""
+    return (
+        QUORUM_FAILOVER_S
+        + settings.session_timeout_s
+        + settings.rebalance_timeout_s
+        + pass_on_s(settings)
+    )
+
+
+def describe(
+    name: str, sink: list, keys: int, times: list[float], bound: float, extra: str = ""
+) -> str:
+    """The scenario's line for the report, once its stall is asserted: the next sink record
+    after the first disruption and the longest gap from then on both within ``bound`` (no
+    record after the disruption gives NaN, which fails)."""
     first, longest = stalls(sink, times[0])
+    assert first <= bound, f"{name}: next sink record {first:.1f} s after (bound {bound:.1f} s)"
+    assert longest <= bound, f"{name}: the sink stood still {longest:.1f} s (bound {bound:.1f} s)"
     duplicates = copies_are_one_event(sink)
     return (
         f"{name}: {keys} documents, {len(sink)} sink records, {duplicates} duplicates "
         f"(each one ce_id, one content hash); next sink record {first:.1f} s after the "
-        f"first disruption, longest stall at the sink {longest:.1f} s{extra}"
+        f"first disruption, longest stall at the sink {longest:.1f} s (bound {bound:.1f} s)"
+        f"{extra}"
     )
 
 
@@ -263,7 +319,8 @@ async def test_leader_killed_mid_stream(
         return await kill_and_restart(cluster, settings, victim, workers)
 
     sink, times = await flow_through(settings, start_worker, disrupt, "leader")
-    report.append(describe(f"leader (node {victim}) SIGKILLed", sink, PAGES, times))
+    bound = kill_bound_s(settings)
+    report.append(describe(f"leader (node {victim}) SIGKILLed", sink, PAGES, times, bound))
 
 
 @pytest.mark.timeout(1200)
@@ -287,6 +344,7 @@ async def test_coordinator_killed_mid_stream(
             sink,
             PAGES,
             times,
+            kill_bound_s(settings, coordinator=True),
             f"; the clean group's coordinator is node {clean_coordinator} now",
         )
     )
@@ -296,12 +354,27 @@ async def test_coordinator_killed_mid_stream(
 async def test_rolling_restart_of_every_node(
     cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
 ) -> None:
-    """SIGTERM each node in turn, start it again, wait until it is back in sync, next."""
+    """SIGTERM each node in turn, start it again, wait until it is back in sync and the flow
+    has moved on, next. Each step happens with pages left and outputs in flight."""
     settings = cluster_pipeline
+    in_flight_at: list[int] = []
 
     async def disrupt(workers: list[WorkerProcess]) -> list[float]:
-        times = []
+        times: list[float] = []
+        steps: list[int] = []  # pages processed at each step
         for node in cluster.nodes:
+            if steps:  # the flow moved on since the previous step
+                await eventually(
+                    lambda: processed(workers) >= steps[-1] + PAGES // 10, 600, "flow on"
+                )
+            # Pages in flight at the step: the sink is being fed right now (one more page
+            # through since we looked) and pages are left for after it.
+            moving = processed(workers)
+            await eventually(lambda at=moving: processed(workers) > at, 60, "pages moving")
+            left = PAGES - processed(workers)
+            assert left > 0, "the pages ran out before this step"
+            in_flight_at.append(left)
+            steps.append(processed(workers))
             times.append(time.time())
             cluster.stop_node(node.node_id)
             cluster.start_node(node.node_id)
@@ -309,7 +382,17 @@ async def test_rolling_restart_of_every_node(
         return times
 
     sink, times = await flow_through(settings, start_worker, disrupt, "rolling")
-    report.append(describe("rolling restart (SIGTERM)", sink, PAGES, times))
+    assert len(in_flight_at) == len(cluster.nodes)
+    report.append(
+        describe(
+            "rolling restart (SIGTERM)",
+            sink,
+            PAGES,
+            times,
+            rolling_bound_s(settings),
+            f"; pages still to go at the three steps: {in_flight_at}",
+        )
+    )
 
 
 @pytest.mark.timeout(900)
@@ -349,38 +432,17 @@ async def test_minority_flows_and_majority_loss_holds_inputs(
         raise AssertionError([http_get(w.web_port, "/readyz") for w in workers]) from exc
     not_ready_after = time.monotonic() - two_down_at
     # Held: what is acknowledged stops moving, and no commit runs ahead of it.
-    held = processed(workers, "clean"), processed(workers, "enrich")
-    await asyncio.sleep(READY_MAX_ACK_WAIT_S + 5)
-    assert (processed(workers, "clean"), processed(workers, "enrich")) == held
+    await assert_held(settings, workers)
     assert all(http_get(w.web_port, "/readyz")[0] == 503 for w in workers)
     reasons = {
         problem.split(" of ")[0] if problem.startswith("no connection") else problem[:20]
         for w in workers
         for problem in orjson.loads(http_get(w.web_port, "/readyz")[1])["problems"]
     }
-    for stage, group, topic in (
-        ("clean", settings.clean_group, settings.topic_raw),
-        ("enrich", settings.enrich_group, settings.topic_clean),
-    ):
-        done = set().union(*(processed_offsets(w) for w in workers if w.stage == stage))
-        committed = await group_offsets(settings, group)
-        for tp, meta in committed.items():
-            if tp.topic == topic and meta.offset > 0:
-                missing = [o for o in range(meta.offset) if (tp.partition, o) not in done]
-                assert not missing, f"{stage} committed {tp} past unacknowledged outputs"
-    assert all(w.process.poll() is None for w in workers), "a worker exited"
     held_for = time.monotonic() - two_down_at
 
     cluster.start_node(second)
-    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
-    assert_documents(sink, keys)
-    await no_dead_letters(settings)
-    await eventually(
-        lambda: all(http_get(w.web_port, "/readyz")[0] == 200 for w in workers),
-        120,
-        "every worker ready again",
-    )
-    assert all(w.process.poll() is None for w in workers), "a worker exited"
+    sink = await assert_resumed(settings, keys, workers)
     cluster.start_node(first)
     await eventually_async(lambda: all_in_sync(settings), 180, "both nodes back in sync")
     report.append(
@@ -391,6 +453,49 @@ async def test_minority_flows_and_majority_loss_holds_inputs(
     )
 
 
+async def assert_held(settings: Settings, workers: list[WorkerProcess]) -> None:
+    """What is acknowledged stops moving, no commit runs ahead of it, no worker exits."""
+    held = processed(workers, "clean"), processed(workers, "enrich")
+    await asyncio.sleep(READY_MAX_ACK_WAIT_S + 5)
+    assert (processed(workers, "clean"), processed(workers, "enrich")) == held
+    await assert_no_commit_past_unacknowledged(settings, workers)
+    assert all(w.process.poll() is None for w in workers), "a worker exited"
+
+
+async def assert_resumed(
+    settings: Settings, keys: set[bytes], workers: list[WorkerProcess]
+) -> list:
+    """Once writable again: every document at the sink, no dead letter, every worker ready
+    again and none exited (they resumed by themselves). Returns the sink."""
+    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
+    assert_documents(sink, keys)
+    await no_dead_letters(settings)
+    await eventually(
+        lambda: all(http_get(w.web_port, "/readyz")[0] == 200 for w in workers),
+        120,
+        "every worker ready again",
+    )
+    assert all(w.process.poll() is None for w in workers), "a worker exited"
+    return sink
+
+
+async def assert_no_commit_past_unacknowledged(
+    settings: Settings, workers: list[WorkerProcess]
+) -> None:
+    """Each group's committed offsets cover only inputs whose output a worker logged as
+    processed (acknowledged by the broker)."""
+    for stage, group, topic in (
+        ("clean", settings.clean_group, settings.topic_raw),
+        ("enrich", settings.enrich_group, settings.topic_clean),
+    ):
+        done = set().union(*(processed_offsets(w) for w in workers if w.stage == stage))
+        committed = await group_offsets(settings, group)
+        for tp, meta in committed.items():
+            if tp.topic == topic and meta.offset > 0:
+                missing = [o for o in range(meta.offset) if (tp.partition, o) not in done]
+                assert not missing, f"{stage} committed {tp} past unacknowledged outputs"
+
+
 def in_flight(workers: list[WorkerProcess]) -> float:
     """Outputs sent and not yet acknowledged, over the running workers (their /metrics)."""
     return sum(
@@ -398,3 +503,293 @@ def in_flight(workers: list[WorkerProcess]) -> float:
         for w in workers
         if w.process.poll() is None
     )
+
+
+# --- a frozen leader ------------------------------------------------------------------------
+
+FROZEN_PAGES = 150
+CONFIGMAP = REPO / "deploy" / "k8s" / "base" / "configmap.yaml"
+
+
+def recommended_producer_timeouts() -> dict[str, float]:
+    """NEWSFLOW_REQUEST_TIMEOUT_S and NEWSFLOW_DELIVERY_TIMEOUT_S as the k8s ConfigMap
+    recommends them (the frozen-leader test runs with those, so the bound README states
+    holds for what ops deploy)."""
+    data = yaml.safe_load(CONFIGMAP.read_text())["data"]
+    return {
+        "request_timeout_s": float(data["NEWSFLOW_REQUEST_TIMEOUT_S"]),
+        "delivery_timeout_s": float(data["NEWSFLOW_DELIVERY_TIMEOUT_S"]),
+    }
+
+
+def frozen_leader_bound_s(settings: Settings) -> float:
+    """The longest a sink partition may stand still for a frozen leader (README, "Delivery
+    guarantees"): a request to the frozen node waits out the producer's request timeout R
+    (NEWSFLOW_REQUEST_TIMEOUT_S); the timed-out connection makes the client refresh its
+    metadata, asking the brokers in random order, so it may ask the frozen node first and
+    wait R again; by then (R above the controller's failover and 9 s broker session timeout)
+    the partition has a new leader and the retry, 0.1 s later, goes there. Both stages'
+    producers wait this way at once, so 2 R, plus a page's way on (a poll round per stage and
+    the commit interval)."""
+    return 2 * settings.request_timeout_s + pass_on_s(settings)
+
+
+def partition_stalls(sink: list, since: float) -> dict[int, float]:
+    """Per sink partition, the longest gap between its records from ``since`` on (the
+    broker's append times): how long the documents of that partition stood still."""
+    by_partition: dict[int, list[float]] = defaultdict(list)
+    for m in sink:
+        if m.timestamp / 1000 > since:
+            by_partition[m.partition].append(m.timestamp / 1000)
+    return {
+        partition: max(b - a for a, b in itertools.pairwise([since, *sorted(times)]))
+        for partition, times in by_partition.items()
+    }
+
+
+@pytest.mark.timeout(900)
+async def test_frozen_leader_stalls_the_sink_within_the_bound(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """SIGSTOP of the node leading the most partitions (not a coordinator) while outputs are
+    on their way to it, with the ConfigMap's producer timeouts, for longer than the bound (or
+    until every document is through), then SIGCONT. No sink partition stands still longer
+    than the bound, every document arrives, none is dead-lettered, copies are one event. With
+    one timeout for a broker's answer and an output's wait (20 s; the ConfigMap had 30 s) an
+    enrich worker gave up on a send behind the frozen partition and stopped: this failed."""
+    settings = cluster_pipeline.model_copy(update=recommended_producer_timeouts())
+    bound = frozen_leader_bound_s(settings)
+    # An output waits in the producer longer than the stall: no worker gives up on one.
+    assert settings.delivery_timeout_s > bound
+    assert settings.request_timeout_s > QUORUM_FAILOVER_S + BROKER_SESSION_S
+    groups = {await coordinator(settings, g) for g in (settings.clean_group, settings.enrich_group)}
+    victim = await busiest_leader(settings, avoid=groups)
+    # Frozen, the active controller needs the quorum's failover before it fences anything.
+    controller = active_controller(cluster, [n.node_id for n in cluster.nodes])
+    states = await partition_states(settings, [settings.topic_clean, settings.topic_enriched])
+    led = sorted(f"{p['topic']}/{p['partition']}" for p in states if p["leader"] == victim)
+    assert led, f"node {victim} leads no partition of the clean or the sink topic"
+    workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
+    records = pages(FROZEN_PAGES, "frozen")
+    keys = {encode_raw(r)[0] for r in records}
+    assert (await produce(settings, records)).sent == FROZEN_PAGES
+    await eventually(lambda: processed(workers) >= FROZEN_PAGES // 10, 600, "pages flowing")
+
+    frozen_at = time.time()
+    cluster.freeze_node(victim)
+    try:
+        # Outputs on their way to the frozen node: sent, not acknowledged, held.
+        await eventually(lambda: in_flight(workers) > 0, 30, "outputs held by the frozen node")
+        left = FROZEN_PAGES - processed(workers)
+        # Frozen past the bound, unless every page went through before.
+        with contextlib.suppress(AssertionError):
+            await eventually(lambda: processed(workers) >= FROZEN_PAGES, bound + 3, "all through")
+        thawed_after = time.time() - frozen_at
+    finally:
+        cluster.thaw_node(victim)
+    assert left > 0, "the pages ran out before the freeze"
+    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
+    assert_documents(sink, keys)
+    await no_dead_letters(settings)
+    assert not [w for w in workers if w.process.poll() is not None], "a worker exited"
+    await eventually_async(lambda: all_in_sync(settings), 180, "the thawed node in sync")
+    by_partition = partition_stalls(sink, frozen_at)
+    assert len(by_partition) == settings.partitions, f"a sink partition got nothing: {by_partition}"
+    longest = max(by_partition.values())
+    assert longest <= bound, f"a sink partition stood still {longest:.1f} s (bound {bound:.1f} s)"
+    report.append(
+        f"leader (node {victim}, leading {', '.join(led)}"
+        f"{', the active controller' if victim == controller else ''}) frozen for "
+        f"{thawed_after:.0f} s "
+        f"with {left} pages to go (request timeout {settings.request_timeout_s:.0f} s): "
+        f"longest stall of a sink partition {longest:.1f} s "
+        f"({', '.join(f'{by_partition[p]:.1f}' for p in sorted(by_partition))}; bound "
+        f"{bound:.1f} s), {copies_are_one_event(sink)} duplicates"
+    )
+
+
+# --- the ISR below min.insync.replicas, the controller quorum alive --------------------------
+
+ISR_PAGES = 150
+
+
+def active_controller(cluster: KafkaCluster, alive: list[int]) -> int:
+    """The quorum's leader, as a live node reports it (Kafka's metadata-quorum tool)."""
+    bootstrap = ",".join(cluster.node(n).bootstrap for n in alive)
+    status = cluster.tool(
+        "org.apache.kafka.tools.MetadataQuorumCommand",
+        "--bootstrap-server",
+        bootstrap,
+        "describe",
+        "--status",
+    )
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields["LeaderId"].strip())
+
+
+@pytest.mark.timeout(900)
+async def test_isr_below_min_insync_with_the_quorum_alive_holds_then_resumes(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """The clean and sink topics ask for all three replicas in sync (min.insync.replicas=3),
+    and one node that is neither the active controller nor the groups' coordinator is
+    SIGKILLed: the quorum keeps two of its three voters and a leader, every partition keeps a
+    leader, but no output can be acknowledged (NOT_ENOUGH_REPLICAS). The workers hold: not
+    ready, nothing committed past an unacknowledged output, nothing dead-lettered, none exits;
+    the node back, they resume by themselves and every document arrives."""
+    settings = cluster_pipeline
+    held_topics = [settings.topic_clean, settings.topic_enriched]
+    async with clients.admin(settings) as admin:
+        await admin.alter_configs(
+            [
+                ConfigResource(
+                    ConfigResourceType.TOPIC,
+                    topic,
+                    {**topic_configs(settings, topic), "min.insync.replicas": "3"},
+                )
+                for topic in held_topics
+            ]
+        )
+    all_nodes = [n.node_id for n in cluster.nodes]
+    spared = {active_controller(cluster, all_nodes)}
+    for group in (settings.clean_group, settings.enrich_group):
+        spared.add(await coordinator(settings, group))
+    victim = max(n for n in all_nodes if n not in spared)
+    workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
+    records = pages(ISR_PAGES, "isr")
+    keys = {encode_raw(r)[0] for r in records}
+    await produce(settings, records[: ISR_PAGES // 2])
+    await eventually(lambda: processed(workers) >= ISR_PAGES // 5, 600, "pages flowing")
+
+    cluster.kill_node(victim)
+    down_at = time.monotonic()
+    alive = [n for n in all_nodes if n != victim]
+    # Pages for the clean stage too (it may have taken the first wave already): the raw
+    # topic still takes writes (min.insync.replicas=2), its outputs cannot be acknowledged.
+    await produce(settings, records[ISR_PAGES // 2 :])
+    await eventually(lambda: in_flight(workers) > 0, 60, "outputs held")
+    # The quorum lives: a leader among the two voters left, and each held partition led,
+    # with its in-sync replicas down to two, below the three its topic asks for.
+    assert active_controller(cluster, alive) in alive
+    await eventually_async(
+        lambda: isr_shrunk(settings, held_topics, alive), 60, "leaders with two in sync"
+    )
+    await eventually(
+        lambda: all(http_get(w.web_port, "/readyz")[0] == 503 for w in workers),
+        READY_MAX_ACK_WAIT_S + 30,
+        "every worker not ready",
+    )
+    not_ready_after = time.monotonic() - down_at
+    await assert_held(settings, workers)
+    refused = await produce_refused(settings)
+    held_for = time.monotonic() - down_at
+
+    cluster.start_node(victim)
+    sink = await assert_resumed(settings, keys, workers)
+    await eventually_async(lambda: all_in_sync(settings), 180, "the node back in sync")
+    report.append(
+        f"ISR 2 < min.insync.replicas 3 (node {victim} down, controller quorum alive) for "
+        f"{held_for:.0f} s: every worker not ready after {not_ready_after:.0f} s, a direct "
+        f"produce refused with {refused}, nothing acked or dead-lettered, "
+        f"{copies_are_one_event(sink)} duplicates after the resume"
+    )
+
+
+async def isr_shrunk(settings: Settings, topics: list[str], alive: list[int]) -> bool:
+    try:
+        states = await partition_states(settings, topics)
+    except Exception:  # the admin client asked the dead node: ask again
+        return False
+    return len(states) == settings.partitions * len(topics) and all(
+        p["leader"] in alive and sorted(p["isr"]) == sorted(alive) for p in states
+    )
+
+
+async def produce_refused(settings: Settings) -> str:
+    """The error a plain acks=all producer gets writing to the sink topic now (not
+    idempotent, so it gives up after its 3 s request timeout instead of retrying)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", request_timeout_ms=3000
+    )
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic_enriched, b"{}", key=b"isr-probe")
+    except NotEnoughReplicasError as exc:
+        return type(exc).__name__
+    finally:
+        await producer.stop()
+    raise AssertionError("the broker acknowledged a write below min.insync.replicas")
+
+
+# --- a zombie worker --------------------------------------------------------------------------
+
+ZOMBIE_PAGES = 200
+
+
+@pytest.mark.timeout(900)
+async def test_zombie_worker_paused_past_its_session_loses_nothing(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """A clean worker SIGSTOPped with outputs in flight, past its session timeout: the group
+    rebalances its partitions to the other clean worker; SIGCONT: its late outputs are
+    redeliveries (one ce_id, one content hash), its commits for the old generation are
+    refused, it rejoins (or exits), nothing is lost or dead-lettered, and no group committed
+    past an unacknowledged output (at-least-once)."""
+    settings = cluster_pipeline
+    zombie, survivor = start_worker("clean", settings), start_worker("clean", settings)
+    workers = [zombie, survivor, start_worker("enrich", settings)]
+    await eventually(lambda: zombie.assignment() and survivor.assignment(), 300, "both assigned")
+    records = pages(ZOMBIE_PAGES, "zombie")
+    keys = {encode_raw(r)[0] for r in records}
+    await produce(settings, records)
+    await eventually(lambda: in_flight([zombie]) > 0, 300, "the zombie's outputs in flight")
+    stopped_at = time.time()
+    zombie.process.send_signal(signal.SIGSTOP)
+    try:
+        # The coordinator expires it after the session timeout; the survivor, at its next
+        # heartbeat, rejoins alone and takes every partition.
+        await eventually(
+            lambda: len(survivor.assignment()) == settings.partitions,
+            settings.session_timeout_s + settings.rebalance_timeout_s + 60,
+            "the survivor to take the zombie's partitions",
+        )
+        taken_after = time.time() - stopped_at
+        await eventually(lambda: processed([survivor], "clean") > 0, 120, "the survivor working")
+    finally:
+        zombie.process.send_signal(signal.SIGCONT)
+    resumed_at = time.time()
+    sink = await wait_for_keys(settings, settings.topic_enriched, keys, timeout_s=600)
+    assert_documents(sink, keys)
+    await no_dead_letters(settings)
+    await assert_no_commit_past_unacknowledged(settings, workers)
+    # Back from the pause it finds its generation gone: it rejoins (logs a new assignment)
+    # or stops; either way the survivor and the sink above show nothing was lost.
+    await eventually(
+        lambda: (
+            zombie.process.poll() is not None
+            or any(logged_at(e) > resumed_at for e in zombie.events("partitions assigned"))
+        ),
+        settings.session_timeout_s + settings.rebalance_timeout_s + 60,
+        "the zombie to rejoin or stop",
+    )
+    # Its first commit after the pause names the old member: the coordinator refuses it
+    # (aiokafka: "OffsetCommit failed ... UnknownMemberIdError ..., will rejoin").
+    refused = [
+        e["event"][:120]
+        for e in zombie.events()
+        if logged_at(e) > resumed_at - 1 and e["event"].startswith("OffsetCommit failed")
+    ]
+    assert refused, "no refused commit in the zombie's log"
+    outcome = (
+        f"exited {zombie.process.returncode}" if zombie.process.poll() is not None else "rejoined"
+    )
+    report.append(
+        f"zombie clean worker paused {resumed_at - stopped_at:.0f} s (session "
+        f"{settings.session_timeout_s:g} s): its partitions on the survivor after "
+        f"{taken_after:.1f} s; then {outcome}; refused commits logged: {refused[:2]}; "
+        f"{copies_are_one_event(sink)} duplicates, nothing lost"
+    )
+
+
+def logged_at(event: dict) -> float:
+    return datetime.fromisoformat(event["ts"]).timestamp()

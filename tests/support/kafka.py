@@ -293,6 +293,22 @@ class KafkaCluster:
             assert node.process is not None
             stop_process(node.process, timeout_s)
 
+    def freeze_node(self, node_id: int) -> None:
+        """SIGSTOP one node (a hung host: a GC pause, a stalled disk). Its sockets stay open
+        and the kernel still accepts connections to it, but nothing answers; clients see no
+        error until their request timeouts run out."""
+        node = self.node(node_id)
+        if node.running():
+            assert node.process is not None
+            node.process.send_signal(signal.SIGSTOP)
+
+    def thaw_node(self, node_id: int) -> None:
+        """SIGCONT a frozen node (harmless on one that runs)."""
+        node = self.node(node_id)
+        if node.running():
+            assert node.process is not None
+            node.process.send_signal(signal.SIGCONT)
+
     def start_node(self, node_id: int) -> None:
         """Start a stopped or killed node again, on its ports and data."""
         node = self.node(node_id)

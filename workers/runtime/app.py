@@ -154,7 +154,7 @@ class StageWorker:
                 else settings.commit_interval_s
             ),
             producer_acks=-1,
-            producer_request_timeout=settings.delivery_timeout_s,
+            producer_request_timeout=settings.request_timeout_s,
             producer_compression_type=clients.compression_type(settings),
             producer_max_request_size=clients.max_record_bytes(settings),
             consumer_max_fetch_size=clients.max_record_bytes(settings),
@@ -175,6 +175,8 @@ class StageWorker:
         app.isolation_level = clients.isolation_level(settings)
         if exactly_once:
             app.transactions = Transactions(settings, group)
+        app.delivery_timeout_s = settings.delivery_timeout_s
+        app.request_timeout_s = settings.request_timeout_s
         return app
 
     async def _monitor(self) -> None:

@@ -7,11 +7,13 @@ every override: fetch wait through latency, committed offsets through the lag ga
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 
 import faust
-from aiokafka.errors import ProducerFenced
+from aiokafka.client import AIOKafkaClient, ConnectionGroup
+from aiokafka.errors import ProducerFenced, RequestTimedOutError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -19,6 +21,56 @@ from workers.runtime.shutdown import ShutdownClock
 from workers.runtime.transactions import Transactions
 
 log = logging.getLogger("newsflow.worker")
+
+
+def _answer_within(client: AIOKafkaClient, timeout_s: float) -> None:
+    """A consumer's data connections (fetch, metadata, offsets) give a broker
+    ``timeout_s`` to answer; its group-coordination connection keeps faust's request timeout
+    (90 s: a JoinGroup waits at the broker up to the rebalance timeout). faust wants one
+    request timeout of at least the session timeout for all of them, so a fetch from a hung
+    leader (SIGSTOP, a frozen VM) would wait 90 s, and a metadata refresh that asks it first
+    90 s more, before the consumer looks for the partition's new leader."""
+    get_conn = client._get_conn
+    silent_until: dict[object, float] = {}
+
+    async def _get_conn(
+        node_id: object, *, group: ConnectionGroup = ConnectionGroup.DEFAULT, no_hint: bool = False
+    ) -> object:
+        if group != ConnectionGroup.DEFAULT:
+            return await get_conn(node_id, group=group, no_hint=no_hint)
+        loop = asyncio.get_running_loop()
+        if loop.time() < silent_until.get(node_id, 0.0):
+            # It let a connection wait the whole timeout a moment ago: not again now. Each
+            # try holds aiokafka's one connection lock, so the metadata refresh that finds
+            # the new leader would queue behind the fetcher's next try at the old one.
+            return None
+        try:
+            # A hung broker still accepts the TCP connection (the kernel does), then never
+            # answers the handshake: give up as aiokafka does on a refused connection.
+            connecting = get_conn(node_id, group=group, no_hint=no_hint)
+            conn = await asyncio.wait_for(connecting, timeout_s)
+        except TimeoutError:
+            silent_until[node_id] = loop.time() + timeout_s
+            client.force_metadata_update()
+            return None
+        if conn is not None:
+            conn._request_timeout = timeout_s  # read by every request on this connection
+        return conn
+
+    send = client.send
+
+    async def _send(
+        node_id: object, request: object, *, group: ConnectionGroup = ConnectionGroup.DEFAULT
+    ) -> object:
+        try:
+            return await send(node_id, request, group=group)
+        except RequestTimedOutError:
+            if group == ConnectionGroup.DEFAULT:  # aiokafka closed that connection: as above
+                silent_until[node_id] = asyncio.get_running_loop().time() + timeout_s
+            raise
+
+    client._get_conn = _get_conn
+    client.send = _send
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -33,6 +85,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # not use (workers.runtime.transactions says why); the fetcher takes this attribute
         # when the consumer starts.
         consumer._isolation_level = self.app.isolation_level
+        _answer_within(consumer._client, self.app.request_timeout_s)
         return consumer
 
     async def stop(self) -> None:
@@ -81,6 +134,20 @@ class _Producer(faust_aiokafka.Producer):
             return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
         return dict(super()._settings_extra())
 
+    def _new_producer(self, transactional_id: str | None = None) -> object:
+        # aiokafka has one request_timeout_ms for three waits: a broker's answer, a send
+        # waiting for room behind its partition's batch, and a batch whose partition has no
+        # leader. A hung leader answers nothing, so the first must be short (the client then
+        # reconnects, refreshes its metadata and retries at the new leader), while the other
+        # two must outlast that retry, or the send gives up and the worker stops for a
+        # broker that merely hung. faust passes NEWSFLOW_REQUEST_TIMEOUT_S; the other two
+        # are private attributes read on every send and drain.
+        producer = super()._new_producer(transactional_id)
+        delivery_s = self.app.delivery_timeout_s
+        producer._request_timeout_ms = int(delivery_s * 1000)  # send(): wait for room
+        producer._message_accumulator._batch_ttl = delivery_s  # no leader that long: fail
+        return producer
+
     async def on_stop(self) -> None:
         # aiokafka's stop waits until every batch is delivered, which with every broker down
         # is never. Outputs not acknowledged by then are simply not acked.
@@ -96,12 +163,16 @@ class _Transport(faust_aiokafka.Transport):
 class App(faust.App):
     """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``),
     idempotent producers (``idempotent_producer``), the consumer's ``isolation_level``,
-    offsets committed in ``transactions`` when set, and a stop bounded by ``shutdown``."""
+    offsets committed in ``transactions`` when set, an output's wait in the producer apart
+    from a broker's answer (``delivery_timeout_s``), consumers that give a broker
+    ``request_timeout_s`` to answer a fetch, and a stop bounded by ``shutdown``."""
 
     fetch_max_wait_ms = 500
     idempotent_producer = True
     isolation_level = "read_uncommitted"
     transactions: Transactions | None = None
+    delivery_timeout_s = 1200.0
+    request_timeout_s = 20.0
 
     def __init__(self, *args: object, shutdown_timeout_s: float, **kwargs: object):
         super().__init__(*args, **kwargs)
