@@ -5,7 +5,11 @@ aiokafka has one request_timeout_ms for all of them."""
 
 from __future__ import annotations
 
+from aiokafka import TopicPartition
+
 from workers.runtime.faust_overrides import App
+from workers.runtime.transactions import Transactions
+from workers.settings import Settings
 
 
 async def test_a_broker_answer_times_out_long_before_an_output_gives_up() -> None:
@@ -24,5 +28,22 @@ async def test_a_broker_answer_times_out_long_before_an_output_gives_up() -> Non
         assert producer._sender._request_timeout_ms == 15_000  # a produce request's
         assert producer._request_timeout_ms == 120_000  # send(): room in the batch
         assert producer._message_accumulator._batch_ttl == 120  # a partition without leader
+    finally:
+        await producer.stop()
+
+
+async def test_a_transactional_producer_keeps_the_same_waits_apart() -> None:
+    # exactly_once's producers are made by newsflow, not faust: the same split must hold.
+    settings = Settings(
+        bootstrap_servers="127.0.0.1:9", request_timeout_s=15.0, delivery_timeout_s=120.0
+    )
+    producer = Transactions(settings, "newsflow-clean")._new_producer(
+        TopicPartition("articles-raw.v1", 0)
+    )
+    try:
+        assert producer.client._request_timeout_ms == 15_000
+        assert producer._sender._request_timeout_ms == 15_000
+        assert producer._request_timeout_ms == 120_000
+        assert producer._message_accumulator._batch_ttl == 120
     finally:
         await producer.stop()

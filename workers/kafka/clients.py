@@ -49,6 +49,21 @@ def producer(settings: Settings, **overrides: object) -> Running[AIOKafkaProduce
     return _running(AIOKafkaProducer(**settings.kafka_client_kwargs(), **{**defaults, **overrides}))
 
 
+def outputs_wait(producer: AIOKafkaProducer, delivery_timeout_s: float) -> AIOKafkaProducer:
+    """``producer`` with an output's waits set to ``delivery_timeout_s``, apart from a broker's
+    answer (its ``request_timeout_ms``).
+
+    aiokafka has one request_timeout_ms for three waits: a broker's answer, a send waiting for
+    room behind its partition's batch, and a batch whose partition has no leader. A hung
+    leader answers nothing, so the first must be short (the client then reconnects, refreshes
+    its metadata and retries at the new leader), while the other two must outlast that retry,
+    or the send gives up and the worker stops for a broker that merely hung. The other two
+    are private attributes read on every send and drain: recheck on an aiokafka upgrade."""
+    producer._request_timeout_ms = int(delivery_timeout_s * 1000)  # send(): wait for room
+    producer._message_accumulator._batch_ttl = delivery_timeout_s  # no leader that long: fail
+    return producer
+
+
 def isolation_level(settings: Settings) -> str:
     """What a consumer of the pipeline's topics reads: committed records only, once the
     workers write in transactions."""

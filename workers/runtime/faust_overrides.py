@@ -17,6 +17,7 @@ from aiokafka.errors import ProducerFenced, RequestTimedOutError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from workers.kafka import clients
 from workers.runtime.shutdown import ShutdownClock
 from workers.runtime.transactions import Transactions
 
@@ -135,18 +136,10 @@ class _Producer(faust_aiokafka.Producer):
         return dict(super()._settings_extra())
 
     def _new_producer(self, transactional_id: str | None = None) -> object:
-        # aiokafka has one request_timeout_ms for three waits: a broker's answer, a send
-        # waiting for room behind its partition's batch, and a batch whose partition has no
-        # leader. A hung leader answers nothing, so the first must be short (the client then
-        # reconnects, refreshes its metadata and retries at the new leader), while the other
-        # two must outlast that retry, or the send gives up and the worker stops for a
-        # broker that merely hung. faust passes NEWSFLOW_REQUEST_TIMEOUT_S; the other two
-        # are private attributes read on every send and drain.
+        # faust passes NEWSFLOW_REQUEST_TIMEOUT_S as the broker's answer; an output waits
+        # NEWSFLOW_DELIVERY_TIMEOUT_S (clients.outputs_wait says why they differ).
         producer = super()._new_producer(transactional_id)
-        delivery_s = self.app.delivery_timeout_s
-        producer._request_timeout_ms = int(delivery_s * 1000)  # send(): wait for room
-        producer._message_accumulator._batch_ttl = delivery_s  # no leader that long: fail
-        return producer
+        return clients.outputs_wait(producer, self.app.delivery_timeout_s)
 
     async def on_stop(self) -> None:
         # aiokafka's stop waits until every batch is delivered, which with every broker down

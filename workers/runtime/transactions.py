@@ -74,15 +74,17 @@ class Transactions:
 
     def _new_producer(self, tp: TopicPartition) -> AIOKafkaProducer:
         settings = self.settings
-        return AIOKafkaProducer(
+        producer = AIOKafkaProducer(
             **settings.kafka_client_kwargs(),
             transactional_id=transactional_id(self.group, tp.topic, tp.partition),
             enable_idempotence=True,
             acks="all",
             max_request_size=clients.max_record_bytes(settings),
             compression_type=clients.compression_type(settings),
-            request_timeout_ms=int(settings.delivery_timeout_s * 1000),
+            # a hung broker is given up on after this; an output waits longer (outputs_wait)
+            request_timeout_ms=int(settings.request_timeout_s * 1000),
         )
+        return clients.outputs_wait(producer, settings.delivery_timeout_s)
 
     async def assign(self, assigned: Iterable[TopicPartition]) -> None:
         """Own exactly ``assigned``: close the producers of partitions gone, start one for
