@@ -27,6 +27,11 @@ class InputMessage:
     def timestamp_rfc3339(self) -> str | None:
         return unix_ms_to_rfc3339(self.timestamp_ms)
 
+    @property
+    def tpo(self) -> str:
+        """``topic/partition/offset``: where the message sits, as the logs name it."""
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
 
 def origin_of(record: object, message: InputMessage) -> tuple[str, int, int]:
     """Topic, partition and offset of the raw message a record descends from: the first

@@ -76,10 +76,6 @@ def _incoming(event: EventT) -> InputMessage:
     )
 
 
-def _tpo(message: InputMessage) -> str:
-    return f"{message.topic}/{message.partition}/{message.offset}"
-
-
 async def _drained(*queues: asyncio.Queue) -> None:
     for queue in queues:
         await queue.join()
@@ -335,7 +331,7 @@ class StageWorker:
         return {
             "stage": self.stage,
             "document_id": outgoing.document_id,
-            "tpo": _tpo(message),
+            "tpo": message.tpo,
             "outcome": outgoing.outcome,
             "ms": round(outgoing.elapsed_ms, 1),
         }
@@ -357,7 +353,7 @@ class StageWorker:
                     "transient failure; retrying",
                     extra={
                         "stage": self.stage,
-                        "tpo": _tpo(incoming),
+                        "tpo": incoming.tpo,
                         "error": str(exc),
                         "retry_in_s": backoff,
                     },

@@ -77,7 +77,7 @@ class InlineRunner:
             guard.not_started(message)
             log.error(
                 "the worker died on this message too often; dead-lettering it",
-                extra={"stage": self.processor.stage, "tpo": _tpo(message), "deaths": deaths},
+                extra={"stage": self.processor.stage, "tpo": message.tpo, "deaths": deaths},
             )
             future.set_result(
                 self.processor.outgoing.dead_letter(
@@ -157,7 +157,7 @@ class ProcessRunner:
             "stage process lost",
             extra={
                 "stage": self.stage,
-                "tpo": _tpo(message),
+                "tpo": message.tpo,
                 "error": error.message,
             },
         )
@@ -182,10 +182,6 @@ def _crash_guard(stage: str, settings: Settings) -> CrashGuard | None:
         max_deaths=settings.max_process_deaths,
         ttl_s=settings.process_deaths_ttl_s,
     )
-
-
-def _tpo(message: InputMessage) -> str:
-    return f"{message.topic}/{message.partition}/{message.offset}"
 
 
 def create_runner(stage: str, settings: Settings) -> InlineRunner | ProcessRunner:
