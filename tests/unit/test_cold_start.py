@@ -1,11 +1,14 @@
 """What a worker does before its first record: the NER pipelines after the first load in the
-background (and answer as if loaded at once), and no worker prepares dateparser. Each in a
-fresh interpreter, as a worker starts."""
+background (and answer as if loaded at once), no worker prepares dateparser, and the faust
+app subscribes without waiting for tables it does not have. Each model check in a fresh
+interpreter, as a worker starts."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 
 FRENCH = (
     "Emmanuel Macron a rencontré Olaf Scholz à Berlin mardi. La Commission européenne "
@@ -98,3 +101,24 @@ def test_the_fingerprint_enricher_imports_no_scipy_integrate_and_lsh_still_works
         "print('scipy.integrate' in sys.modules)\n" + lsh + "print(lsh.b, lsh.r)\n"
     )
     assert out.splitlines() == ["False", plain.strip()]
+
+
+def test_a_worker_app_registers_its_no_tables_without_faust_s_second() -> None:
+    """faust's table manager sleeps 1 s before it registers the tables, and the consumer joins
+    its group only after that: a second of every start. A worker's app has no table; its
+    manager is done at once (the bound is faust's second, which it must not wait)."""
+    from workers.runtime.faust_overrides import App
+
+    async def registered_after() -> float:
+        app = App("cold-start-test", broker="kafka://127.0.0.1:9", autodiscover=False,
+                  store="memory://", shutdown_timeout_s=1.0)  # fmt: skip
+        app.consumer.assignment = set  # no broker: no partitions to pause
+        app.consumer.pause_partitions = lambda partitions: None
+        started = time.monotonic()
+        await app.tables.start()
+        await asyncio.wait_for(app.tables.wait_until_tables_registered(), 5)
+        elapsed = time.monotonic() - started
+        await app.tables.stop()
+        return elapsed
+
+    assert asyncio.run(registered_after()) < 1.0
