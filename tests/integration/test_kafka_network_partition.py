@@ -113,6 +113,7 @@ async def main(bootstrap, topic, partition, key):
         bootstrap_servers=bootstrap, acks="all", request_timeout_ms=5000, retry_backoff_ms=200
     )
     await producer.start()
+    await producer.partitions_for(topic)  # the topic's metadata, from the cut node itself
     leader = producer.client.cluster.leader_for_partition(TopicPartition(topic, partition))
     try:
         await producer.send_and_wait(topic, b"{}", key=key.encode(), partition=partition)
@@ -210,11 +211,18 @@ async def test_leader_cut_off_the_network_loses_nothing(
         # Outputs on their way to the cut node: sent, not acknowledged, held.
         await eventually(lambda: in_flight(workers) > 0, 30, "outputs held by the cut node")
         assert cluster.node(victim).running(), "the cut node must keep running"
+        # Asked of the other two, with short timeouts (a try at the cut node fails fast).
+        alive = [n.node_id for n in cluster.nodes if n.node_id != victim]
+        observer = settings.model_copy(
+            update={
+                "bootstrap_servers": ",".join(cluster.node(n).bootstrap for n in alive),
+                "request_timeout_s": 2.0,
+            }
+        )
         await eventually_async(
-            lambda: moved_away(settings, led, victim), 120, "new leaders on the other two"
+            lambda: moved_away(observer, led, victim), 120, "new leaders on the other two"
         )
         moved_after = time.time() - cut_at
-        alive = [n.node_id for n in cluster.nodes if n.node_id != victim]
         controller_after = active_controller(cluster, alive)
         assert controller_after in alive
         probe = write_to_stale_leader(
@@ -234,6 +242,10 @@ async def test_leader_cut_off_the_network_loses_nothing(
 
     sink = await read_topic(settings, settings.topic_enriched)
     assert PROBE_KEY not in {m.key for m in sink}, "the stale leader's write survived"
+    # Back, the cut node cut its log of that partition back to what the new leader had.
+    truncated = f"UnifiedLog partition={settings.topic_enriched}-{probe_partition}, "
+    log = cluster.node(victim).log_path.read_text(errors="replace").splitlines()
+    assert any(truncated in line and "Truncating to offset" in line for line in log)
     assert_documents(sink, keys)
     await no_dead_letters(settings)
     await assert_no_commit_past_unacknowledged(settings, workers)
