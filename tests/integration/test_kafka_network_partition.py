@@ -81,14 +81,17 @@ def cluster(
 
 def partition_bound_s(settings: Settings) -> float:
     """The longest a sink partition may stand still while a leader is cut off (README,
-    "Delivery guarantees"). The cut node resets nothing: packets to it are dropped, so a
-    request already sent to it waits out the request timeout R (NEWSFLOW_REQUEST_TIMEOUT_S),
-    and a new connection to it (the metadata refresh asks the brokers in random order) waits
-    R as well; by then (R above the quorum's failover and the 9 s broker session, which fence
-    it and move its leaderships) the retry goes to the new leader. Both stages' clients wait
-    this way at once: 2 R, plus a page's way on. The group coordinator is not the cut node,
-    so the production session and rebalance timeouts do not enter."""
-    return 2 * settings.request_timeout_s + pass_on_s(settings)
+    "Delivery guarantees"). Until the controller fences the cut node (the quorum's failover,
+    if it was the active controller, and the 9 s broker session), it stays an in-sync replica
+    of the offsets topic, whose writes need every in-sync replica: the workers' commits wait,
+    and the workers with them (every worker paused 8 s in a run). From then on it is a
+    frozen leader's stall: the cut node resets nothing, so a request or a connection to it
+    waits out the request timeout R (NEWSFLOW_REQUEST_TIMEOUT_S), and the try after it
+    (a metadata refresh before the client learnt the new leader) may wait once more: 2 R;
+    plus a page's way on. The group coordinator is not the cut node, so the production
+    session and rebalance timeouts do not enter."""
+    fenced = QUORUM_FAILOVER_S + BROKER_SESSION_S
+    return fenced + 2 * settings.request_timeout_s + pass_on_s(settings)
 
 
 async def moved_away(bootstrap: str, led: list[tuple[str, int]], victim: int) -> bool:
