@@ -35,6 +35,12 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid``'s main thread alone (not its other threads')."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     """VmHWM and VmRSS summed over ``pid`` and its descendants (an upper bound: pages the
     stage processes share with their forkserver count once per process), plus the tree's

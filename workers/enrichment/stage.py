@@ -13,6 +13,7 @@ from typing import Any
 
 from workers.enrichment.enrichers import Enricher, build_enrichers, skip_reason
 from workers.errors import StageError, TransientError
+from workers.nlp import pipelines
 from workers.records import contracts
 from workers.records.clock import now_rfc3339
 from workers.records.message import InputMessage
@@ -33,12 +34,16 @@ class EnrichStage:
         self.part_seconds: dict[str, float] = {}
 
     def warm_up(self, sample: InputMessage) -> dict[str, Any]:
-        """Load the enrichers' models on ``sample`` (a clean record of the built-in page)."""
+        """Load the enrichers' models on ``sample`` (a clean record of the built-in page),
+        then start loading the NER pipelines of the other languages in the background: they
+        load while the worker joins its group, not while the rest of the stage loads."""
         # An enricher with shared state (the near-duplicate index) must neither index a
         # synthetic page nor need Redis to start.
-        return enrich_message(
+        record = enrich_message(
             sample, self.settings, [e for e in self.enrichers if not e.shared_state]
         )
+        pipelines.load_later()
+        return record
 
     def sample_record(self, sample: InputMessage) -> dict[str, Any]:
         """``sample``'s record, for a stage after this one (none today)."""

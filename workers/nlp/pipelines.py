@@ -13,9 +13,11 @@ The setting is a comma-separated list of ``LANGUAGE:PIPELINE`` entries
 Only the pipelines named are loaded, each once per process however many languages name it
 (:func:`spacy_pipeline` and :func:`natasha_pipeline` are cached), when the registry is
 configured at the worker's start-up: the first entry's before the worker starts, the other
-spaCy ones in a background thread from then on (French alone imports for 3 s of CPU,
-compiling its tokenizer's patterns), so the worker consumes while they load; an article in
-such a language that comes before its model waits for it. A language the registry does
+spaCy ones in a background thread once the stage has warmed up (:func:`load_later`; French
+alone imports for 3 s of CPU, compiling its tokenizer's patterns), so the worker joins its
+group and consumes while they load, and they do not hold the interpreter while the rest of
+the stage loads; an article in such a language that comes before its model starts the load
+if nothing did yet and waits for it. A language the registry does
 not name is read by the names pass (:mod:`workers.nlp.evidence`). A bad entry (malformed, a
 package that is not installed) fails at start-up with one line naming the setting.
 """
@@ -149,8 +151,15 @@ class _Background:
         self.pid = os.getpid()
         self.done = {package: threading.Event() for package in packages}
         self.errors: dict[str, BaseException] = {}
+        self._started = False
+        self._lock = threading.Lock()
 
     def start(self) -> None:
+        """Start the thread, once (later calls do nothing)."""
+        with self._lock:
+            if self._started or not self.done:
+                return
+            self._started = True
         threading.Thread(target=self._run, name="ner-pipelines", daemon=True).start()
 
     def _run(self) -> None:
@@ -163,6 +172,7 @@ class _Background:
 
     def wait(self, package: str) -> Any:
         if os.getpid() == self.pid:  # a forked child has no thread: it loads for itself
+            self.start()
             self.done[package].wait()
             if package in self.errors:
                 raise self.errors[package]
@@ -183,7 +193,8 @@ def _deferred_reader(package: str, background: _Background) -> Pipeline:
 
 def load(spec: str, *, defer: bool = False) -> dict[str, Pipeline]:
     """Every pipeline the setting names, loaded now, by language; with ``defer``, spaCy
-    pipelines after the first entry's load in a background thread."""
+    pipelines after the first entry's load in a background thread started by
+    :func:`load_later` or by the first article one of them reads."""
     registry: dict[str, Pipeline] = {}
     entries = parse(spec)
     packages = list(dict.fromkeys(entries.values()))
@@ -203,20 +214,28 @@ def load(spec: str, *, defer: bool = False) -> dict[str, Pipeline]:
             raise PipelineError(
                 f"{SETTING}: cannot load {package!r} for {language!r}: {error}"
             ) from error
-    if later:  # after the first entry's load: two spaCy loads at once are not thread-safe
-        background.start()
+    if later:  # started after the first entry's load: two spaCy loads at once are not safe
+        _backgrounds.append(background)
     return registry
 
 
 _configured: dict[str, Pipeline] | None = None
+# The background loads of the registries made with ``defer``, not all started yet.
+_backgrounds: list[_Background] = []
 
 
 def configure(spec: str) -> dict[str, Pipeline]:
     """Load the setting's pipelines and make them the process's registry (at start-up): the
-    first entry's now, the others in the background."""
+    first entry's now, the others in the background from :func:`load_later` on."""
     global _configured
     _configured = load(spec, defer=True)
     return _configured
+
+
+def load_later() -> None:
+    """Start loading the deferred pipelines in the background (the stage has warmed up)."""
+    while _backgrounds:
+        _backgrounds.pop().start()
 
 
 def registry() -> dict[str, Pipeline]:

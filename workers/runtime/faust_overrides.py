@@ -17,6 +17,7 @@ import faust
 from aiokafka.client import AIOKafkaClient, ConnectionGroup
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.errors import KafkaError, ProducerFenced, RequestTimedOutError
+from faust.tables import TableManager
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -215,13 +216,26 @@ class _Transport(faust_aiokafka.Transport):
     Producer = _Producer
 
 
+class _TableManager(TableManager):
+    async def on_start(self) -> None:
+        # faust waits a second here before it registers the tables, and the consumer
+        # subscribes (joins its group) only after that: a second of every start. Workers
+        # declare no table, so there is none to wait for.
+        if self:
+            await super().on_start()
+            return
+        await self._update_channels()
+        await self.recovery.start()
+
+
 class App(faust.App):
     """faust's app with a configurable consumer fetch wait (``fetch_max_wait_ms``),
     idempotent producers (``idempotent_producer``), the consumer's ``isolation_level``,
     offsets committed in ``transactions`` when set, an output's wait in the producer apart
     from a broker's answer (``delivery_timeout_s``), consumers that give a broker
-    ``request_timeout_s`` to answer a fetch, a stop bounded by ``shutdown``, and a static
-    member that leaves its group when asked to stop (``leave_group_on_shutdown``)."""
+    ``request_timeout_s`` to answer a fetch, a stop bounded by ``shutdown``, a static
+    member that leaves its group when asked to stop (``leave_group_on_shutdown``), and a
+    start that does not wait a second for tables it has none of."""
 
     fetch_max_wait_ms = 500
     idempotent_producer = True
@@ -234,7 +248,7 @@ class App(faust.App):
     asked_to_stop = False
 
     def __init__(self, *args: object, shutdown_timeout_s: float, **kwargs: object):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, TableManager=_TableManager, **kwargs)
         self.shutdown = ShutdownClock(shutdown_timeout_s)
 
     async def on_stop(self) -> None:
