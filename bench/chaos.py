@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiokafka import AIOKafkaProducer
+
 from bench.pipeline_report import fmt_table
 from bench.pipeline_workers import (
     BenchBroker,
@@ -53,7 +55,6 @@ from bench.pipeline_workers import (
     bench_producer,
     pipeline_settings,
     scrape,
-    send_paced,
     wait_assigned,
 )
 from tests.support.delivery import pages
@@ -101,6 +102,8 @@ class Chaos:
     settings: Settings
     work: Path
     env: dict[str, str]
+    producer: AIOKafkaProducer  # the bench's, of the inputs
+    feed_open: asyncio.Event = field(default_factory=asyncio.Event)
     workers: list[Worker] = field(default_factory=list)
     kills: int = 0
     sigterms: int = 0
@@ -131,11 +134,16 @@ class Chaos:
 
     async def fault(self, kind: str, rng: random.Random, broker: BenchBroker) -> None:
         if kind == "broker":
+            # The bench's own sends pause meanwhile, none in flight: the restart tests the
+            # workers, not the bench's producer.
+            self.feed_open.clear()
+            await self.producer.flush()
             cluster = broker.cluster
             node = cluster.nodes[0].node_id
             cluster.kill_node(node)
             cluster.start_node(node)
             await asyncio.to_thread(cluster.wait_ready, 180)
+            self.feed_open.set()
             self.broker_restarts += 1
             self.log.append(f"{time.time():.1f} broker SIGKILLed and restarted")
             return
@@ -188,6 +196,21 @@ async def faults(
         await chaos.fault(kind, rng, broker)
 
 
+async def feed(chaos: Chaos, topic: str, messages: list[tuple], rate: float) -> None:
+    """``rate`` messages a second, paused while ``chaos.feed_open`` is not set."""
+    started, paused, futures = time.monotonic(), 0.0, []
+    for i, (key, value, headers) in enumerate(messages):
+        if not chaos.feed_open.is_set():
+            waited = time.monotonic()
+            await chaos.feed_open.wait()
+            paused += time.monotonic() - waited
+        delay = started + paused + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        futures.append(await chaos.producer.send(topic, value=value, key=key, headers=headers))
+    await asyncio.gather(*futures)
+
+
 async def supervise(chaos: Chaos, stop: asyncio.Event) -> None:
     while not stop.is_set():
         chaos.replace_exited()
@@ -229,13 +252,14 @@ async def one_mode(
     )
     await create_topics(settings)
     sent = inputs(args.pages, args.hostile, f"chaos-{mode}-{args.seed}", rng)
-    chaos = Chaos(settings, work, args.env)
+    producer = bench_producer(settings)
+    await producer.start()
+    chaos = Chaos(settings, work, args.env, producer)
+    chaos.feed_open.set()
     for stage in ("clean", "clean", "enrich", "enrich"):
         chaos.start(stage)
     sink = Sink(settings, settings.topic_enriched, read_time=True)
     reading = asyncio.create_task(sink.run())
-    producer = bench_producer(settings)
-    await producer.start()
     stop = asyncio.Event()
     tasks: list[asyncio.Task] = []
     try:
@@ -245,7 +269,7 @@ async def one_mode(
             asyncio.create_task(faults(chaos, broker, rng, args, stop)),
             asyncio.create_task(supervise(chaos, stop)),
         ]
-        await send_paced(producer, settings.topic_raw, sent.messages, args.rate)
+        await feed(chaos, settings.topic_raw, sent.messages, args.rate)
         fed = time.time()
         stop.set()
         await asyncio.gather(*tasks)
