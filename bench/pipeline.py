@@ -56,6 +56,8 @@ async def pipelines(
     print(f"logs in {work}", file=sys.stderr)
     results = []
     configs = [(label, c, e, lat) for label, c, e, lat in args.configs]
+    # "first": every latency phase at the first one's rate, so runs compare at one load
+    rate = None if args.latency_rate == "first" else args.latency_rate
     with bench_broker(args.broker, work) as broker:
         if args.naive:
             print("· naive loop", file=sys.stderr)
@@ -83,7 +85,10 @@ async def pipelines(
                 profile=args.profile,
                 env=env,
                 clean_backlog=clean_backlog,
+                latency_rate=rate,
             )
+            if args.latency_rate == "first" and rate is None:
+                rate = result.latency_rate
             print(
                 f"  {result.pages_per_s:.1f} pages/s, CPU ms/page {result.cpu_per_page_ms}, "
                 f"latency {result.latency_ms}, mean wall ms in stage/delivery {result.wall_ms}",
@@ -101,6 +106,12 @@ def main() -> None:
     parser.add_argument("--naive-messages", type=int, default=300, help="naive loop pages")
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--latency-s", type=float, default=40.0, help="latency phase length")
+    parser.add_argument(
+        "--latency-rate",
+        type=lambda v: v if v == "first" else float(v),
+        help="pages/s offered in every latency phase, or 'first': the first run's (half its "
+        "throughput); default: half of each run's own throughput",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy raw profiles of every worker here")
     parser.add_argument(
         "--config",

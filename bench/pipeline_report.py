@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from bench.pipeline_inputs import BaselineResult
@@ -148,6 +149,7 @@ def report(
                     for leg, q in r.latency_legs.items()
                 )
             )
+    notes += label_medians(results)
     if baseline.page_ms:
         notes.append(
             "stage functions' own CPU per page (clean + enrich) in the baseline: p50 / p95 / p99 "
@@ -155,3 +157,43 @@ def report(
             + " ms"
         )
     return "\n\n".join([table, env_table, *notes])
+
+
+def label_medians(results: list[PipelineResult]) -> list[str]:
+    """With runs of a label repeated (interleaved before/after, one mode against another):
+    per label, the median throughput and latency percentiles, and each against the first
+    label's medians. Latency ratios mean something only at one offered load
+    (``--latency-rate``): the note says the rates."""
+    labels: dict[str, list[PipelineResult]] = {}
+    for r in results:
+        labels.setdefault(r.label, []).append(r)
+    if len(labels) < 2 or all(len(runs) < 2 for runs in labels.values()):
+        return []
+    medians = {}
+    for label, runs in labels.items():
+        timed = [r for r in runs if r.latency_ms]
+        medians[label] = {
+            "pages/s": statistics.median(r.pages_per_s for r in runs),
+            **{
+                q: statistics.median(r.latency_ms[q] for r in timed)  # type: ignore[index]
+                for q in ("p50", "p95", "p99")
+                if timed
+            },
+            "rates": sorted({round(r.latency_rate or 0, 2) for r in timed}),
+            "runs": len(runs),
+        }
+    first = next(iter(medians.values()))
+    notes = []
+    for label, m in medians.items():
+        ratios = [
+            f"{key} x{m[key] / first[key]:.2f}"
+            for key in ("pages/s", "p50", "p95", "p99")
+            if key in m and key in first and first[key]
+        ]
+        latency = " / ".join(f"{m[q]:.0f}" for q in ("p50", "p95", "p99") if q in m)
+        notes.append(
+            f"median of {m['runs']} runs, {label}: {m['pages/s']:.2f} pages/s; latency "
+            f"p50 / p95 / p99 {latency} ms at {', '.join(map(str, m['rates']))}/s offered; "
+            f"against {next(iter(medians))}: " + ", ".join(ratios)
+        )
+    return notes

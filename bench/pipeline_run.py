@@ -71,10 +71,12 @@ async def run_pipeline(
     profile: Path | None,
     env: dict[str, str],
     clean_backlog: list[tuple] | None = None,
+    latency_rate: float | None = None,
 ) -> PipelineResult:
     """Throughput (and latency) of ``clean`` + ``enrich`` workers. With no clean worker the
     enrich workers alone read ``clean_backlog`` (clean records made by the baseline); with
-    no enrich worker the clean workers' output topic is the end."""
+    no enrich worker the clean workers' output topic is the end. The latency phase offers
+    ``latency_rate`` pages a second (default: half of this run's own throughput)."""
     # The sink reads as the workers write (read_committed with exactly_once).
     guarantee = env.get("NEWSFLOW_PROCESSING_GUARANTEE", "at_least_once")
     settings = pipeline_settings(broker, partitions, processing_guarantee=guarantee)
@@ -165,7 +167,7 @@ async def run_pipeline(
             wall_ms=timing,
         )
         if latency_s > 0 and clean and enrich:
-            rate = result.pages_per_s / 2
+            rate = latency_rate or result.pages_per_s / 2
             count = max(20, int(rate * latency_s))
             paced = raw_messages(pages, count, first_rep=1000)
             keys = [key.decode() for key, _, _ in paced]

@@ -4,15 +4,18 @@ their metrics, the sink follower, and the producers that feed the raw topic."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -86,6 +89,12 @@ class Sink:
     received: dict[str, float] = field(default_factory=dict)
     dead: int = 0
     last_ts: float = 0.0
+    # Every record as often as it came (a copy counts again): sink records by key, dead
+    # letters by the key of the input each rejects; when this reader got each (gaps).
+    copies: Counter[str] = field(default_factory=Counter)
+    dead_sources: Counter[str] = field(default_factory=Counter)
+    dead_reasons: dict[str, str] = field(default_factory=dict)
+    times: list[float] = field(default_factory=list)
     # When a record counts as arrived: its broker timestamp (set when it was written), or the
     # moment this reader got it, which is what a read_committed reader of transactional
     # outputs waits for (the commit comes after the write).
@@ -117,9 +126,15 @@ class Sink:
                     for record in records:
                         arrival = now if self.read_time else record.timestamp / 1000
                         self.last_ts = max(self.last_ts, arrival)
+                        self.times.append(now)
                         if tp.topic == self.settings.topic_dead_letter:
                             self.dead += 1
+                            letter = orjson.loads(record.value)
+                            source = base64.b64decode(letter["source"].get("key_base64") or b"")
+                            self.dead_sources[source.decode()] += 1
+                            self.dead_reasons[source.decode()] = letter["reason"]
                             continue
+                        self.copies[record.key.decode()] += 1
                         self.received.setdefault(record.key.decode(), now)
                         stamps = orjson.loads(record.value)["timestamps"]
                         self.arrived[record.key.decode()] = (
@@ -144,6 +159,8 @@ class BenchBroker:
     bootstrap: str
     pid: int
     kafka: bool
+    # Apache Kafka's nodes (tests/support/kafka.py), for a bench that restarts one
+    cluster: Any = None
 
 
 @contextlib.contextmanager
@@ -155,7 +172,7 @@ def bench_broker(kind: str, work: Path) -> Iterator[BenchBroker]:
         with KafkaCluster(nodes=1, folder=work / "kafka") as kafka:
             process = kafka.nodes[0].process
             assert process is not None
-            yield BenchBroker(kafka.bootstrap, process.pid, kafka=True)
+            yield BenchBroker(kafka.bootstrap, process.pid, kafka=True, cluster=kafka)
     else:
         with LocalBroker(log_path=work / "broker.log") as local:
             assert local.process is not None

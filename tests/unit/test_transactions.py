@@ -127,3 +127,33 @@ async def test_a_partition_gone_closes_its_producer() -> None:
 def test_exactly_once_needs_idempotent_producers() -> None:
     with pytest.raises(ValueError, match="needs idempotent_producer"):
         Settings(processing_guarantee="exactly_once", idempotent_producer=False)
+
+
+async def test_the_partitions_transactions_commit_side_by_side() -> None:
+    """While one partition's commit waits for the broker, the others' commits are under way
+    too (sends wait on the partition committing, in input order: one after the other, every
+    output would wait for the sum of the commits)."""
+    transactions = Recorded(Settings(), "newsflow-clean")
+    tps = [TopicPartition("raw", p) for p in range(3)]
+    await transactions.assign(tps)
+    answer = asyncio.Event()
+    waiting: list[int] = []
+
+    def slow_commit(partition: int):  # type: ignore[no-untyped-def]
+        async def commit_transaction() -> None:
+            waiting.append(partition)
+            await answer.wait()
+
+        return commit_transaction
+
+    for n, tp in enumerate(tps):
+        transactions._partitions[tp].producer.commit_transaction = slow_commit(tp.partition)
+        await transactions.send(tp, "clean", b"k", b"v", [])
+        transactions.done(tp, n)
+    committing = asyncio.ensure_future(transactions.commit())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert sorted(waiting) == [0, 1, 2]
+    answer.set()
+    await committing
+    assert transactions.committed_offsets() == {tp: n + 1 for n, tp in enumerate(tps)}
