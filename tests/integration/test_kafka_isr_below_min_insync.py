@@ -16,23 +16,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import NotEnoughReplicasError
 
-from tests.integration.test_kafka_cluster_node_loss import (
-    BROKER_SESSION_S,
-    READY_MAX_ACK_WAIT_S,
-    active_controller,
-    all_in_sync,
-    assert_held,
-    assert_resumed,
-    coordinator,
-    copies_are_one_event,
-    group_offsets,
-    in_flight,
-    partition_states,
-    pass_on_s,
-    prepare_pipeline,
-    processed,
-    stalls,
-)
+from tests.integration import test_kafka_cluster_node_loss as node_loss
 from tests.support.brokers import TEST_BROKER
 from tests.support.delivery import pages, read_all
 from tests.support.kafka import KafkaCluster
@@ -63,7 +47,7 @@ async def cluster_pipeline(cluster: KafkaCluster, redis_prefix: str) -> Settings
     # clean worker's heartbeat came late during the outage (load average 25), the group
     # rebalanced mid-hold and a worker left without partitions said ready. The hold is the
     # point here, not a rebalance.
-    settings = await prepare_pipeline(cluster, redis_prefix)
+    settings = await node_loss.prepare_pipeline(cluster, redis_prefix)
     return settings.model_copy(
         update={"session_timeout_s": 10.0, "heartbeat_interval_s": 1.0, "rebalance_timeout_s": 10.0}
     )
@@ -73,7 +57,7 @@ async def in_sync(settings: Settings, topics: list[str]) -> list[tuple[int, list
     """(leader, in-sync replicas) of every partition of ``topics``; None while the admin
     client asks a dead node or a partition is not described."""
     try:
-        states = await partition_states(settings, topics)
+        states = await node_loss.partition_states(settings, topics)
     except Exception:  # the admin client asked a dead node: ask again
         return None
     if len(states) != settings.partitions * len(topics):
@@ -106,7 +90,7 @@ async def committed_inputs_have_outputs(settings: Settings) -> dict[str, int]:
         ("clean", settings.clean_group, settings.topic_raw, settings.topic_clean),
         ("enrich", settings.enrich_group, settings.topic_clean, settings.topic_enriched),
     ):
-        committed = await group_offsets(settings, group)
+        committed = await node_loss.group_offsets(settings, group)
         inputs = await read_all(settings, source, idle_s=1.0)
         outputs = {m.key for m in await read_all(settings, target, idle_s=1.0)}
         ends = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == source}
@@ -124,7 +108,9 @@ def not_ready_bound_s(settings: Settings) -> float:
     connection, which is not-ready already); a page under way is done within the extraction
     timeout and its output sent; no output is acknowledged from the kill on, so the oldest
     one waits past NEWSFLOW_READY_MAX_ACK_WAIT_S."""
-    return BROKER_SESSION_S + settings.extraction_timeout_s + settings.ready_max_ack_wait_s
+    return (
+        node_loss.BROKER_SESSION_S + settings.extraction_timeout_s + settings.ready_max_ack_wait_s
+    )
 
 
 @pytest.mark.timeout(900)
@@ -140,31 +126,33 @@ async def test_isr_of_one_below_min_insync_with_the_quorum_alive_holds_then_resu
     event."""
     settings = cluster_pipeline
     assert settings.min_insync_replicas == 2 and settings.replication_factor == 3
-    assert settings.ready_max_ack_wait_s == READY_MAX_ACK_WAIT_S
+    assert settings.ready_max_ack_wait_s == node_loss.READY_MAX_ACK_WAIT_S
     held_topics = [settings.topic_clean, settings.topic_enriched]
     (controller,) = (n.node_id for n in cluster.controllers)
-    survivor = await coordinator(settings, settings.enrich_group)
-    assert survivor == await coordinator(settings, settings.clean_group)
+    survivor = await node_loss.coordinator(settings, settings.enrich_group)
+    assert survivor == await node_loss.coordinator(settings, settings.clean_group)
     victims = [n.node_id for n in cluster.nodes if n.node_id != survivor]
     workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
     records = pages(ISR_PAGES, "isr1")
     keys = {encode_raw(r)[0] for r in records}
     assert (await produce(settings, records[:WARM_UP_PAGES])).sent == WARM_UP_PAGES
-    await eventually(lambda: processed(workers) >= 5, 600, "the enrich stage at work")
+    await eventually(lambda: node_loss.processed(workers) >= 5, 600, "the enrich stage at work")
     assert (await produce(settings, records[WARM_UP_PAGES:])).sent == ISR_PAGES - WARM_UP_PAGES
     await eventually(
-        lambda: processed(workers, "clean") >= WARM_UP_PAGES + 10, 600, "the second wave flowing"
+        lambda: node_loss.processed(workers, "clean") >= WARM_UP_PAGES + 10,
+        600,
+        "the second wave flowing",
     )
 
     for victim in victims:
         cluster.kill_node(victim)
     down_at = time.monotonic()
-    clean_left = ISR_PAGES - processed(workers, "clean")
+    clean_left = ISR_PAGES - node_loss.processed(workers, "clean")
     assert clean_left > 0, "the clean stage ran out of pages before the kill"
-    await eventually(lambda: in_flight(workers) > 0, 60, "outputs held")
+    await eventually(lambda: node_loss.in_flight(workers) > 0, 60, "outputs held")
     # The quorum lives on its own node, and the one broker left leads every partition with
     # itself alone in sync.
-    assert active_controller(cluster, [survivor]) == controller
+    assert node_loss.active_controller(cluster, [survivor]) == controller
 
     async def alone() -> bool:
         led = [(survivor, [survivor])] * (settings.partitions * len(held_topics))
@@ -181,8 +169,8 @@ async def test_isr_of_one_below_min_insync_with_the_quorum_alive_holds_then_resu
     except AssertionError as exc:
         raise AssertionError([http_get(w.web_port, "/readyz") for w in workers]) from exc
     not_ready_after = time.monotonic() - down_at
-    held = processed(workers, "clean"), processed(workers)
-    await assert_held(settings, workers)
+    held = node_loss.processed(workers, "clean"), node_loss.processed(workers)
+    await node_loss.assert_held(settings, workers)
     committed = await committed_inputs_have_outputs(settings)
     refused = await produce_refused(settings)
     assert all(http_get(w.web_port, "/readyz")[0] == 503 for w in workers)
@@ -199,10 +187,12 @@ async def test_isr_of_one_below_min_insync_with_the_quorum_alive_holds_then_resu
 
     await eventually_async(writable, 300, "min.insync.replicas in sync again")
     writable_at = time.time()
-    sink = await assert_resumed(settings, keys, workers)
-    await eventually_async(lambda: all_in_sync(settings), 180, "every replica back in sync")
-    resume_bound = pass_on_s(settings)
-    first, _ = stalls(sink, writable_at)
+    sink = await node_loss.assert_resumed(settings, keys, workers)
+    await eventually_async(
+        lambda: node_loss.all_in_sync(settings), 180, "every replica back in sync"
+    )
+    resume_bound = node_loss.pass_on_s(settings)
+    first, _ = node_loss.stalls(sink, writable_at)
     assert first <= resume_bound, f"next sink record {first:.1f} s after (bound {resume_bound})"
     print(
         f"ISR 1 < min.insync.replicas 2 (brokers {victims} down, controller {controller} "
@@ -210,5 +200,5 @@ async def test_isr_of_one_below_min_insync_with_the_quorum_alive_holds_then_resu
         f"worker not ready after {not_ready_after:.1f} s (bound {bound:.1f} s), held at "
         f"{held} processed, committed inputs with their output there {committed}, a direct "
         f"produce refused with {refused}; next sink record {first:.1f} s after the ISR "
-        f"regrew (bound {resume_bound:.1f} s), {copies_are_one_event(sink)} duplicates"
+        f"regrew (bound {resume_bound:.1f} s), {node_loss.copies_are_one_event(sink)} duplicates"
     )
