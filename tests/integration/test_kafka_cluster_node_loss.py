@@ -573,6 +573,16 @@ def partition_stalls(sink: list, since: float) -> dict[int, float]:
     }
 
 
+def partitions_within(sink: list, since: float, partitions: int, bound: float) -> dict[int, float]:
+    """:func:`partition_stalls`, once every sink partition got a record after ``since`` and
+    none stood still longer than ``bound``."""
+    by_partition = partition_stalls(sink, since)
+    assert len(by_partition) == partitions, f"a sink partition got nothing: {by_partition}"
+    longest = max(by_partition.values())
+    assert longest <= bound, f"a sink partition stood still {longest:.1f} s (bound {bound:.1f} s)"
+    return by_partition
+
+
 @pytest.mark.timeout(900)
 async def test_frozen_leader_stalls_the_sink_within_the_bound(
     cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
@@ -619,10 +629,8 @@ async def test_frozen_leader_stalls_the_sink_within_the_bound(
     await no_dead_letters(settings)
     assert not [w for w in workers if w.process.poll() is not None], "a worker exited"
     await eventually_async(lambda: all_in_sync(settings), 180, "the thawed node in sync")
-    by_partition = partition_stalls(sink, frozen_at)
-    assert len(by_partition) == settings.partitions, f"a sink partition got nothing: {by_partition}"
+    by_partition = partitions_within(sink, frozen_at, settings.partitions, bound)
     longest = max(by_partition.values())
-    assert longest <= bound, f"a sink partition stood still {longest:.1f} s (bound {bound:.1f} s)"
     report.append(
         f"leader (node {victim}, leading {', '.join(led)}"
         f"{', the active controller' if victim == controller else ''}) frozen for "

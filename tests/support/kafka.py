@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -121,18 +122,30 @@ class KafkaNode:
     """One broker+controller process (or one of the two roles) with its ports, properties
     and data dir."""
 
-    def __init__(self, node_id: int, folder: Path, heap_mb: int, roles: str = "broker,controller"):
+    def __init__(
+        self,
+        node_id: int,
+        folder: Path,
+        heap_mb: int,
+        host: str = "127.0.0.1",
+        launcher: Sequence[str] = (),
+        roles: str = "broker,controller",
+    ):
         self.node_id = node_id
         self.roles = roles
         self.folder = folder
         self.port = free_port()
         self.controller_port = free_port()
         self.heap_mb = heap_mb
+        # The address it listens on and advertises, and what its JVM is started under (a
+        # network namespace's ``ip netns exec``; nothing by default).
+        self.host = host
+        self.launcher = list(launcher)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def log_path(self) -> Path:
@@ -143,7 +156,7 @@ class KafkaNode:
             "process.roles": "broker,controller",
             "node.id": str(self.node_id),
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://127.0.0.1:"
+            "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://{self.host}:"
             f"{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{self.bootstrap}",
             "controller.listener.names": "CONTROLLER",
@@ -184,7 +197,10 @@ class KafkaNode:
     def spawn(self, jars: Path) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self.java(jars, "kafka.Kafka", str(self.folder / "server.properties")),
+                [
+                    *self.launcher,
+                    *self.java(jars, "kafka.Kafka", str(self.folder / "server.properties")),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -213,16 +229,21 @@ class KafkaCluster:
         folder: Path | None = None,
         heap_mb: int = 512,
         config: dict[str, str] | None = None,
+        places: Sequence[tuple[str, Sequence[str]]] | None = None,
         controllers: int = 0,
     ):
+        """``places``: per node, the address it listens on and advertises and a command
+        prefix to start it under (tests/support/netns.py's namespaces); loopback if None."""
         self.own_folder = folder is None
         self.folder = Path(tempfile.mkdtemp(prefix="newsflow-kafka-")) if folder is None else folder
+        where = list(places) if places is not None else [("127.0.0.1", ())] * nodes
         roles = "broker" if controllers else "broker,controller"
         self.nodes = [
-            KafkaNode(n, self.folder / f"node-{n}", heap_mb, roles) for n in range(1, nodes + 1)
+            KafkaNode(n, self.folder / f"node-{n}", heap_mb, *where[n - 1], roles=roles)
+            for n in range(1, nodes + 1)
         ]
         self.controllers = [
-            KafkaNode(n, self.folder / f"controller-{n}", heap_mb, "controller")
+            KafkaNode(n, self.folder / f"controller-{n}", heap_mb, roles="controller")
             for n in range(nodes + 1, nodes + controllers + 1)
         ]
         # Internal topics (offsets, transactions) as replicated as the node count allows.
@@ -242,7 +263,7 @@ class KafkaCluster:
     @property
     def voters(self) -> str:
         voters = self.controllers or self.nodes
-        return ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in voters)
+        return ",".join(f"{n.node_id}@{n.host}:{n.controller_port}" for n in voters)
 
     @property
     def every_node(self) -> list[KafkaNode]:
@@ -272,7 +293,7 @@ class KafkaCluster:
             if dead:
                 tail = dead[0].log_path.read_text(errors="replace")[-3000:]
                 raise KafkaUnavailable(f"Kafka node {dead[0].node_id} exited:\n{tail}")
-            listening = all(_accepts(node.port) for node in self.nodes)
+            listening = all(_accepts(node.port, node.host) for node in self.nodes)
             if listening and all(brokers_seen(node.bootstrap) >= want for node in self.nodes):
                 return
             if time.monotonic() > deadline:
@@ -359,9 +380,9 @@ class KafkaCluster:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _accepts(port: int) -> bool:
+def _accepts(port: int, host: str = "127.0.0.1") -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False

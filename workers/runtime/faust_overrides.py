@@ -25,7 +25,8 @@ log = logging.getLogger("newsflow.worker")
 
 
 def _answer_within(client: AIOKafkaClient, timeout_s: float) -> None:
-    """A consumer's data connections (fetch, metadata, offsets) give a broker
+    """A client's data connections (a consumer's fetch, metadata, offsets; a producer's
+    produce and metadata) give a broker
     ``timeout_s`` to answer; its group-coordination connection keeps faust's request timeout
     (90 s: a JoinGroup waits at the broker up to the rebalance timeout). faust wants one
     request timeout of at least the session timeout for all of them, so a fetch from a hung
@@ -139,6 +140,12 @@ class _Producer(faust_aiokafka.Producer):
         # faust passes NEWSFLOW_REQUEST_TIMEOUT_S as the broker's answer; an output waits
         # NEWSFLOW_DELIVERY_TIMEOUT_S (clients.outputs_wait says why they differ).
         producer = super()._new_producer(transactional_id)
+        # A leader cut off the network drops the produce request (it waits the request
+        # timeout) and then the reconnect, which holds aiokafka's connection lock while the
+        # metadata refresh that would find the new leader queues behind it: a third timeout
+        # at the sink (59 s for a 41.6 s bound). Skipping the silent node for a while, as the
+        # consumers do, sends the refresh elsewhere at once.
+        _answer_within(producer.client, self.app.request_timeout_s)
         return clients.outputs_wait(producer, self.app.delivery_timeout_s)
 
     async def on_stop(self) -> None:
