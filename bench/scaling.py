@@ -18,8 +18,10 @@ partition shows here even while the others flow), when the group handed out part
 (the last "partitions assigned" a worker logged in the window, from the event and from the
 new worker's "starting worker": models loaded, the join begins) and duplicates (records
 arriving for a document already at the sink). At the end every page sent must be at the sink:
-the bench prints how many are missing. ``--modes dynamic static`` runs the whole sequence
-without and with ``NEWSFLOW_INSTANCE_ID`` (static membership).
+the bench prints how many are missing. ``--modes dynamic static static-leave`` runs the whole
+sequence without and with ``NEWSFLOW_INSTANCE_ID`` (static membership), and static with
+``NEWSFLOW_LEAVE_GROUP_ON_SHUTDOWN`` (a static member asked to stop leaves the group), as
+the Kubernetes and compose files deploy it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ from workers.records.message import InputMessage
 from workers.settings import Settings
 
 EVENTS = ("steady", "scale-out", "scale-in", "restart")
+# Each mode's worker settings on top of --env; the instance id is added per worker.
+MODES = {
+    "dynamic": {},
+    "static": {},
+    "static-leave": {"NEWSFLOW_LEAVE_GROUP_ON_SHUTDOWN": "true"},
+}
 
 
 def clean_records(pages: list[tuple[str, bytes]], count: int) -> list[dict]:
@@ -211,8 +219,8 @@ async def sequence(
     run = uuid.uuid4().hex[:6]
 
     def env(name: str) -> dict[str, str]:
-        static = {"NEWSFLOW_INSTANCE_ID": f"enrich-{name}-{run}"} if mode == "static" else {}
-        return {**args.env, **static}
+        static = {"NEWSFLOW_INSTANCE_ID": f"enrich-{name}-{run}"} if mode != "dynamic" else {}
+        return {**args.env, **MODES[mode], **static}
 
     collector = Collector(settings)
     reading = asyncio.create_task(collector.run())
@@ -234,7 +242,8 @@ async def sequence(
         await wait_for(lambda: ready([a, b], args.partitions), 900, "A and B sharing")
         await asyncio.sleep(args.phase_s)
         events["scale-in"] = time.time()
-        await asyncio.to_thread(b.stop)  # SIGTERM: it leaves (dynamic) or not (static)
+        # SIGTERM: it leaves (dynamic, static-leave) or not (static)
+        await asyncio.to_thread(b.stop)
         await wait_for(lambda: ready([a], args.partitions), 900, "A alone")
         await asyncio.sleep(args.phase_s)
         events["restart"] = time.time()
@@ -331,7 +340,7 @@ def main() -> None:
     parser.add_argument("--capacity", type=float, help="pages/s of one worker (skip measuring)")
     parser.add_argument("--backlog", type=int, default=200)
     parser.add_argument("--phase-s", type=float, default=40.0)
-    parser.add_argument("--modes", nargs="+", default=["dynamic", "static"])
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     parser.add_argument("--broker", choices=("kafka", "tansu"), default="kafka")
     parser.add_argument("--env", nargs="*", default=[], help="NEWSFLOW_X=V for the workers")
     parser.add_argument("--json", type=Path, help="also write the raw timelines here")

@@ -73,8 +73,18 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]*$",
         description="This worker's group.instance.id (static membership; Kubernetes: the pod "
         "name): restarted within the session timeout, it gets its partitions back with no "
-        "rebalance, and it does not leave the group when it stops. Unique per worker of a "
-        "kind; unset or empty: dynamic membership.",
+        "rebalance; stopped, it does not leave the group (see "
+        "NEWSFLOW_LEAVE_GROUP_ON_SHUTDOWN). Unique per worker of a kind; unset or empty: "
+        "dynamic membership.",
+    )
+    leave_group_on_shutdown: bool = Field(
+        False,
+        description="With NEWSFLOW_INSTANCE_ID: a worker asked to stop (SIGTERM, SIGINT) "
+        "removes itself from its group (LeaveGroup v3, KIP-345), so its partitions move at "
+        "once instead of after the session timeout; a worker that crashes or is killed "
+        "still gets them back with no rebalance when it returns within the session timeout. "
+        "On where the instance id dies with the stop (a Deployment's pod: scale-in, "
+        "rollout); off where the same id comes back (a StatefulSet, a restarted container).",
     )
     session_timeout_s: float = Field(30.0, gt=0, description="Consumer group session timeout.")
     heartbeat_interval_s: float = Field(3.0, gt=0, description="Consumer heartbeat interval.")

@@ -121,6 +121,8 @@ def test_compose_services_are_wired_together() -> None:
         shell, flag, script, name = service["entrypoint"]
         assert (shell, flag, name) == ("sh", "-c", "newsflow")
         assert script == 'NEWSFLOW_INSTANCE_ID="$$HOSTNAME" exec newsflow "$$@"'
+        # A replica asked to stop leaves; its hostname does not come back after a scale-in.
+        assert service["environment"]["NEWSFLOW_LEAVE_GROUP_ON_SHUTDOWN"] == "true"
         assert service["depends_on"]["topics"] == {"condition": "service_completed_successfully"}
         replicas = service["deploy"]["replicas"]
         assert 2 <= replicas <= settings.partitions, "several replicas, at most one a partition"
@@ -501,6 +503,8 @@ def test_manifests_agree_with_the_settings(rendered: tuple) -> None:
             "name": "NEWSFLOW_INSTANCE_ID",
             "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
         } in container["env"]
+        # A deleted pod's name never comes back: it leaves the group on SIGTERM.
+        assert {"name": "NEWSFLOW_LEAVE_GROUP_ON_SHUTDOWN", "value": "true"} in container["env"]
         sources = container["envFrom"]
         assert sources[0] == {"configMapRef": {"name": config["metadata"]["name"]}}
         for source in sources[1:]:

@@ -38,7 +38,7 @@ from workers.pipeline import STAGES
 from workers.records.message import InputMessage
 from workers.records.outgoing import Outgoing
 from workers.runtime import startup
-from workers.runtime.faust_overrides import App, committed_offsets
+from workers.runtime.faust_overrides import App, Worker, committed_offsets
 from workers.runtime.runner import create_runner
 from workers.runtime.transactions import Transactions
 from workers.settings import Settings
@@ -138,7 +138,8 @@ class StageWorker:
             topic_disable_leader=True,
             consumer_auto_offset_reset="earliest",
             # Static membership: a restart within the session timeout keeps the partitions
-            # and rebalances nobody; aiokafka then skips LeaveGroup on stop.
+            # and rebalances nobody; aiokafka then skips LeaveGroup on stop (the app sends
+            # one itself with NEWSFLOW_LEAVE_GROUP_ON_SHUTDOWN).
             consumer_group_instance_id=settings.instance_id or None,
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=settings.heartbeat_interval_s,
@@ -173,6 +174,7 @@ class StageWorker:
             app.transactions = Transactions(settings, group)
         app.delivery_timeout_s = settings.delivery_timeout_s
         app.request_timeout_s = settings.request_timeout_s
+        app.leave_group_on_shutdown = settings.leave_group_on_shutdown
         return app
 
     async def _monitor(self) -> None:
@@ -439,7 +441,7 @@ def run_worker(stage: str, settings: Settings) -> None:
             "web_port": settings.web_port,
         },
     )
-    faust.Worker(
+    Worker(
         worker.app,
         loglevel=settings.log_level,
         logging_config=logs.logging_config(settings.log_level, settings.log_format),

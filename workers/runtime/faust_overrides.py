@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
+from signal import Signals
 
 import faust
 from aiokafka.client import AIOKafkaClient, ConnectionGroup
-from aiokafka.errors import ProducerFenced, RequestTimedOutError
+from aiokafka.consumer.group_coordinator import GroupCoordinator
+from aiokafka.errors import KafkaError, ProducerFenced, RequestTimedOutError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-from workers.kafka import clients
+from workers.kafka import clients, leave_group
 from workers.runtime.shutdown import ShutdownClock
 from workers.runtime.transactions import Transactions
 
@@ -75,6 +78,53 @@ def _answer_within(client: AIOKafkaClient, timeout_s: float) -> None:
     client.send = _send
 
 
+async def _remove_static_member(coordinator: GroupCoordinator, instance_id: str) -> None:
+    """Send LeaveGroup v3 for this member to its group coordinator; one log line either way.
+    A broker that refuses it (no version 3, an error) costs only the wait for the session to
+    expire, as without the setting: the stop goes on."""
+    group, member_id = coordinator.group_id, coordinator.member_id
+    about = {"group": group, "instance_id": instance_id, "member_id": member_id}
+    began = time.monotonic()
+    request = leave_group.RemoveMembers(group, [(member_id, instance_id)])
+    try:
+        answer = leave_group.outcome(await coordinator._send_req(request))
+    except (KafkaError, NotImplementedError) as exc:  # NotImplementedError: no v3 there
+        log.warning(
+            "could not leave the group; its partitions move when the session expires",
+            extra={**about, "error": repr(exc)},
+        )
+        return
+    took = {"s": round(time.monotonic() - began, 3)}
+    if answer.ok:
+        log.info("left the group", extra={**about, **took})
+    else:
+        log.warning(
+            "could not leave the group; its partitions move when the session expires",
+            extra={**about, **took, "error_code": answer.error_code, "members": answer.members},
+        )
+
+
+def _leave_when_closed(coordinator: GroupCoordinator) -> None:
+    """Make the coordinator's close leave the group although the member is static.
+
+    aiokafka's close commits nothing more, stops the heartbeat and then calls
+    ``_maybe_leave_group``, which skips a static member (KIP-345: its restart keeps the
+    partitions). That is the point where leaving is safe (no heartbeat left to rejoin, the
+    last commit done), so the explicit leave takes its place."""
+    instance_id = coordinator._group_instance_id
+    if not instance_id:
+        return  # dynamic members leave on their own
+
+    async def _maybe_leave_group() -> None:
+        # Joined: there is a member id to remove. (aiokafka asks for generation > 0, but the
+        # embedded broker numbers the first generation 0.)
+        if coordinator.member_id:
+            await _remove_static_member(coordinator, instance_id)
+        coordinator.reset_generation()
+
+    coordinator._maybe_leave_group = _maybe_leave_group
+
+
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> object:
         consumer = super()._create_worker_consumer(transport)
@@ -94,6 +144,11 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # mode waits up to 60 s for this thread to shut down, and with every broker down
         # aiokafka's consumer never finishes stopping (a fetch retry it cancels raises out of
         # its close).
+        consumer = self._consumer
+        if consumer is not None and self.app.asked_to_stop and self.app.leave_group_on_shutdown:
+            # Asked to stop (scale-in, rollout), not crashed: the instance id does not come
+            # back, so its partitions should not wait for the session to expire.
+            _leave_when_closed(consumer._coordinator)
         clock = self.app.shutdown
         await clock.step("consumer stop", super().stop(), clock.left())
 
@@ -165,7 +220,8 @@ class App(faust.App):
     idempotent producers (``idempotent_producer``), the consumer's ``isolation_level``,
     offsets committed in ``transactions`` when set, an output's wait in the producer apart
     from a broker's answer (``delivery_timeout_s``), consumers that give a broker
-    ``request_timeout_s`` to answer a fetch, and a stop bounded by ``shutdown``."""
+    ``request_timeout_s`` to answer a fetch, a stop bounded by ``shutdown``, and a static
+    member that leaves its group when asked to stop (``leave_group_on_shutdown``)."""
 
     fetch_max_wait_ms = 500
     idempotent_producer = True
@@ -173,6 +229,9 @@ class App(faust.App):
     transactions: Transactions | None = None
     delivery_timeout_s = 1200.0
     request_timeout_s = 20.0
+    # NEWSFLOW_LEAVE_GROUP_ON_SHUTDOWN, and whether this stop was asked for by a signal.
+    leave_group_on_shutdown = False
+    asked_to_stop = False
 
     def __init__(self, *args: object, shutdown_timeout_s: float, **kwargs: object):
         super().__init__(*args, **kwargs)
@@ -199,6 +258,15 @@ class App(faust.App):
     # faust builds its transport here; the hook to use ours.
     def _new_transport(self) -> _Transport:
         return _Transport(self.conf.broker_consumer, self)
+
+
+class Worker(faust.Worker):
+    """faust's worker, telling the app that its stop was asked for (SIGTERM, SIGINT): a crash
+    stops the app too, and only the former may leave the group."""
+
+    def _schedule_shutdown(self, signum: Signals) -> None:
+        self.app.asked_to_stop = True
+        super()._schedule_shutdown(signum)
 
 
 def committed_offsets(app: faust.App) -> dict[TP, int]:
