@@ -16,28 +16,34 @@ import os
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 
 import orjson
 import pytest
 import yaml
-from aiokafka import AIOKafkaProducer
+from aiokafka import TopicPartition
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import (
     GroupCoordinatorNotAvailableError,
     KafkaConnectionError,
     NodeNotReadyError,
-    NotEnoughReplicasError,
     RequestTimedOutError,
 )
 
+from tests.integration.test_exactly_once import (
+    Feed,
+    aborted_copies,
+    assert_exactly_once,
+    exactly_once,
+)
 from tests.support.brokers import TEST_BROKER, pipeline_settings
 from tests.support.delivery import (
     assert_documents,
     no_dead_letters,
     pages,
     processed_offsets,
+    read_all,
     sink_copies,
     wait_for_keys,
 )
@@ -49,6 +55,8 @@ from tests.support.worker_process import WorkerProcess, http_get
 from workers.kafka import clients
 from workers.kafka.produce import encode_raw, produce
 from workers.kafka.topics import create_topics, topic_configs
+from workers.pipeline import STAGES
+from workers.runtime.transactions import transactional_id
 from workers.settings import Settings
 
 pytestmark = [
@@ -88,6 +96,10 @@ def report(request: pytest.FixtureRequest) -> Iterator[list[str]]:
 
 @pytest.fixture
 async def cluster_pipeline(cluster: KafkaCluster, redis_prefix: str) -> Settings:
+    return await prepare_pipeline(cluster, redis_prefix)
+
+
+async def prepare_pipeline(cluster: KafkaCluster, redis_prefix: str) -> Settings:
     """This test's topics at replication factor 3 and min.insync.replicas=2, every replica in
     sync; the sink topic stamps records with the broker's append time (to time stalls)."""
     for node in cluster.nodes:  # a test that failed half-way may have left one down
@@ -138,6 +150,20 @@ async def all_in_sync(settings: Settings, nodes: int = 3) -> bool:
     return len(ours) == wanted and all(
         p["error_code"] == 0 and p["leader"] >= 0 and len(p["isr"]) == nodes for p in states
     )
+
+
+def active_controller(cluster: KafkaCluster, alive: list[int]) -> int:
+    """The quorum's leader, as a live node reports it (Kafka's metadata-quorum tool)."""
+    bootstrap = ",".join(cluster.node(n).bootstrap for n in alive)
+    status = cluster.tool(
+        "org.apache.kafka.tools.MetadataQuorumCommand",
+        "--bootstrap-server",
+        bootstrap,
+        "describe",
+        "--status",
+    )
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields["LeaderId"].strip())
 
 
 async def coordinator(settings: Settings, group: str, timeout_s: float = 60) -> int:
@@ -616,119 +642,6 @@ async def test_frozen_leader_stalls_the_sink_within_the_bound(
     )
 
 
-# --- the ISR below min.insync.replicas, the controller quorum alive --------------------------
-
-ISR_PAGES = 150
-
-
-def active_controller(cluster: KafkaCluster, alive: list[int]) -> int:
-    """The quorum's leader, as a live node reports it (Kafka's metadata-quorum tool)."""
-    bootstrap = ",".join(cluster.node(n).bootstrap for n in alive)
-    status = cluster.tool(
-        "org.apache.kafka.tools.MetadataQuorumCommand",
-        "--bootstrap-server",
-        bootstrap,
-        "describe",
-        "--status",
-    )
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return int(fields["LeaderId"].strip())
-
-
-@pytest.mark.timeout(900)
-async def test_isr_below_min_insync_with_the_quorum_alive_holds_then_resumes(
-    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
-) -> None:
-    """The clean and sink topics ask for all three replicas in sync (min.insync.replicas=3),
-    and one node that is neither the active controller nor the groups' coordinator is
-    SIGKILLed: the quorum keeps two of its three voters and a leader, every partition keeps a
-    leader, but no output can be acknowledged (NOT_ENOUGH_REPLICAS). The workers hold: not
-    ready, nothing committed past an unacknowledged output, nothing dead-lettered, none exits;
-    the node back, they resume by themselves and every document arrives."""
-    settings = cluster_pipeline
-    held_topics = [settings.topic_clean, settings.topic_enriched]
-    async with clients.admin(settings) as admin:
-        await admin.alter_configs(
-            [
-                ConfigResource(
-                    ConfigResourceType.TOPIC,
-                    topic,
-                    {**topic_configs(settings, topic), "min.insync.replicas": "3"},
-                )
-                for topic in held_topics
-            ]
-        )
-    all_nodes = [n.node_id for n in cluster.nodes]
-    spared = {active_controller(cluster, all_nodes)}
-    for group in (settings.clean_group, settings.enrich_group):
-        spared.add(await coordinator(settings, group))
-    victim = max(n for n in all_nodes if n not in spared)
-    workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
-    records = pages(ISR_PAGES, "isr")
-    keys = {encode_raw(r)[0] for r in records}
-    await produce(settings, records[: ISR_PAGES // 2])
-    await eventually(lambda: processed(workers) >= ISR_PAGES // 5, 600, "pages flowing")
-
-    cluster.kill_node(victim)
-    down_at = time.monotonic()
-    alive = [n for n in all_nodes if n != victim]
-    # Pages for the clean stage too (it may have taken the first wave already): the raw
-    # topic still takes writes (min.insync.replicas=2), its outputs cannot be acknowledged.
-    await produce(settings, records[ISR_PAGES // 2 :])
-    await eventually(lambda: in_flight(workers) > 0, 60, "outputs held")
-    # The quorum lives: a leader among the two voters left, and each held partition led,
-    # with its in-sync replicas down to two, below the three its topic asks for.
-    assert active_controller(cluster, alive) in alive
-    await eventually_async(
-        lambda: isr_shrunk(settings, held_topics, alive), 60, "leaders with two in sync"
-    )
-    await eventually(
-        lambda: all(http_get(w.web_port, "/readyz")[0] == 503 for w in workers),
-        READY_MAX_ACK_WAIT_S + 30,
-        "every worker not ready",
-    )
-    not_ready_after = time.monotonic() - down_at
-    await assert_held(settings, workers)
-    refused = await produce_refused(settings)
-    held_for = time.monotonic() - down_at
-
-    cluster.start_node(victim)
-    sink = await assert_resumed(settings, keys, workers)
-    await eventually_async(lambda: all_in_sync(settings), 180, "the node back in sync")
-    report.append(
-        f"ISR 2 < min.insync.replicas 3 (node {victim} down, controller quorum alive) for "
-        f"{held_for:.0f} s: every worker not ready after {not_ready_after:.0f} s, a direct "
-        f"produce refused with {refused}, nothing acked or dead-lettered, "
-        f"{copies_are_one_event(sink)} duplicates after the resume"
-    )
-
-
-async def isr_shrunk(settings: Settings, topics: list[str], alive: list[int]) -> bool:
-    try:
-        states = await partition_states(settings, topics)
-    except Exception:  # the admin client asked the dead node: ask again
-        return False
-    return len(states) == settings.partitions * len(topics) and all(
-        p["leader"] in alive and sorted(p["isr"]) == sorted(alive) for p in states
-    )
-
-
-async def produce_refused(settings: Settings) -> str:
-    """The error a plain acks=all producer gets writing to the sink topic now (not
-    idempotent, so it gives up after its 3 s request timeout instead of retrying)."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", request_timeout_ms=3000
-    )
-    await producer.start()
-    try:
-        await producer.send_and_wait(settings.topic_enriched, b"{}", key=b"isr-probe")
-    except NotEnoughReplicasError as exc:
-        return type(exc).__name__
-    finally:
-        await producer.stop()
-    raise AssertionError("the broker acknowledged a write below min.insync.replicas")
-
-
 # --- a zombie worker --------------------------------------------------------------------------
 
 ZOMBIE_PAGES = 200
@@ -801,3 +714,164 @@ async def test_zombie_worker_paused_past_its_session_loses_nothing(
 
 def logged_at(event: dict) -> float:
     return datetime.fromisoformat(event["ts"]).timestamp()
+
+
+# --- exactly once: the transaction coordinator's node SIGKILLed -----------------------------
+
+TRANSACTION_STATE_TOPIC = "__transaction_state"
+
+
+async def transaction_coordinators(settings: Settings) -> dict[str, int]:
+    """{transactional id: the node coordinating it} for every id the workers use (one per
+    input partition of each stage: ``<group>-<topic>-<partition>``): FindCoordinator with
+    the transaction key type, answered by the leader of the id's transaction log partition."""
+    ids = [
+        transactional_id(STAGES[stage].group(settings), STAGES[stage].input_topic(settings), p)
+        for stage in ("clean", "enrich")
+        for p in range(settings.partitions)
+    ]
+    found: dict[str, int] = {}
+    async with clients.admin(settings) as admin:
+        for tid in ids:
+            found[tid] = await admin.find_coordinator(tid, coordinator_type=1)
+    return found
+
+
+async def assert_transaction_log_replicated(settings: Settings) -> set[int]:
+    """The transaction log has three replicas, all in sync, and refuses a write below two
+    (what lets its coordinator move when a node dies); returns its partitions' leaders."""
+    states = await partition_states(settings, [TRANSACTION_STATE_TOPIC])
+    assert states, "no __transaction_state topic"
+    assert all(len(p["replicas"]) == 3 and len(p["isr"]) == 3 for p in states), states
+    resource = ConfigResource(ConfigResourceType.TOPIC, TRANSACTION_STATE_TOPIC)
+    async with clients.admin(settings) as admin:
+        described = await admin.describe_configs([resource])
+    entries = {e[0]: e[1] for e in described[0].resources[0][4]}
+    assert entries["min.insync.replicas"] == "2", entries["min.insync.replicas"]
+    return {p["leader"] for p in states}
+
+
+@contextlib.asynccontextmanager
+async def end_offsets(settings: Settings) -> AsyncIterator[Callable[[list], Awaitable[dict]]]:
+    """A function giving {partition: (last stable offset, high watermark)} of the
+    partitions whose leader answers within 2 s, all asked at once: a transaction still open
+    on a partition keeps its last stable offset (what read_committed readers may read) below
+    its high watermark. Its consumers are started beforehand, so an answer comes within
+    milliseconds of the call."""
+    plain = settings.model_copy(update={"processing_guarantee": "at_least_once"})
+    async with clients.consumer(settings) as committed, clients.consumer(plain) as everything:
+
+        async def one(tp: TopicPartition) -> tuple[int, int]:
+            stable, high = await asyncio.gather(
+                committed.end_offsets([tp]), everything.end_offsets([tp])
+            )
+            return stable[tp], high[tp]
+
+        async def ask(tps: list) -> dict:
+            answers = await asyncio.gather(
+                *(asyncio.wait_for(one(tp), 2.0) for tp in tps), return_exceptions=True
+            )
+            return {
+                tp: answer
+                for tp, answer in zip(tps, answers, strict=True)
+                if not isinstance(answer, BaseException)
+            }
+
+        yield ask
+
+
+def transaction_bound_s(settings: Settings, *, group_coordinator: bool) -> float:
+    """The longest gap between committed sink records a SIGKILLed transaction coordinator
+    may cause (README, "Delivery guarantees"): the node's partitions, the transaction log's
+    among them, move once the controller fences it (failover and broker session, as for any
+    node); the producers' transaction calls (add partitions, add offsets, end) then find the
+    new coordinator, which has loaded the log, after aiokafka's retry backoff. Then a page's
+    way on in this mode: a poll round and a transaction interval at each of the two stages
+    (an output is readable once its transaction commits). When the node also coordinated
+    the consumer groups, a session timeout and a rebalance timeout for the rejoin."""
+    bound = (
+        QUORUM_FAILOVER_S
+        + BROKER_SESSION_S
+        + RETRY_BACKOFF_S
+        + 2 * (settings.transaction_interval_ms + settings.fetch_max_wait_ms) / 1000
+    )
+    if group_coordinator:
+        bound += settings.session_timeout_s + settings.rebalance_timeout_s
+    return bound
+
+
+@pytest.mark.timeout(900)
+async def test_transaction_coordinator_killed_writes_each_document_once(
+    cluster: KafkaCluster, cluster_pipeline: Settings, start_worker, report: list[str]
+) -> None:
+    """exactly_once: the node coordinating the workers' transactional ids SIGKILLed while
+    their transactions are open (outputs in the log that read_committed readers cannot see
+    yet, on partitions that stay led); the workers carry on with its successor, the node is
+    started again. A read_committed reader finds each document once at the sink and each
+    rejected input once in the dead-letter topic; no worker exits."""
+    settings = exactly_once(cluster_pipeline)
+    workers = [start_worker(stage, settings) for stage in ("clean", "enrich") for _ in (0, 1)]
+    for worker in workers:
+        await eventually(lambda w=worker: w.assignment(), 300, f"{worker} assigned")
+    # Each worker started its transactional producers: the log exists, replicated.
+    leaders = await assert_transaction_log_replicated(settings)
+    coordinators = await transaction_coordinators(settings)
+    # One node coordinates them all (the test cluster's transaction log has one partition):
+    # the leader of that partition.
+    (victim,) = set(coordinators.values())
+    assert victim in leaders, (victim, leaders)
+    groups = {await coordinator(settings, g) for g in (settings.clean_group, settings.enrich_group)}
+    feed = Feed(settings, "eos-coordinator")
+    outputs = [settings.topic_clean, settings.topic_enriched, settings.topic_dead_letter]
+    # The output partitions the victim does not lead: readable right after the kill.
+    live = [
+        TopicPartition(p["topic"], p["partition"])
+        for p in await partition_states(settings, outputs)
+        if p["leader"] != victim
+    ]
+    await eventually(lambda: processed(workers) >= 10, 300, "pages flowing")
+    async with end_offsets(settings) as ends:
+
+        async def open_transactions() -> bool:
+            return any(s < h for s, h in (await ends(live)).values())
+
+        await eventually_async(open_transactions, 120, "transactions open")
+        before = await ends(live)
+        killed_at = time.time()
+        cluster.kill_node(victim)
+        after = await ends(live)
+    # Records appended before the kill that read_committed readers still cannot see after
+    # it: their transactions were open at the fault, and their coordinator is gone.
+    caught = {
+        tp: before[tp][1] - after[tp][0]
+        for tp in before.keys() & after.keys()
+        if after[tp][0] < before[tp][1]
+    }
+    assert caught, f"no transaction open at the kill: before {before}, after {after}"
+    done_at_kill = processed(workers)
+    await eventually(lambda: processed(workers) >= done_at_kill + 20, 300, "the flow on")
+    moved_to = await transaction_coordinators(settings)
+    assert victim not in moved_to.values(), moved_to
+    cluster.start_node(victim)
+    keys, bad_keys = await feed.stop()
+    await eventually_async(lambda: all_in_sync(settings), 180, "the restarted node in sync")
+
+    await assert_exactly_once(settings, keys, bad_keys)
+    assert not [w for w in workers if w.process.poll() is not None], "a worker exited"
+    sink = await read_all(settings, settings.topic_enriched)
+    bound = transaction_bound_s(settings, group_coordinator=victim in groups)
+    first, longest = stalls(sink, killed_at)
+    assert first <= bound, f"next committed sink record {first:.1f} s after (bound {bound:.1f} s)"
+    assert longest <= bound, f"the sink stood still {longest:.1f} s (bound {bound:.1f} s)"
+    # Outputs of transactions the new coordinator aborted (none when it completed them all).
+    aborted = [await aborted_copies(settings, t) for t in outputs[:2]]
+    report.append(
+        f"exactly_once, transaction coordinator (node {victim}"
+        f"{', also the groups coordinator' if victim in groups else ''}) SIGKILLed with "
+        f"{sum(caught.values())} records in open transactions on {len(caught)} partitions: "
+        f"{len(keys)} documents once at the read_committed sink, {len(bad_keys)} rejected "
+        f"inputs once in the dead-letter topic; next committed sink record {first:.1f} s "
+        f"after, longest stall {longest:.1f} s (bound {bound:.1f} s); coordinators after: "
+        f"{sorted(set(moved_to.values()))}; aborted records (read_uncommitted only): "
+        f"clean {aborted[0]}, sink {aborted[1]}"
+    )

@@ -3,9 +3,10 @@
 The broker comes as the jars Maven resolves from Maven Central for ``kafka-pom.xml`` (the
 Kafka version and its logging binding are pinned there, checksums are enforced), cached in
 the git-ignored ``.kafka-jars/`` folder. :class:`KafkaCluster` starts one node or N
-combined broker+controller nodes on free loopback ports, formats their data dirs, waits until
-the admin client sees every broker, and stops them. A JVM never outlives the Python process
-that started it, even when that process is SIGKILLed (Linux's parent-death signal).
+combined broker+controller nodes (or N broker-only nodes and dedicated controllers) on free
+loopback ports, formats their data dirs, waits until the admin client sees every broker, and
+stops them. A JVM never outlives the Python process that started it, even when that process
+is SIGKILLed (Linux's parent-death signal).
 
 Needs Java 17 and Maven on the PATH (Debian: ``openjdk-17-jre-headless maven``).
 """
@@ -118,7 +119,8 @@ def _die_with_parent() -> None:
 
 
 class KafkaNode:
-    """One combined broker+controller process with its ports, properties and data dir."""
+    """One broker+controller process (or one of the two roles) with its ports, properties
+    and data dir."""
 
     def __init__(
         self,
@@ -127,8 +129,10 @@ class KafkaNode:
         heap_mb: int,
         host: str = "127.0.0.1",
         launcher: Sequence[str] = (),
+        roles: str = "broker,controller",
     ):
         self.node_id = node_id
+        self.roles = roles
         self.folder = folder
         self.port = free_port()
         self.controller_port = free_port()
@@ -162,6 +166,13 @@ class KafkaNode:
             **TEST_BROKER_CONFIG,
             **overrides,
         }
+        if self.roles != "broker,controller":  # a node of one role listens for that role only
+            names = {"broker": "PLAINTEXT", "controller": "CONTROLLER"}[self.roles]
+            listeners = config["listeners"].split(",")
+            config["process.roles"] = self.roles
+            config["listeners"] = ",".join(x for x in listeners if x.startswith(f"{names}://"))
+            if self.roles == "controller":
+                del config["advertised.listeners"], config["inter.broker.listener.name"]
         return "".join(f"{key}={value}\n" for key, value in config.items())
 
     def java(self, jars: Path, main: str, *args: str, log4j: str = "log4j.properties") -> list[str]:
@@ -203,6 +214,9 @@ class KafkaNode:
 class KafkaCluster:
     """``with KafkaCluster(nodes=1) as kafka: kafka.bootstrap`` -> '127.0.0.1:P1[,...]'.
 
+    ``controllers=C`` makes the ``nodes`` broker-only and adds C controller-only nodes (ids
+    after the brokers', in ``self.controllers``): brokers can then die with the quorum alive.
+
     ``stop()`` then ``start()`` restarts the nodes on the same ports and data; ``kill()``
     SIGKILLs them (a broker outage). Leaving the ``with`` block also deletes the data dir
     when the cluster made it itself.
@@ -216,15 +230,21 @@ class KafkaCluster:
         heap_mb: int = 512,
         config: dict[str, str] | None = None,
         places: Sequence[tuple[str, Sequence[str]]] | None = None,
+        controllers: int = 0,
     ):
         """``places``: per node, the address it listens on and advertises and a command
         prefix to start it under (tests/support/netns.py's namespaces); loopback if None."""
         self.own_folder = folder is None
         self.folder = Path(tempfile.mkdtemp(prefix="newsflow-kafka-")) if folder is None else folder
         where = list(places) if places is not None else [("127.0.0.1", ())] * nodes
+        roles = "broker" if controllers else "broker,controller"
         self.nodes = [
-            KafkaNode(n, self.folder / f"node-{n}", heap_mb, *where[n - 1])
+            KafkaNode(n, self.folder / f"node-{n}", heap_mb, *where[n - 1], roles=roles)
             for n in range(1, nodes + 1)
+        ]
+        self.controllers = [
+            KafkaNode(n, self.folder / f"controller-{n}", heap_mb, roles="controller")
+            for n in range(nodes + 1, nodes + controllers + 1)
         ]
         # Internal topics (offsets, transactions) as replicated as the node count allows.
         copies = min(3, nodes)
@@ -242,13 +262,18 @@ class KafkaCluster:
 
     @property
     def voters(self) -> str:
-        return ",".join(f"{n.node_id}@{n.host}:{n.controller_port}" for n in self.nodes)
+        voters = self.controllers or self.nodes
+        return ",".join(f"{n.node_id}@{n.host}:{n.controller_port}" for n in voters)
+
+    @property
+    def every_node(self) -> list[KafkaNode]:
+        return [*self.controllers, *self.nodes]
 
     def start(self, timeout_s: float = 120.0) -> KafkaCluster:
         jars = kafka_jars()
-        for node in self.nodes:
+        for node in self.every_node:
             node.prepare(jars, self.cluster_id, self.voters, self.config)
-        for node in self.nodes:
+        for node in self.every_node:
             node.spawn(jars)
         try:
             self.wait_ready(timeout_s)
@@ -264,7 +289,7 @@ class KafkaCluster:
         want = {node.node_id for node in self.nodes}
         deadline = time.monotonic() + timeout_s
         while True:
-            dead = [node for node in self.nodes if not node.running()]
+            dead = [node for node in self.every_node if not node.running()]
             if dead:
                 tail = dead[0].log_path.read_text(errors="replace")[-3000:]
                 raise KafkaUnavailable(f"Kafka node {dead[0].node_id} exited:\n{tail}")
@@ -276,14 +301,16 @@ class KafkaCluster:
             time.sleep(0.2)
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """SIGTERM every node (a controlled shutdown), SIGKILL those still up after the wait."""
-        for node in self.nodes:
-            if node.running():
-                assert node.process is not None
-                node.process.terminate()
-        for node in self.nodes:
-            if node.process is not None:
-                stop_process(node.process, timeout_s)
+        """SIGTERM every node (a controlled shutdown), SIGKILL those still up after the wait;
+        dedicated controllers last (a broker's controlled shutdown asks them)."""
+        for nodes in (self.nodes, self.controllers):
+            for node in nodes:
+                if node.running():
+                    assert node.process is not None
+                    node.process.terminate()
+            for node in nodes:
+                if node.process is not None:
+                    stop_process(node.process, timeout_s)
 
     def tool(self, main: str, *args: str, timeout_s: float = 120) -> str:
         """Run one of Kafka's command-line tools (its main class) from the same jars; returns
@@ -297,7 +324,7 @@ class KafkaCluster:
         return done.stdout
 
     def node(self, node_id: int) -> KafkaNode:
-        return next(node for node in self.nodes if node.node_id == node_id)
+        return next(node for node in self.every_node if node.node_id == node_id)
 
     def kill_node(self, node_id: int) -> None:
         """SIGKILL one node (a crash: no controlled shutdown, its data stays as it was)."""
@@ -338,7 +365,7 @@ class KafkaCluster:
             node.spawn(kafka_jars())
 
     def kill(self) -> None:
-        for node in self.nodes:
+        for node in self.every_node:
             if node.process is not None and node.process.poll() is None:
                 node.process.kill()
                 node.process.wait()

@@ -8,10 +8,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka import TopicPartition
-from aiokafka.errors import ProducerFenced
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.client import CoordinationType
+from aiokafka.errors import KafkaConnectionError, KafkaError, ProducerFenced
 
-from workers.runtime.transactions import PartitionNotOwned, Transactions, transactional_id
+from workers.runtime.transactions import (
+    PartitionNotOwned,
+    Transactions,
+    survive_a_dead_node_in_coordinator_lookups,
+    transactional_id,
+)
 from workers.settings import Settings
 
 TP = TopicPartition("raw", 2)
@@ -157,3 +163,38 @@ async def test_the_partitions_transactions_commit_side_by_side() -> None:
     answer.set()
     await committing
     assert transactions.committed_offsets() == {tp: n + 1 for n, tp in enumerate(tps)}
+
+
+async def test_a_coordinator_lookup_at_a_dead_node_is_asked_again() -> None:
+    """aiokafka's sender gives up on a coordinator lookup that meets a closed connection
+    (a node just killed, still in the metadata) and the producer with it; patched, it
+    refreshes its metadata and asks again."""
+    producer = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9", transactional_id="t-raw-0")
+    answers: list = [KafkaConnectionError("Connection at 127.0.0.1:9 closed"), 2]
+
+    async def lookup(coordinator_type: int, coordinator_key: str) -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def metadata_update() -> bool:
+        return True
+
+    async def ready(node_id: int, group: int = 0) -> bool:
+        return True
+
+    client = producer.client
+    client.force_metadata_update, client.ready = metadata_update, ready
+    sender = producer._sender
+    sender._retry_backoff = 0.01
+    try:
+        client.coordinator_lookup = lookup
+        with pytest.raises(KafkaError, match="Connection at"):  # aiokafka alone
+            await sender._find_coordinator(CoordinationType.TRANSACTION, "t-raw-0")
+        answers[:] = [KafkaConnectionError("Connection at 127.0.0.1:9 closed"), 2]
+        survive_a_dead_node_in_coordinator_lookups(producer)
+        assert await sender._find_coordinator(CoordinationType.TRANSACTION, "t-raw-0") == 2
+        assert answers == []
+    finally:
+        await producer.stop()

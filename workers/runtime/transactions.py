@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaConnectionError, NodeNotReadyError
 
 from workers.kafka import clients
 from workers.settings import Settings
@@ -44,6 +45,28 @@ class PartitionNotOwned(Exception):
 
 def transactional_id(group: str, topic: str, partition: int) -> str:
     return f"{group}-{topic}-{partition}"
+
+
+def survive_a_dead_node_in_coordinator_lookups(producer: AIOKafkaProducer) -> AIOKafkaProducer:
+    """aiokafka's transactional sender asks a random known node which node coordinates the
+    transaction (or the group, for the offsets), and asks again on CoordinatorNotAvailable,
+    NodeNotReady or RequestTimedOut, but on any other error it stops for good ("Unexpected
+    error during batch delivery"), taking the producer and the worker with it. A node SIGKILLed
+    stays in the metadata until the controller fences it, so a lookup sent there fails with
+    KafkaConnectionError: seen when the transaction and group coordinator's node was killed.
+    Reported as NodeNotReady, the sender refreshes its metadata and asks again after its retry
+    backoff. Patches the producer's client (one instance); recheck on an aiokafka upgrade."""
+    client = producer.client
+    lookup = client.coordinator_lookup
+
+    async def coordinator_lookup(coordinator_type: int, coordinator_key: str) -> int:
+        try:
+            return await lookup(coordinator_type, coordinator_key)
+        except KafkaConnectionError as exc:
+            raise NodeNotReadyError(f"coordinator lookup: {exc}") from exc
+
+    client.coordinator_lookup = coordinator_lookup
+    return producer
 
 
 @dataclass
@@ -84,6 +107,7 @@ class Transactions:
             # a hung broker is given up on after this; an output waits longer (outputs_wait)
             request_timeout_ms=int(settings.request_timeout_s * 1000),
         )
+        survive_a_dead_node_in_coordinator_lookups(producer)
         return clients.outputs_wait(producer, settings.delivery_timeout_s)
 
     async def assign(self, assigned: Iterable[TopicPartition]) -> None:
