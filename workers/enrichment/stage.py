@@ -7,6 +7,7 @@ read the article's language gets ``{"skipped": reason}`` instead of being called
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,10 @@ from workers.records import contracts
 from workers.records.clock import now_rfc3339
 from workers.records.message import InputMessage
 from workers.settings import Settings
+
+# A worker that reads nothing for this long after its warm-up loads the other languages'
+# pipelines anyway, so an idle replica is ready for every language before its traffic comes.
+LOAD_LATER_AFTER_S = 10.0
 
 
 class EnrichStage:
@@ -34,15 +39,19 @@ class EnrichStage:
         self.part_seconds: dict[str, float] = {}
 
     def warm_up(self, sample: InputMessage) -> dict[str, Any]:
-        """Load the enrichers' models on ``sample`` (a clean record of the built-in page),
-        then start loading the NER pipelines of the other languages in the background: they
-        load while the worker joins its group, not while the rest of the stage loads."""
+        """Load the enrichers' models on ``sample`` (a clean record of the built-in page).
+        The NER pipelines of the other languages start loading in the background after the
+        first record (or :data:`LOAD_LATER_AFTER_S` after this, with none): their load holds
+        the interpreter for seconds (French compiles its tokenizer's patterns), and the
+        first records of a replacement worker should not wait behind it."""
         # An enricher with shared state (the near-duplicate index) must neither index a
         # synthetic page nor need Redis to start.
         record = enrich_message(
             sample, self.settings, [e for e in self.enrichers if not e.shared_state]
         )
-        pipelines.load_later()
+        timer = threading.Timer(LOAD_LATER_AFTER_S, pipelines.load_later)
+        timer.daemon = True
+        timer.start()
         return record
 
     def sample_record(self, sample: InputMessage) -> dict[str, Any]:
@@ -51,7 +60,9 @@ class EnrichStage:
 
     def __call__(self, message: InputMessage) -> dict[str, Any]:
         self.part_seconds.clear()
-        return enrich_message(message, self.settings, self.enrichers, self.part_seconds)
+        record = enrich_message(message, self.settings, self.enrichers, self.part_seconds)
+        pipelines.load_later()  # after the first record; nothing to do once started
+        return record
 
 
 def enrich_message(
