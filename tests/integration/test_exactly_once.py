@@ -16,6 +16,7 @@ import pytest
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from tests.support.brokers import TEST_BROKER
+from tests.support.consumer_group import described
 from tests.support.delivery import committed_offsets, pages, read_all
 from tests.support.waiting import eventually, eventually_async
 from tests.support.worker_process import WorkerProcess
@@ -237,16 +238,26 @@ async def test_sigterm_during_a_rebalance_writes_each_document_once(
 ) -> None:
     """A clean worker with outputs in an open transaction gets SIGTERM while a new member's
     join rebalances the group; the documents are counted at the clean stage's sink (the
-    clean topic, read committed) and in the dead-letter topic."""
-    settings = exactly_once(pipeline)
+    clean topic, read committed) and in the dead-letter topic.
+
+    The worker is frozen mid-transaction before the new member starts, so the rebalance that
+    member's join begins cannot complete without it (the group waits up to the rebalance
+    timeout for every member to rejoin); its session outlasts the new member's start."""
+    settings = exactly_once(pipeline, session_timeout_s=30.0, heartbeat_interval_s=1.0)
+    group = STAGES["clean"].group(settings)
     first, second = (start_worker("clean", settings) for _ in range(2))
     await eventually(
         lambda: first.assignment() and second.assignment(), 300, "both clean workers assigned"
     )
     feed = Feed(settings, "eos-rebalance")
-    third = start_worker("clean", settings)
-    await eventually(lambda: third.events("starting worker"), 300, "the third worker joining")
     assert await frozen_mid_transaction(settings, first)
+    third = start_worker("clean", settings)
+
+    async def rebalancing() -> bool:
+        state, _ = await described(settings, group)
+        return state in ("PreparingRebalance", "CompletingRebalance")
+
+    await eventually_async(rebalancing, 120, "the third worker's join under way")
     first.process.terminate()  # delivered when it resumes
     os.kill(first.process.pid, signal.SIGCONT)
     await eventually(lambda: third.assignment(), 120, "the third worker assigned")
