@@ -27,12 +27,9 @@ import threading
 import time
 import urllib.request
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 
-import orjson
-
-from bench.failover import _events
+from bench.failover import _events, log_events
 from bench.procfs import cpu_seconds, main_thread_cpu_seconds
 from workers.kafka.produce import iter_records, produce
 from workers.kafka.topics import create_topics
@@ -64,15 +61,7 @@ def _first_consumed(log: Path) -> float | None:
     time less its ``ms``. A first page in a language whose NER pipeline still loads in the
     background waits for that load inside its own time, so "first record" (its end) alone
     would charge the load to the start."""
-    starts = []
-    for line in log.read_bytes().splitlines():
-        try:
-            event = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and event.get("event") == "processed" and "ms" in event:
-            ended = datetime.fromisoformat(event["ts"]).timestamp()
-            starts.append(ended - event["ms"] / 1000)
+    starts = [e["at"] - e["ms"] / 1000 for e in log_events(log, "processed") if "ms" in e]
     return min(starts, default=None)
 
 

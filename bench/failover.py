@@ -31,17 +31,22 @@ from workers.settings import Settings
 SAMPLES = Path(__file__).resolve().parent.parent / "workers" / "samples"
 
 
-def _events(log: Path, name: str) -> list[float]:
-    """Unix times of the JSON log events called ``name``."""
-    times = []
+def log_events(log: Path, name: str) -> list[dict]:
+    """The JSON log events called ``name``, each with its Unix time as ``at``."""
+    found = []
     for line in log.read_bytes().splitlines():
         try:
             event = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
         if isinstance(event, dict) and event.get("event") == name:
-            times.append(datetime.fromisoformat(event["ts"]).timestamp())
-    return times
+            found.append({**event, "at": datetime.fromisoformat(event["ts"]).timestamp()})
+    return found
+
+
+def _events(log: Path, name: str) -> list[float]:
+    """Unix times of the JSON log events called ``name``."""
+    return [event["at"] for event in log_events(log, name)]
 
 
 async def _sink_times(settings: Settings) -> list[float]:
