@@ -13,7 +13,8 @@ The setting is a comma-separated list of ``LANGUAGE:PIPELINE`` entries
 Only the pipelines named are loaded, each once per process however many languages name it
 (:func:`spacy_pipeline` and :func:`natasha_pipeline` are cached), when the registry is
 configured at the worker's start-up: the first entry's before the worker starts, the other
-spaCy ones in a background thread once the stage has warmed up (:func:`load_later`; French
+spaCy ones in a background thread started by :func:`load_later` (the enrich stage calls it
+after its first record, or when it has read none for a while after its warm-up; French
 alone imports for 3 s of CPU, compiling its tokenizer's patterns), so the worker joins its
 group and consumes while they load, and they do not hold the interpreter while the rest of
 the stage loads; an article in such a language that comes before its model starts the load
@@ -233,7 +234,8 @@ def configure(spec: str) -> dict[str, Pipeline]:
 
 
 def load_later() -> None:
-    """Start loading the deferred pipelines in the background (the stage has warmed up)."""
+    """Start loading the deferred pipelines in the background (once; later calls do
+    nothing): the enrich stage calls it after its first record, or from a timer when idle."""
     while _backgrounds:
         _backgrounds.pop().start()
 
