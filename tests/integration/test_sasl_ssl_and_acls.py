@@ -25,7 +25,15 @@ import pytest
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from tests.support.acl_grants import Operation, allowed, attempt, operations, refusal, script_grants
+from tests.support.acl_grants import (
+    Operation,
+    allowed,
+    attempt,
+    groups_ready,
+    operations,
+    refusal,
+    script_grants,
+)
 from tests.support.delivery import caught_up, committed_offsets, pages, read_all, record_count
 from tests.support.kafka_security import ACL_SCRIPT, ROLES, SecureKafkaCluster
 from tests.support.metrics import scrape, value
@@ -350,6 +358,8 @@ async def test_each_role_is_refused_what_the_script_does_not_grant(
     for principal in ["admin", *principals]:
         client = AIOKafkaClient(**as_user(kafka, principal).kafka_client_kwargs())
         await client.bootstrap()
+        if principal == "admin":
+            await groups_ready(client, scratch)
         try:
             for operation in controls if principal == "admin" else tried:
                 if principal == "admin":

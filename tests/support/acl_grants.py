@@ -13,14 +13,22 @@ look-up before it) and returns the error codes the broker answered.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
+from aiokafka.client import AIOKafkaClient, CoordinationType
+from aiokafka.errors import (
+    CoordinatorLoadInProgressError,
+    CoordinatorNotAvailableError,
+    GroupAuthorizationFailedError,
+    NotCoordinatorError,
+    TopicAuthorizationFailedError,
+)
 from aiokafka.protocol.admin import CreateTopicsRequest, DescribeGroupsRequest
 from aiokafka.protocol.commit import OffsetCommitRequest
 from aiokafka.protocol.fetch import FetchRequest
@@ -34,6 +42,13 @@ from workers.settings import Settings
 
 TOPIC_DENIED = TopicAuthorizationFailedError.errno
 GROUP_DENIED = GroupAuthorizationFailedError.errno
+# What a broker answers while its group coordinator is still loading (the first group request
+# creates __consumer_offsets): not an answer about rights, so the request is sent again.
+COORDINATOR_NOT_YET = {
+    CoordinatorLoadInProgressError.errno,
+    CoordinatorNotAvailableError.errno,
+    NotCoordinatorError.errno,
+}
 _VARIABLE = re.compile(r'^(\w+)="\$\{(\w+):-([^}]*)\}"$')
 
 
@@ -193,9 +208,32 @@ def _error_codes(schema: Schema, data: Any) -> set[int]:
     return found
 
 
-async def attempt(client: AIOKafkaClient, operation: Operation) -> set[int]:
+async def groups_ready(client: AIOKafkaClient, group: str) -> None:
+    """Look up ``group``'s coordinator (as a principal allowed to): the broker creates
+    __consumer_offsets on a first look-up, and until then answers every group request
+    NOT_COORDINATOR, whoever asks. COORDINATOR_NOT_AVAILABLE while it is being created."""
+    give_up_at = time.monotonic() + 60
+    while True:
+        try:
+            await client.coordinator_lookup(CoordinationType.GROUP, group)
+            return
+        except CoordinatorNotAvailableError:
+            if time.monotonic() > give_up_at:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def attempt(
+    client: AIOKafkaClient, operation: Operation, coordinator_wait_s: float = 30.0
+) -> set[int]:
     """Send ``operation``'s request to the (one) broker: the non-zero error codes it
-    answered (empty: it was done)."""
+    answered (empty: it was done). An answer that the group coordinator is not loaded yet is
+    asked again for up to ``coordinator_wait_s``; after that it is returned as it is."""
     node = next(iter(client.cluster.brokers())).nodeId
-    response = await client.send(node, _request(operation))
-    return _error_codes(response.SCHEMA, response) - {0}
+    give_up_at = time.monotonic() + coordinator_wait_s
+    while True:
+        response = await client.send(node, _request(operation))
+        codes = _error_codes(response.SCHEMA, response) - {0}
+        if not codes & COORDINATOR_NOT_YET or time.monotonic() > give_up_at:
+            return codes
+        await asyncio.sleep(0.2)
