@@ -241,14 +241,20 @@ async def test_leader_cut_off_the_network_loses_nothing(
     finally:
         network.heal(victim - 1)
     assert left > 0, "the pages ran out before the cut"
+    # Back, the cut node cuts its log of that partition back to what the new leader had. Wait
+    # for that first: until it has read the metadata it missed, the healed node answers a
+    # metadata request with the ISRs from before the cut (every replica in sync).
+    truncated = f"UnifiedLog partition={settings.topic_enriched}-{probe_partition}, "
+
+    def truncated_its_stale_write() -> bool:
+        log = cluster.node(victim).log_path.read_text(errors="replace").splitlines()
+        return any(truncated in line and "Truncating to offset" in line for line in log)
+
+    await eventually(truncated_its_stale_write, 180, "the healed node truncating its log")
     await eventually_async(lambda: all_in_sync(settings), 180, "the healed node back in sync")
 
     sink = await read_topic(settings, settings.topic_enriched)
     assert PROBE_KEY not in {m.key for m in sink}, "the stale leader's write survived"
-    # Back, the cut node cut its log of that partition back to what the new leader had.
-    truncated = f"UnifiedLog partition={settings.topic_enriched}-{probe_partition}, "
-    log = cluster.node(victim).log_path.read_text(errors="replace").splitlines()
-    assert any(truncated in line and "Truncating to offset" in line for line in log)
     assert_documents(sink, keys)
     await no_dead_letters(settings)
     await assert_no_commit_past_unacknowledged(settings, workers)
