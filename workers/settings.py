@@ -137,9 +137,10 @@ class Settings(BaseSettings):
         100,
         ge=10,
         le=60000,
-        description="exactly_once: how long a worker's transaction collects outputs before "
-        "it commits (with the inputs' offsets); longer trades sink latency for throughput. "
-        "Replaces NEWSFLOW_COMMIT_INTERVAL_S in that mode.",
+        description="exactly_once: the shortest time between two commits of one input "
+        "partition's transaction (a transaction commits once its outputs are acknowledged, "
+        "with the inputs' offsets); longer puts more outputs of a busy partition in one "
+        "transaction, for later visibility. Replaces NEWSFLOW_COMMIT_INTERVAL_S in that mode.",
     )
     fetch_max_wait_ms: int = Field(
         500,

@@ -56,8 +56,10 @@ class Recorded(Transactions):
         return RecordingProducer(transactional_id(self.group, tp.topic, tp.partition))
 
 
-async def owned() -> tuple[Recorded, RecordingProducer]:
-    transactions = Recorded(Settings(), "newsflow-clean")
+async def owned(interval_ms: int = 60_000, on_failure=None) -> tuple[Recorded, RecordingProducer]:
+    """Transactions owning TP; by default no commit comes by itself within a test."""
+    settings = Settings(transaction_interval_ms=interval_ms)
+    transactions = Recorded(settings, "newsflow-clean", on_failure=on_failure)
     await transactions.assign([TP])
     return transactions, transactions._partitions[TP].producer
 
@@ -198,3 +200,47 @@ async def test_a_coordinator_lookup_at_a_dead_node_is_asked_again() -> None:
         assert answers == []
     finally:
         await producer.stop()
+
+
+async def test_settled_outputs_commit_by_themselves_an_interval_after_the_last_commit() -> None:
+    transactions, producer = await owned(interval_ms=300)
+    await transactions.send(TP, "clean", b"a", b"v", [])
+    transactions.done(TP, 3)
+    await asyncio.sleep(0.15)  # assigned 0.15 s ago: not yet
+    assert ("commit",) not in producer.calls
+    while ("commit",) not in producer.calls:
+        await asyncio.sleep(0.005)
+    assert producer.calls[-2] == ("offsets", {TP: 4}, "newsflow-clean")
+    await transactions.send(TP, "clean", b"b", b"v", [])
+    transactions.done(TP, 4)
+    await asyncio.sleep(0.15)  # committed 0.15 s ago: this one waits for the interval
+    assert producer.calls.count(("commit",)) == 1
+    await asyncio.sleep(0.3)
+    assert producer.calls[-2:] == [("offsets", {TP: 5}, "newsflow-clean"), ("commit",)]
+    assert transactions.committed_offsets() == {TP: 5}
+
+
+async def test_a_commit_started_by_itself_reports_its_failure() -> None:
+    failures: list[BaseException] = []
+
+    async def on_failure(exc: BaseException) -> None:
+        failures.append(exc)
+
+    transactions, producer = await owned(interval_ms=10, on_failure=on_failure)
+    await asyncio.sleep(0.02)
+    producer.fence = True
+    await transactions.send(TP, "clean", b"a", b"v", [])
+    transactions.done(TP, 0)
+    await asyncio.sleep(0.05)
+    assert [type(exc) for exc in failures] == [ProducerFenced]
+    with pytest.raises(PartitionNotOwned):
+        await transactions.send(TP, "clean", b"k", b"v", [])
+
+
+async def test_a_partition_revoked_drops_its_pending_commit() -> None:
+    transactions, producer = await owned(interval_ms=200)
+    await transactions.send(TP, "clean", b"a", b"v", [])
+    transactions.done(TP, 0)
+    await transactions.assign([])  # the rebalance's own commit came first (app._on_revoked)
+    await asyncio.sleep(0.3)
+    assert producer.calls[-1] == ("stop",) and ("commit",) not in producer.calls

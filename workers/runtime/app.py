@@ -171,7 +171,7 @@ class StageWorker:
         app.idempotent_producer = settings.idempotent_producer
         app.isolation_level = clients.isolation_level(settings)
         if exactly_once:
-            app.transactions = Transactions(settings, group)
+            app.transactions = Transactions(settings, group, on_failure=self._commit_failed)
         app.delivery_timeout_s = settings.delivery_timeout_s
         app.request_timeout_s = settings.request_timeout_s
         app.leave_group_on_shutdown = settings.leave_group_on_shutdown
@@ -405,9 +405,22 @@ class StageWorker:
         try:
             return await commit
         except ProducerFenced as exc:
-            log.error("transaction fenced; stopping the worker", extra={"stage": self.stage})
-            await self.app.crash(exc)
+            await self._commit_failed(exc)
             return False
+
+    async def _commit_failed(self, exc: BaseException) -> None:
+        # Fenced: another worker owns the partition now and its next owner re-reads the
+        # aborted inputs. Anything else: the transaction's fate is the broker's; stop, and
+        # let the partition's next owner settle it.
+        if isinstance(exc, ProducerFenced):
+            log.error("transaction fenced; stopping the worker", extra={"stage": self.stage})
+        else:
+            log.error(
+                "transaction commit failed; stopping the worker",
+                extra={"stage": self.stage},
+                exc_info=exc,
+            )
+        await self.app.crash(exc)
 
     async def _on_assigned(self, sender: faust.App, assigned: set, **kwargs: object) -> None:
         partitions = {(tp.topic, tp.partition) for tp in assigned}

@@ -16,18 +16,22 @@ manager picks the producer by the partition of the *output* key (so a dead lette
 output to a topic partitioned otherwise, lands in another partition's transaction than its
 input's offset), and it logs and drops errors of begin and commit.
 
-A transaction is committed when faust commits (every ``NEWSFLOW_TRANSACTION_INTERVAL_MS`` in
-this mode, on a rebalance, on stop): it waits until every output sent in it has been
-acknowledged and its input acked (no new send enters meanwhile), adds the offset after the
-last such input, and commits.
+A partition's transaction is committed as soon as every output sent in it has been
+acknowledged, but no sooner than ``NEWSFLOW_TRANSACTION_INTERVAL_MS`` after that partition's
+previous commit (or its assignment): a quiet partition's document is readable one commit
+after its output is acked, a busy one's outputs share a transaction per interval. faust's
+own commit (the same interval, a rebalance, a stop) commits whatever is open too: it waits
+until every output sent in it has been acknowledged and its input acked (no new send enters
+meanwhile), adds the offset after the last such input, and commits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -83,14 +87,27 @@ class _Partition:
     # The offset after the last input done (what the transaction commits).
     next_offset: int | None = None
     committed: int | None = None
+    # When it last committed (or was assigned): the next commit by itself waits an interval.
+    committed_at: float = field(default_factory=time.monotonic)
+    # The commit scheduled when the outputs settled (None: none pending).
+    due: asyncio.Task | None = None
 
 
 class Transactions:
     """The transactional producers of one worker, one per assigned input partition."""
 
-    def __init__(self, settings: Settings, group: str):
+    def __init__(
+        self,
+        settings: Settings,
+        group: str,
+        on_failure: Callable[[BaseException], Awaitable[None]] | None = None,
+    ):
         self.settings = settings
         self.group = group
+        # What a commit started by the outputs settling does with its failure (the worker
+        # stops); faust's own commits raise it to their caller instead.
+        self.on_failure = on_failure
+        self.interval_s = settings.transaction_interval_ms / 1000
         self._partitions: dict[TopicPartition, _Partition] = {}
         # Producers of failed transactions, stopped with the others.
         self._retired: list[AIOKafkaProducer] = []
@@ -166,6 +183,23 @@ class Transactions:
         state.unfinished -= 1
         if state.unfinished == 0:
             state.settled.set()
+            if state.due is None or state.due.done():
+                state.due = asyncio.ensure_future(self._commit_when_due(tp, state))
+
+    async def _commit_when_due(self, tp: TopicPartition, state: _Partition) -> None:
+        """Commit ``tp``'s settled transaction once an interval has passed since its last
+        commit (at once if it has)."""
+        await asyncio.sleep(max(0.0, state.committed_at + self.interval_s - time.monotonic()))
+        if self._partitions.get(tp) is not state:
+            return  # revoked meanwhile: the rebalance committed it
+        try:
+            await self._commit(tp, state, None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if self.on_failure is None:
+                raise
+            await self.on_failure(exc)
 
     async def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> bool:
         """Commit every open transaction with its inputs' offsets (at least those faust
@@ -207,6 +241,7 @@ class Transactions:
                     self._retired.append(state.producer)
                 raise
             state.open, state.committed = False, offset
+            state.committed_at = time.monotonic()
             log.debug(
                 "transaction committed",
                 extra={
@@ -226,6 +261,10 @@ class Transactions:
     async def _close(self, tp: TopicPartition) -> None:
         # An open transaction left here is aborted by the partition's next owner.
         state = self._partitions.pop(tp)
+        if state.due is not None and not state.due.done():
+            state.due.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await state.due
         await state.producer.stop()
 
     async def close(self) -> None:
