@@ -145,35 +145,3 @@ def test_a_worker_app_registers_its_no_tables_without_faust_s_second() -> None:
         return elapsed
 
     assert asyncio.run(registered_after()) < 1.0
-
-
-def test_a_worker_fetches_as_soon_as_its_partitions_are_assigned() -> None:
-    """With no partition, faust's fetcher sleeps a second before it looks again: a first
-    assignment (a start, a restart, a scale-out) waited up to that second for its first fetch.
-    The fetch now follows the assignment (the bound is faust's second, which it must not wait)."""
-    from faust.types import TP
-
-    from workers.runtime.faust_overrides import App
-
-    async def fetched_after() -> float:
-        app = App("cold-start-test", broker="kafka://127.0.0.1:9", autodiscover=False,
-                  store="memory://", shutdown_timeout_s=1.0)  # fmt: skip
-        consumer = app.consumer
-        fetches: list[float] = []
-
-        async def getmany(active_partitions: set, timeout: float) -> dict:
-            fetches.append(time.monotonic())
-            return {}
-
-        consumer._getmany = getmany
-        consumer._set_active_tps(set())
-        waiting = asyncio.ensure_future(consumer._wait_next_records(1.0))
-        await asyncio.sleep(0.1)  # the fetcher is waiting, with no partition
-        assigned_at = time.monotonic()
-        consumer._set_active_tps({TP("raw", 0)})
-        consumer._assignment_seen().set()  # what on_partitions_assigned does last
-        await asyncio.wait_for(waiting, 5)
-        assert fetches, "no fetch after the assignment"
-        return fetches[0] - assigned_at
-
-    assert asyncio.run(fetched_after()) < 0.5

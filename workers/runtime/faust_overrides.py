@@ -8,7 +8,6 @@ every override: fetch wait through latency, committed offsets through the lag ga
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -197,30 +196,6 @@ class _Consumer(faust_aiokafka.Consumer):
     # faust builds its consumer thread here; the hook to use ours.
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    def _assignment_seen(self) -> asyncio.Event:
-        event = self.__dict__.get("_newsflow_assigned")
-        if event is None:
-            event = self.__dict__["_newsflow_assigned"] = asyncio.Event()
-        return event
-
-    async def _wait_next_records(self, timeout: float) -> tuple:
-        # With no partition (before the first assignment, after a rebalance that left it
-        # none) faust's fetcher sleeps a whole second before it looks again, so a worker's
-        # first records (a start, a restart, a scale-out) waited up to 1 s after they were
-        # assigned. Wait for the assignment itself, for up to that second.
-        if self.flow_active and not self.app.client_only and not self._get_active_partitions():
-            assigned = self._assignment_seen()
-            assigned.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(assigned.wait(), 1.0)
-            if not self._get_active_partitions():
-                return {}, set()
-        return await super()._wait_next_records(timeout)
-
-    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
-        await super().on_partitions_assigned(assigned, generation_id)
-        self._assignment_seen().set()
 
     async def commit(self, *args: object, **kwargs: object) -> bool:
         # aiokafka retries a commit until it finds the group coordinator; while stopping,
