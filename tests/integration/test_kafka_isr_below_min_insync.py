@@ -20,7 +20,6 @@ from tests.integration import test_kafka_cluster_node_loss as node_loss
 from tests.support.brokers import TEST_BROKER
 from tests.support.delivery import pages, read_all
 from tests.support.kafka import KafkaCluster
-from tests.support.metrics import scrape, value
 from tests.support.waiting import eventually, eventually_async
 from tests.support.worker_process import WorkerProcess, http_get
 from workers.kafka.produce import encode_raw, produce
@@ -104,7 +103,7 @@ async def committed_inputs_have_outputs(settings: Settings) -> dict[str, int]:
 
 def holds(worker: WorkerProcess) -> bool:
     """The worker has an output the broker has not acknowledged."""
-    return value(scrape(worker), "newsflow_in_flight_messages", stage=worker.stage) > 0
+    return node_loss.in_flight([worker]) > 0
 
 
 def holds_not_ready(worker: WorkerProcess) -> bool:

@@ -38,6 +38,7 @@ from aiokafka.protocol.struct import Struct
 from aiokafka.protocol.types import Array, Schema
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from tests.support.waiting import eventually_async
 from workers.settings import Settings
 
 TOPIC_DENIED = TopicAuthorizationFailedError.errno
@@ -212,15 +213,15 @@ async def groups_ready(client: AIOKafkaClient, group: str) -> None:
     """Look up ``group``'s coordinator (as a principal allowed to): the broker creates
     __consumer_offsets on a first look-up, and until then answers every group request
     NOT_COORDINATOR, whoever asks. COORDINATOR_NOT_AVAILABLE while it is being created."""
-    give_up_at = time.monotonic() + 60
-    while True:
+
+    async def found() -> bool:
         try:
             await client.coordinator_lookup(CoordinationType.GROUP, group)
-            return
         except CoordinatorNotAvailableError:
-            if time.monotonic() > give_up_at:
-                raise
-            await asyncio.sleep(0.2)
+            return False
+        return True
+
+    await eventually_async(found, 60, f"a coordinator for group {group}")
 
 
 async def attempt(

@@ -42,7 +42,11 @@ async def test_a_transactional_producer_keeps_the_same_waits_apart() -> None:
     settings = Settings(
         bootstrap_servers="127.0.0.1:9", request_timeout_s=15.0, delivery_timeout_s=120.0
     )
-    producer = Transactions(settings, "newsflow-clean")._new_producer(
+
+    async def stop_the_worker(exc: BaseException) -> None:
+        raise AssertionError("no commit here")
+
+    producer = Transactions(settings, "newsflow-clean", stop_the_worker)._new_producer(
         TopicPartition("articles-raw.v1", 0)
     )
     try:

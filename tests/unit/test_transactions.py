@@ -56,7 +56,11 @@ class Recorded(Transactions):
         return RecordingProducer(transactional_id(self.group, tp.topic, tp.partition))
 
 
-async def owned(interval_ms: int = 60_000, on_failure=None) -> tuple[Recorded, RecordingProducer]:
+async def ignore(exc: BaseException) -> None:
+    """A test's ``on_failure`` where the failure is seen through ``commit()`` raising."""
+
+
+async def owned(interval_ms: int = 60_000, on_failure=ignore) -> tuple[Recorded, RecordingProducer]:
     """Transactions owning TP; by default no commit comes by itself within a test."""
     settings = Settings(transaction_interval_ms=interval_ms)
     transactions = Recorded(settings, "newsflow-clean", on_failure=on_failure)
@@ -141,7 +145,7 @@ async def test_the_partitions_transactions_commit_side_by_side() -> None:
     """While one partition's commit waits for the broker, the others' commits are under way
     too (sends wait on the partition committing, in input order: one after the other, every
     output would wait for the sum of the commits)."""
-    transactions = Recorded(Settings(), "newsflow-clean")
+    transactions = Recorded(Settings(), "newsflow-clean", on_failure=ignore)
     tps = [TopicPartition("raw", p) for p in range(3)]
     await transactions.assign(tps)
     answer = asyncio.Event()

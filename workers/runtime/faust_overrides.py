@@ -217,8 +217,7 @@ class _Consumer(faust_aiokafka.Consumer):
         except ProducerFenced as exc:
             # Another worker owns the partition now (this one was frozen or cut off past
             # its session): the broker aborted this transaction; stop, start afresh.
-            log.error("transaction fenced; stopping the worker")
-            await self.app.crash(exc)
+            await transactions.on_failure(exc)
             return False
 
 

@@ -100,12 +100,12 @@ class Transactions:
         self,
         settings: Settings,
         group: str,
-        on_failure: Callable[[BaseException], Awaitable[None]] | None = None,
+        on_failure: Callable[[BaseException], Awaitable[None]],
     ):
         self.settings = settings
         self.group = group
-        # What a commit started by the outputs settling does with its failure (the worker
-        # stops); faust's own commits raise it to their caller instead.
+        # What a failed commit does (the worker stops): called by a commit started by the
+        # outputs settling, and by faust's commit, which gets the failure raised.
         self.on_failure = on_failure
         self.interval_s = settings.transaction_interval_ms / 1000
         self._partitions: dict[TopicPartition, _Partition] = {}
@@ -194,11 +194,7 @@ class Transactions:
             return  # revoked meanwhile: the rebalance committed it
         try:
             await self._commit(tp, state, None)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
-            if self.on_failure is None:
-                raise
             await self.on_failure(exc)
 
     async def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> bool:
